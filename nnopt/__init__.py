@@ -1,0 +1,18 @@
+"""nnopt: sigmoid neural networks trained by backpropagation on SciPy's optimizers.
+
+The public API is the list below; every other name may change.
+"""
+
+from .activations import sigmoid, sigmoid_gradient
+from .backprop import cost, cost_and_gradient, regularized_gradient
+from .gradcheck import check_gradients, numerical_gradient
+from .parameters import random_init, reshape, unroll
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "unroll", "reshape", "random_init",
+    "sigmoid", "sigmoid_gradient",
+    "cost", "regularized_gradient", "cost_and_gradient",
+    "numerical_gradient", "check_gradients",
+]

@@ -1,0 +1,7 @@
+"""``python -m nnopt`` is the ``nnopt`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

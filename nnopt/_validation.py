@@ -1,0 +1,136 @@
+"""Checks run once at the public entry points.
+
+Each check raises ValueError or TypeError with a message that names the
+argument, says what was expected and what was given.
+"""
+
+import numbers
+
+import numpy as np
+
+from .losses import LOSSES
+
+
+def check_X(X, n_features=None, name="X", check_finite=True):
+    """Return X as a 2-D float array (float32 or float64 kept, else float64)."""
+    if isinstance(X, (str, bytes)) or X is None:
+        raise TypeError(f"{name} must be a 2-D numeric array of shape (m, n); got {type(X).__name__}")
+    X = np.asarray(X)
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name} must hold numbers; got an array of dtype {X.dtype}")
+    if np.issubdtype(X.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
+    if X.ndim != 2:
+        hint = " (use X.reshape(1, -1) for a single example)" if X.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D with shape (m, n); got {X.ndim}-D shape {X.shape}{hint}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} is empty: got shape {X.shape}; it needs at least one example and one feature")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {X.shape[1]} columns, but the network's input layer has "
+            f"{n_features} units (layer_sizes[0]); give {name} of shape (m, {n_features})"
+        )
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if check_finite:
+        check_finite_array(X, name)
+    return X
+
+
+def check_finite_array(A, name):
+    """Raise if A holds NaN or inf, saying where the first one is."""
+    bad = ~np.isfinite(A)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} must be finite, but it holds {int(bad.sum())} NaN or inf "
+            f"value(s), the first at index {where}: {A[where]!r}"
+        )
+
+
+def check_y(y, m, K):
+    """Return (idx, None) for class indices or (None, Y) for an (m, K) target matrix."""
+    if y is None or isinstance(y, (str, bytes)):
+        raise TypeError(f"y must be an array of class indices or an (m, K) target matrix; got {y!r}")
+    y = np.asarray(y)
+    if y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise TypeError(
+            f"y must hold numbers (class indices 0..K-1 or targets in [0, 1]); got dtype {y.dtype}. "
+            "nnopt.train accepts any labels; the cost functions take indices"
+        )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D (class indices) or 2-D (m, K); got shape {y.shape}")
+    if y.shape[0] != m:
+        raise ValueError(f"y has {y.shape[0]} entries but X has m = {m} rows; they must match")
+    if y.ndim == 1:
+        if np.issubdtype(y.dtype, np.floating):
+            if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+                raise ValueError("y given as a 1-D array must hold whole class indices 0..K-1; got non-integer values")
+        idx = y.astype(np.intp)
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= K:
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"class index {bad} in y is outside 0..{K - 1} (the output layer has K = {K} units); "
+                "labels 1..K from the course must be shifted to 0..K-1"
+            )
+        return idx, None
+    if y.shape[1] != K:
+        raise ValueError(
+            f"y is an (m, K) target matrix with K = {y.shape[1]} columns, but the output "
+            f"layer has {K} units (layer_sizes[-1])"
+        )
+    Y = y.astype(np.float64) if y.dtype not in (np.float32, np.float64) else y
+    check_finite_array(Y, "y")
+    if Y.min() < 0 or Y.max() > 1:
+        raise ValueError(f"targets in y must lie in [0, 1]; got values from {Y.min()} to {Y.max()}")
+    return None, Y
+
+
+def check_lam(lam):
+    """Return lam as a float >= 0."""
+    if isinstance(lam, (bool, np.bool_)) or not isinstance(lam, numbers.Real):
+        raise TypeError(f"lam must be a real number >= 0; got {lam!r} of type {type(lam).__name__}")
+    lam = float(lam)
+    if not np.isfinite(lam) or lam < 0:
+        raise ValueError(f"lam must be a finite number >= 0; got {lam}")
+    return lam
+
+
+def check_loss(loss):
+    """Return loss if it names a known loss."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}; got {loss!r}")
+    return loss
+
+
+def check_dtype(dtype, X):
+    """The computing dtype: float32 or float64 (None follows X)."""
+    if dtype is None:
+        return np.dtype(X.dtype) if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64; got {dtype!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be numpy.float32 or numpy.float64; got {dt}")
+    return dt
+
+
+def check_theta(theta, n_params, layer_sizes):
+    """Return theta as a 1-D float64 array of the right length."""
+    if isinstance(theta, (str, bytes)) or theta is None:
+        raise TypeError(f"theta must be a 1-D parameter vector; got {type(theta).__name__}")
+    theta = np.asarray(theta)
+    if theta.dtype == object or not np.issubdtype(theta.dtype, np.number):
+        raise TypeError(f"theta must hold real numbers; got dtype {theta.dtype}")
+    if theta.ndim != 1:
+        raise ValueError(f"theta must be a 1-D parameter vector (see nnopt.unroll); got shape {theta.shape}")
+    if theta.size != n_params:
+        raise ValueError(
+            f"theta has length {theta.size}, but layer_sizes {tuple(layer_sizes)!r} "
+            f"needs {n_params} parameters"
+        )
+    return theta.astype(np.float64, copy=False)

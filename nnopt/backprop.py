@@ -1,0 +1,279 @@
+"""The cost J(Θ) and its gradient by vectorized backpropagation.
+
+Index conventions: the articles number layers 1..L and weight matrices
+Θ^(1)..Θ^(L-1); in code both are 0-based, so ``thetas[l]`` is Θ^(l+1) and
+``a[l]`` is a^(l+1). Activations are kept without their bias unit: instead of
+stacking a column of ones onto a^(l) on every call, the bias column Θ[:, 0]
+is added separately and the products use the view Θ[:, 1:]. Examples are
+rows (a[l] has shape (m, s_l)), so the articles' column-vector formulas
+appear transposed: z^(l+1) = a^(l) Θ^(l)ᵀ.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+from . import _validation as v
+from .activations import derivative_from_activation
+from .losses import LOSSES
+from .parameters import _check_layer_sizes, n_params, reshape
+
+__all__ = ["cost", "regularized_gradient", "cost_and_gradient", "Objective"]
+
+
+def _forward(thetas, X, check_first=True):
+    """Forward propagation.
+
+    Returns the hidden activations ``a = [a^(1) = X, a^(2), ..., a^(L-1)]``
+    and the output layer's z^(L) and a^(L) = g(z^(L)).
+    """
+    a = [X]
+    for l, Th in enumerate(thetas):
+        # The first product is where NaN or inf in X would surface; it is
+        # checked right after, so numpy's own warning is not the message.
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = a[-1] @ Th[:, 1:].T
+        if l == 0 and check_first and not np.isfinite(z).all():
+            _raise_nonfinite(X)
+        z += Th[:, 0]
+        if l == len(thetas) - 1:
+            return a, z, expit(z)
+        a.append(expit(z, out=z))  # z^(l) is not needed again: g′ comes from a
+
+
+def _raise_nonfinite(X):
+    v.check_finite_array(X, "X")
+    raise ValueError(
+        "X @ Θ^(1)ᵀ overflowed: the values in X are too large for float "
+        f"arithmetic (largest |X| is {np.abs(X).max():.3g}); scale X first"
+    )
+
+
+def _backward(thetas, a, z_L, a_L, idx, Y, loss, lam, grads):
+    """Backpropagation, writing ∂J/∂Θ^(l) into ``grads[l]``.
+
+    δ^(L) comes from the loss; then δ^(l) = δ^(l+1) Θ^(l)[:, 1:] ⊙ g′(z^(l))
+    and Δ^(l) = δ^(l+1)ᵀ [1, a^(l)], scaled by 1/m. The bias column is left
+    out of δ^(l) (it has no input) and out of the λ term.
+    """
+    m = a[0].shape[0]
+    delta = LOSSES[loss][1](z_L, a_L, idx, Y)
+    delta *= 1.0 / m  # scaling δ^(L) once scales every Δ^(l) by 1/m
+    for l in range(len(thetas) - 1, -1, -1):
+        Th, G = thetas[l], grads[l]
+        G[:, 1:] = delta.T @ a[l]
+        G[:, 0] = delta.sum(axis=0)
+        if lam:
+            G[:, 1:] += (lam / m) * Th[:, 1:]
+        if l > 0:
+            gprime = derivative_from_activation(a[l])
+            delta = delta @ Th[:, 1:]
+            delta *= gprime
+
+
+def _regularization(thetas, lam, m):
+    """λ/(2m) · Σ Θ² over every non-bias weight."""
+    if not lam:
+        return 0.0
+    return lam / (2.0 * m) * sum(np.einsum("ij,ij->", Th[:, 1:], Th[:, 1:], dtype=np.float64) for Th in thetas)
+
+
+class _Evaluation:
+    """One forward pass at one θ, and the gradient once it is asked for."""
+
+    def __init__(self, theta, X, idx, Y, lam, layer_sizes, loss, dtype, check_first=True):
+        self.theta = theta.copy()
+        self.layer_sizes = layer_sizes
+        self.lam, self.loss, self.dtype = lam, loss, dtype
+        self.idx, self.Y = idx, Y
+        self.thetas = reshape(theta.astype(dtype, copy=True), layer_sizes)
+        self.a, self.z_L, self.a_L = _forward(self.thetas, X, check_first)
+        m = X.shape[0]
+        self.J = float(LOSSES[loss][0](self.z_L, self.a_L, idx, Y) / m + _regularization(self.thetas, lam, m))
+        self._grad = None
+
+    def gradient(self):
+        """∂J/∂θ as a float64 vector (computed on first use, then kept)."""
+        if self._grad is None:
+            g = np.empty(self.theta.size, dtype=self.dtype)
+            _backward(self.thetas, self.a, self.z_L, self.a_L, self.idx, self.Y,
+                      self.loss, self.lam, reshape(g, self.layer_sizes))
+            self._grad = g.astype(np.float64, copy=False)
+            # the activations are no longer needed once the gradient exists
+            self.a = self.z_L = self.a_L = None
+        return self._grad
+
+
+# The last evaluation, so that cost(θ) followed by regularized_gradient(θ)
+# (the articles' minimize(fun=cost, jac=regularized_gradient)) runs one
+# forward pass, not two. One entry; readers take a local reference, so a
+# concurrent caller can at worst cause a recomputation.
+_last = None
+
+
+def _fingerprint(X):
+    """A cheap sample of X (at most 64×64 entries) to notice in-place changes."""
+    m, n = X.shape
+    return X[:: max(1, m // 64), :: max(1, n // 64)].copy()
+
+
+def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype):
+    global _last
+    sizes = _check_layer_sizes(layer_sizes)
+    loss = v.check_loss(loss)
+    lam = v.check_lam(lam)
+    X = v.check_X(X, sizes[0], check_finite=False)  # non-finite X is caught after the first product
+    theta = v.check_theta(theta, n_params(sizes), sizes)
+    v.check_finite_array(theta, "theta")
+    idx, Y = v.check_y(y, X.shape[0], sizes[-1])
+    dt = v.check_dtype(dtype, X)
+    key = (id(X), X.__array_interface__["data"][0], X.shape, X.strides, X.dtype,
+           lam, sizes, loss, dt)
+    prev = _last
+    if (prev is not None and prev.key == key and np.array_equal(prev.theta, theta)
+            and _same(prev.target, idx if Y is None else Y)
+            and np.array_equal(prev.fingerprint, _fingerprint(X))):
+        return prev
+    ev = _Evaluation(theta, X.astype(dt, copy=False), idx, Y, lam, sizes, loss, dt)
+    ev.key, ev.target, ev.fingerprint, ev.X = key, (idx if Y is None else Y).copy(), _fingerprint(X), X
+    _last = ev
+    return ev
+
+
+def _same(a, b):
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    theta : ndarray, shape (n_params,)
+        All Θ^(l) unrolled, as made by `nnopt.unroll`.
+    X : ndarray, shape (m, n)
+        One example per row; n = layer_sizes[0].
+    y : ndarray, shape (m,) or (m, K)
+        Class indices 0..K−1, or a target matrix (one-hot for classes) with
+        K = layer_sizes[-1] columns.
+    lam : float
+        Regularization strength λ ≥ 0.
+    layer_sizes : sequence of int
+        Units per layer, input first, for example (784, 25, 10).
+    loss : {"cross_entropy", "squared_error"}
+        The cost per output unit.
+    dtype : {None, numpy.float64, numpy.float32}
+        Precision of the arithmetic; None follows X (float64 unless X is
+        float32). θ and the returned gradient stay float64. Give X in that
+        dtype already to avoid a cast of X on every call.
+"""
+
+_NOTES_DOC = """
+    Notes
+    -----
+    J(Θ) = (1/m) Σ_i Σ_k [−y_k log h_k − (1 − y_k) log(1 − h_k)]
+           + λ/(2m) Σ_l Σ_{j, k≥1} (Θ^(l)_jk)²   (cross-entropy), or
+    J(Θ) = (1/m) Σ_i ½‖h − y‖² + the same λ term   (squared error).
+
+    The result of the last call is kept, so `cost` then
+    `regularized_gradient` at the same θ and data run one forward pass.
+    That reuse is keyed on the identity of X and a sample of its values;
+    other in-place changes to X between the two calls are not seen.
+"""
+
+
+def cost(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
+    J = _evaluate(theta, X, y, lam, layer_sizes, loss, dtype).J
+    return J
+
+
+def regularized_gradient(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
+    return _evaluate(theta, X, y, lam, layer_sizes, loss, dtype).gradient().copy()
+
+
+def cost_and_gradient(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
+    ev = _evaluate(theta, X, y, lam, layer_sizes, loss, dtype)
+    return ev.J, ev.gradient().copy()
+
+
+cost.__doc__ = """The regularized cost J(Θ) of a sigmoid network.
+""" + _PARAMS_DOC + """
+    Returns
+    -------
+    J : float
+        The cost, finite for any finite input (computed from z^(L) in a
+        stable form, never as log(h)).
+""" + _NOTES_DOC
+
+regularized_gradient.__doc__ = """The gradient ∂J/∂θ by vectorized backpropagation.
+""" + _PARAMS_DOC + """
+    Returns
+    -------
+    grad : ndarray of float64, shape (n_params,)
+        In the layout of `theta`: (1/m)·Δ^(l) plus (λ/m)·Θ^(l) off the bias
+        column.
+""" + _NOTES_DOC
+
+cost_and_gradient.__doc__ = """J(Θ) and ∂J/∂θ from a single forward pass.
+
+    This is the form ``scipy.optimize.minimize(..., jac=True)`` takes.
+""" + _PARAMS_DOC + """
+    Returns
+    -------
+    J : float
+    grad : ndarray of float64, shape (n_params,)
+""" + _NOTES_DOC
+
+
+class Objective:
+    """`cost_and_gradient` bound to data that was checked once.
+
+    The optimizers call it hundreds of times on the same X, so X is
+    validated (including a full finiteness scan) and cast to the computing
+    dtype once, here, and every call goes straight to the arithmetic.
+
+    Parameters
+    ----------
+    X, y, lam, layer_sizes, loss, dtype
+        As for `cost_and_gradient`.
+
+    Attributes
+    ----------
+    n_evals : int
+        Calls made so far.
+    """
+
+    def __init__(self, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
+        self.layer_sizes = _check_layer_sizes(layer_sizes)
+        self.loss = v.check_loss(loss)
+        self.lam = v.check_lam(lam)
+        X = v.check_X(X, self.layer_sizes[0])
+        self.idx, self.Y = v.check_y(y, X.shape[0], self.layer_sizes[-1])
+        self.dtype = v.check_dtype(dtype, X)
+        self.X = np.ascontiguousarray(X, dtype=self.dtype)
+        if self.Y is not None:
+            self.Y = self.Y.astype(self.dtype, copy=False)
+        self.n_params = n_params(self.layer_sizes)
+        self.n_evals = 0
+        self._recent = []  # (θ, J) of the last few calls, newest last
+
+    def evaluate(self, theta, gradient=True):
+        """The `_Evaluation` at θ (no checks beyond θ's length)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (self.n_params,):
+            v.check_theta(theta, self.n_params, self.layer_sizes)
+        ev = _Evaluation(theta, self.X, self.idx, self.Y, self.lam, self.layer_sizes,
+                         self.loss, self.dtype, check_first=False)
+        self.n_evals += 1
+        self._recent.append((ev.theta, ev.J))
+        del self._recent[:-8]
+        return ev
+
+    def __call__(self, theta):
+        """(J, grad) at θ, for ``minimize(..., jac=True)``."""
+        ev = self.evaluate(theta)
+        return ev.J, ev.gradient()
+
+    def recorded_cost(self, theta):
+        """J at θ if one of the last few calls was at θ, else None."""
+        for t, J in reversed(self._recent):
+            if np.array_equal(t, theta):
+                return J
+        return None
