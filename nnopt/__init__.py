@@ -3,16 +3,21 @@
 The public API is the list below; every other name may change.
 """
 
+__version__ = "0.1.0"
+
 from .activations import sigmoid, sigmoid_gradient
 from .backprop import cost, cost_and_gradient, regularized_gradient
+from .datasets import load_digits, load_mat, train_test_split
 from .gradcheck import check_gradients, numerical_gradient
+from .model import Model, load
 from .parameters import random_init, reshape, unroll
-
-__version__ = "0.1.0"
+from .training import ConvergenceWarning, train
 
 __all__ = [
     "unroll", "reshape", "random_init",
     "sigmoid", "sigmoid_gradient",
     "cost", "regularized_gradient", "cost_and_gradient",
     "numerical_gradient", "check_gradients",
+    "train", "Model", "load", "ConvergenceWarning",
+    "load_digits", "load_mat", "train_test_split",
 ]

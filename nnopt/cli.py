@@ -1,25 +1,165 @@
-"""The ``nnopt`` command line."""
+"""The ``nnopt`` command line: train, predict, check-gradients.
+
+Every user mistake (a bad option, a missing or unreadable file, bad data)
+ends in one line on stderr and exit code 2, never a traceback.
+"""
 
 import argparse
+import os
 import sys
+import time
+import warnings
+
+import numpy as np
 
 from . import __version__
+from .datasets import load_digits, load_mat, train_test_split
 from .gradcheck import check_gradients
+from .model import load
+from .training import train
+
+
+class _UsageError(Exception):
+    """A mistake of the user's, reported in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage mistakes reported in one line."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="nnopt", description="Train sigmoid neural networks with backpropagation.")
+    p = _Parser(prog="nnopt", description="Train sigmoid neural networks by backpropagation "
+                                "on SciPy's optimizers.")
     p.add_argument("--version", action="version", version=f"nnopt {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    t = sub.add_parser("train", help="train a network (by default on the bundled digits) and save it",
+                       description="Train a network, report held-out accuracy, save the model.")
+    t.add_argument("--hidden", type=int, nargs="+", default=[25], metavar="N",
+                   help="units per hidden layer (default: 25)")
+    t.add_argument("--lam", type=float, default=1.0, help="regularization strength λ (default: 1)")
+    t.add_argument("--method", default="TNC", help="TNC, CG, L-BFGS-B, BFGS, ..., gd or sgd (default: TNC)")
+    t.add_argument("--maxiter", type=int, default=None, help="iteration limit (default: per method)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the split (default: 0)")
+    t.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "squared_error"])
+    t.add_argument("--float32", action="store_true", help="compute in float32 (about twice as fast)")
+    t.add_argument("--data", metavar="PATH", help=".npz with X and y, or a course .mat file "
+                   "(default: the bundled digits)")
+    t.add_argument("--test-size", type=float, default=0.2, help="held-out fraction, stratified (default: 0.2)")
+    t.add_argument("--out", default="model.npz", metavar="PATH", help="where to save the model (default: model.npz)")
+    t.add_argument("--plot", metavar="PNG", help="also save the cost curve as a picture")
+    t.add_argument("--learning-rate", type=float, help="step size for gd and sgd")
+    t.add_argument("--batch-size", type=int, help="mini-batch size for sgd")
+    t.add_argument("--epochs", type=int, help="passes over the data for sgd")
+    t.add_argument("--momentum", type=float, help="momentum for gd and sgd")
+    t.add_argument("--verbose", action="store_true", help="print every iteration")
+
+    pr = sub.add_parser("predict", help="print a saved model's predictions for some data")
+    pr.add_argument("--model", required=True, metavar="PATH", help="a model saved by `nnopt train`")
+    pr.add_argument("--data", required=True, metavar="PATH", help=".npz with X (and optionally y), or a .mat file")
+
     g = sub.add_parser("check-gradients", help="compare backpropagation with central differences")
     g.add_argument("--lam", type=float, default=0.0)
     g.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "squared_error"])
-    g.add_argument("--hidden", type=int, nargs="+", default=[5])
+    g.add_argument("--hidden", type=int, nargs="+", default=[5], metavar="N")
     return p
 
 
+def read_data(path):
+    """X and y (y may be None) from an ``.npz`` file or a course ``.mat`` file."""
+    if not os.path.isfile(path):
+        raise _UsageError(f"--data: no such file: {path}")
+    if path.lower().endswith(".mat"):
+        contents = load_mat(path)
+        if "X" not in contents:
+            raise _UsageError(f"--data: {path} holds no X (it looks like a weights file)")
+        return contents["X"], contents.get("y")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "X" not in f.files:
+                raise _UsageError(f"--data: {path} has no array named X (it has {sorted(f.files)})")
+            return f["X"], (f["y"] if "y" in f.files else None)
+    except ValueError as e:  # object arrays, or not an npz at all
+        raise _UsageError(f"--data: cannot read {path} as .npz without pickle: {e}") from None
+    except OSError as e:
+        raise _UsageError(f"--data: cannot read {path}: {e}") from None
+
+
+def _train(args):
+    if args.data:
+        X, y = read_data(args.data)
+        if y is None:
+            raise _UsageError(f"--data: {args.data} has no labels y to train on")
+    else:
+        X, y = load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, args.test_size, seed=args.seed)
+    descent = {k: getattr(args, k) for k in ("learning_rate", "batch_size", "epochs", "momentum")
+               if getattr(args, k) is not None}
+    start = time.perf_counter()
+    model = train(X_train, y_train, args.lam, hidden_layer_sizes=tuple(args.hidden), method=args.method,
+                  maxiter=args.maxiter, seed=args.seed, loss=args.loss, verbose=args.verbose,
+                  dtype=np.float32 if args.float32 else None, **descent)
+    seconds = time.perf_counter() - start
+    model.save(args.out)
+    sizes = "-".join(map(str, model.layer_sizes))
+    print(f"trained a {sizes} network with {args.method} on {len(y_train)} examples: "
+          f"{model.n_iter} iterations, {model.n_evals} cost evaluations, {seconds:.1f} s")
+    print(f"final cost {model.cost_history[-1]:.4f}; training accuracy {model.score(X_train, y_train):.2%}")
+    print(f"held-out accuracy {model.score(X_test, y_test):.2%} on {len(y_test)} examples")
+    print(f"model saved to {args.out}")
+    if args.plot:
+        _save_plot(model, args.plot)
+        print(f"cost curve saved to {args.plot}")
+
+
+def _save_plot(model, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_cost_curve
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    try:
+        plot_cost_curve(model, labels=[model.method], ax=ax)
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+
+
+def _predict(args):
+    try:
+        model = load(args.model)
+    except FileNotFoundError:
+        raise _UsageError(f"--model: no such file: {args.model}") from None
+    except ValueError as e:
+        raise _UsageError(f"--model: {e}") from None
+    X, y = read_data(args.data)
+    predictions = model.predict(X)
+    print("\n".join(str(p) for p in predictions))
+    if y is not None and len(y) == len(predictions):
+        print(f"accuracy {np.mean(predictions == np.asarray(y).ravel()):.2%} on {len(y)} examples", file=sys.stderr)
+
+
 def main(argv=None):
+    """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
-    if args.command == "check-gradients":
-        check_gradients(args.lam, (3, *args.hidden, 3), loss=args.loss, verbose=True)
+    try:
+        if args.command == "train":
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")  # a ConvergenceWarning is worth seeing each time
+                _train(args)
+        elif args.command == "predict":
+            _predict(args)
+        else:
+            check_gradients(args.lam, (3, *args.hidden, 3), loss=args.loss, verbose=True)
+    except (_UsageError, ValueError, TypeError, FileNotFoundError, OSError) as e:
+        print(f"nnopt {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"nnopt {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0

@@ -3,8 +3,9 @@
 SciPy's optimizers work on a single 1-D vector, so the weight matrices are
 stored end to end in one float64 array. Θ^(l) has shape (s_{l+1}, s_l + 1):
 one row per unit of layer l+1, and its first column multiplies the bias unit.
-Each matrix is laid out row-major (C order); Octave's ``Theta(:)`` is
-column-major, which is why `nnopt.load_mat` transposes before unrolling.
+Each matrix is laid out row-major (C order). Octave's ``Theta(:)`` is
+column-major, so an Octave-unrolled vector is not an nnopt one: pass the
+matrices between the two (as `nnopt.load_mat` does), not the vector.
 """
 
 import numbers
