@@ -66,17 +66,22 @@ def check_y(y, m, K):
         raise ValueError(f"y has {y.shape[0]} entries but X has m = {m} rows; they must match")
     if y.ndim == 1:
         if np.issubdtype(y.dtype, np.floating):
-            if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-                raise ValueError("y given as a 1-D array must hold whole class indices 0..K-1; got non-integer values")
-        idx = y.astype(np.intp)
-        lo, hi = int(idx.min()), int(idx.max())
+            bad = ~np.isfinite(y) | (y != np.round(y))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    "y given as a 1-D array must hold whole class indices 0..K-1; "
+                    f"got {float(y[i])} at index {i}"
+                )
+        # range-check before the cast, which would wrap or warn on huge values
+        lo, hi = y.min().item(), y.max().item()
         if lo < 0 or hi >= K:
             bad = lo if lo < 0 else hi
             raise ValueError(
                 f"class index {bad} in y is outside 0..{K - 1} (the output layer has K = {K} units); "
                 "labels 1..K from the course must be shifted to 0..K-1"
             )
-        return idx, None
+        return y.astype(np.intp), None
     if y.shape[1] != K:
         raise ValueError(
             f"y is an (m, K) target matrix with K = {y.shape[1]} columns, but the output "

@@ -1,0 +1,184 @@
+"""Every bad input to the cost and gradient raises its own clear error.
+
+Each case starts from a valid call and breaks one argument; the message must
+name the argument and quote the given (and, where there is one, the expected)
+value.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from nnopt.backprop import cost, cost_and_gradient, regularized_gradient
+
+FUNCS = [cost, regularized_gradient, cost_and_gradient]
+SIZES = (3, 5, 3)  # 38 parameters
+
+
+def _valid():
+    rng = np.random.default_rng(30)
+    return {
+        "theta": rng.uniform(-1, 1, size=38),
+        "X": rng.standard_normal((5, 3)),
+        "y": np.array([0, 1, 2, 1, 0]),
+        "lam": 1.0,
+        "layer_sizes": SIZES,
+        "loss": "cross_entropy",
+    }
+
+
+def _with_nonfinite(value, where=(1, 2)):
+    X = _valid()["X"]
+    X[where] = value
+    return X
+
+
+CASES = {
+    # X
+    "X_1d": ("X", np.zeros(3), ValueError,
+             r"X must be 2-D with shape \(m, n\); got 1-D shape \(3,\).*X\.reshape\(1, -1\)"),
+    "X_3d": ("X", np.zeros((5, 3, 1)), ValueError, r"X must be 2-D with shape \(m, n\); got 3-D shape \(5, 3, 1\)"),
+    "X_empty_rows": ("X", np.zeros((0, 3)), ValueError, r"X is empty: got shape \(0, 3\)"),
+    "X_empty_cols": ("X", np.zeros((5, 0)), ValueError, r"X is empty: got shape \(5, 0\)"),
+    "X_nan": ("X", _with_nonfinite(np.nan), ValueError,
+              r"X must be finite, but it holds 1 NaN or inf value\(s\), the first at index \(1, 2\): .*nan"),
+    "X_inf": ("X", _with_nonfinite(-np.inf, (4, 0)), ValueError,
+              r"X must be finite, but it holds 1 NaN or inf value\(s\), the first at index \(4, 0\): .*-inf"),
+    "X_columns": ("X", np.zeros((5, 4)), ValueError,
+                  r"X has 4 columns, but the network's input layer has 3 units \(layer_sizes\[0\]\)"),
+    "X_strings": ("X", np.full((5, 3), "a"), TypeError, r"X must hold numbers; got an array of dtype <U1"),
+    "X_complex": ("X", np.zeros((5, 3), dtype=complex), TypeError, r"X must hold real numbers; got dtype complex128"),
+    # y
+    "y_short": ("y", np.array([0, 1, 2, 1]), ValueError, r"y has 4 entries but X has m = 5 rows"),
+    "y_long": ("y", np.zeros((6, 3)), ValueError, r"y has 6 entries but X has m = 5 rows"),
+    "y_negative": ("y", np.array([0, 1, -1, 1, 0]), ValueError,
+                   r"class index -1 in y is outside 0\.\.2 \(the output layer has K = 3 units\)"),
+    "y_too_big": ("y", np.array([0, 1, 5, 1, 0]), ValueError,
+                  r"class index 5 in y is outside 0\.\.2 \(the output layer has K = 3 units\)"),
+    "y_huge_float": ("y", np.array([0.0, 1.0, 1e300, 1.0, 0.0]), ValueError,
+                     r"class index 1e\+300 in y is outside 0\.\.2"),
+    "y_huge_uint": ("y", np.array([0, 1, 2**64 - 1, 1, 0], dtype=np.uint64), ValueError,
+                    r"class index 18446744073709551615 in y is outside 0\.\.2"),
+    "y_course_labels": ("y", np.array([1, 2, 3, 1, 2]), ValueError,
+                        r"class index 3 in y is outside 0\.\.2.*shifted to 0\.\.K-1"),
+    "y_non_integer": ("y", np.array([0.0, 1.5, 2.0, 1.0, 0.0]), ValueError,
+                      r"y given as a 1-D array must hold whole class indices 0\.\.K-1; got 1\.5 at index 1"),
+    "y_nan_index": ("y", np.array([0.0, 1.0, 2.0, np.nan, 0.0]), ValueError,
+                    r"y given as a 1-D array must hold whole class indices 0\.\.K-1; got nan at index 3"),
+    "y_wrong_K": ("y", np.eye(4)[[0, 1, 2, 3, 0]], ValueError,
+                  r"y is an \(m, K\) target matrix with K = 4 columns, "
+                  r"but the output layer has 3 units \(layer_sizes\[-1\]\)"),
+    "y_outside_01": ("y", 2 * np.eye(3)[[0, 1, 2, 1, 0]], ValueError,
+                     r"targets in y must lie in \[0, 1\]; got values from 0\.0 to 2\.0"),
+    "y_3d": ("y", np.zeros((5, 3, 2)), ValueError,
+             r"y must be 1-D \(class indices\) or 2-D \(m, K\); got shape \(5, 3, 2\)"),
+    "y_strings": ("y", np.array(["a", "b", "c", "a", "b"]), TypeError, r"y must hold numbers.*got dtype <U1"),
+    "y_none": ("y", None, TypeError, r"y must be an array of class indices or an \(m, K\) target matrix; got None"),
+    # theta
+    "theta_short": ("theta", np.zeros(37), ValueError,
+                    r"theta has length 37, but layer_sizes \(3, 5, 3\) needs 38 parameters"),
+    "theta_long": ("theta", np.zeros(40), ValueError,
+                   r"theta has length 40, but layer_sizes \(3, 5, 3\) needs 38 parameters"),
+    "theta_2d": ("theta", np.zeros((2, 19)), ValueError, r"theta must be a 1-D parameter vector.*got shape \(2, 19\)"),
+    "theta_nan": ("theta", np.r_[np.zeros(10), np.nan, np.zeros(27)], ValueError,
+                  r"theta must be finite.*the first at index \(10,\)"),
+    # layer_sizes
+    "sizes_one_entry": ("layer_sizes", (3,), ValueError,
+                        r"layer_sizes needs at least 2 entries \(input and output layer\); got \(3,\)"),
+    "sizes_empty": ("layer_sizes", (), ValueError, r"layer_sizes needs at least 2 entries.*got \(\)"),
+    "sizes_zero": ("layer_sizes", (3, 0, 3), ValueError,
+                   r"every entry of layer_sizes must be at least 1; got \(3, 0, 3\)"),
+    "sizes_negative": ("layer_sizes", (3, -5, 3), ValueError,
+                       r"every entry of layer_sizes must be at least 1; got \(3, -5, 3\)"),
+    "sizes_float": ("layer_sizes", (3, 5.0, 3), TypeError, r"layer_sizes must hold whole numbers; got \(3, 5\.0, 3\)"),
+    "sizes_int": ("layer_sizes", 3, TypeError, r"layer_sizes must be a sequence of layer widths.*got 3"),
+    # lam
+    "lam_negative": ("lam", -0.5, ValueError, r"lam must be a finite number >= 0; got -0\.5"),
+    "lam_nan": ("lam", float("nan"), ValueError, r"lam must be a finite number >= 0; got nan"),
+    "lam_inf": ("lam", float("inf"), ValueError, r"lam must be a finite number >= 0; got inf"),
+    "lam_string": ("lam", "1", TypeError, r"lam must be a real number >= 0; got '1' of type str"),
+    "lam_bool": ("lam", True, TypeError, r"lam must be a real number >= 0; got True of type bool"),
+    # loss
+    "loss_unknown": ("loss", "hinge", ValueError,
+                     r"loss must be one of \['cross_entropy', 'squared_error'\]; got 'hinge'"),
+}
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_raises_a_clear_error(case, func):
+    name, value, error, match = CASES[case]
+    kwargs = _valid()
+    kwargs[name] = value
+    with pytest.raises(error, match=match):
+        func(**kwargs)
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+def test_the_valid_base_call_works(func):
+    # the cases above break exactly one argument of this call
+    out = func(**_valid())
+    assert np.all(np.isfinite(out[1] if isinstance(out, tuple) else out))
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("case", ["X_nan", "X_inf"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nonfinite_X_raises_without_a_runtime_warning(case, func, dtype):
+    name, X, error, match = CASES[case]
+    kwargs = _valid()
+    kwargs["X"] = X.astype(dtype)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(error, match=match):
+            func(**kwargs)
+    assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+def test_nonfinite_X_is_caught_even_where_theta_is_zero(func):
+    # NaN · 0 is still NaN; inf · 0 is NaN: the check cannot be fooled by zero weights
+    kwargs = _valid()
+    kwargs["theta"] = np.zeros(38)
+    kwargs["X"] = _with_nonfinite(np.inf)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"X must be finite.*index \(1, 2\)"):
+            func(**kwargs)
+    assert caught == []
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+def test_X_too_large_to_multiply_raises_without_a_runtime_warning(func):
+    kwargs = _valid()
+    kwargs["X"] = np.full((5, 3), 1e308)
+    kwargs["theta"] = np.full(38, 10.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"X @ Θ\^\(1\)ᵀ overflowed.*largest \|X\| is 1e\+308.*scale X"):
+            func(**kwargs)
+    assert caught == []
+
+
+def test_each_bad_input_has_its_own_message():
+    messages = []
+    for name, value, error, _ in CASES.values():
+        kwargs = _valid()
+        kwargs[name] = value
+        with pytest.raises(error) as info:
+            cost(**kwargs)
+        messages.append(str(info.value))
+    assert len(set(messages)) == len(messages)
+
+
+@pytest.mark.parametrize("dtype, error, match", [
+    (np.int32, ValueError, r"dtype must be numpy\.float32 or numpy\.float64; got int32"),
+    (np.float16, ValueError, r"dtype must be numpy\.float32 or numpy\.float64; got float16"),
+    ("banana", TypeError, r"dtype must be numpy\.float32 or numpy\.float64; got 'banana'"),
+])
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+def test_bad_dtype_is_rejected(func, dtype, error, match):
+    with pytest.raises(error, match=match):
+        func(**_valid(), dtype=dtype)
+
