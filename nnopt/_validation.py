@@ -44,7 +44,7 @@ def check_finite_array(A, name):
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             f"{name} must be finite, but it holds {int(bad.sum())} NaN or inf "
-            f"value(s), the first at index {where}: {A[where]!r}"
+            f"value(s), the first at index {where}: {A[where].item()!r}"
         )
 
 

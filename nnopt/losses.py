@@ -8,6 +8,7 @@ the two is given.
 """
 
 import numpy as np
+from scipy.special import expit
 
 from .activations import derivative_from_activation
 
@@ -48,24 +49,29 @@ def cross_entropy_delta(z, a, idx=None, Y=None):
     return a - Y
 
 
-def _residual(a, idx, Y):
-    """h − y as a new array."""
+def _residual(z, a, idx, Y):
+    """h − y as a new array, exact even where h rounds to 1.
+
+    h − y = (1 − y)·g(z) − y·g(−z): for a target unit (y = 1) that is
+    −g(−z), which keeps its relative accuracy where 1 − h would round to 0.
+    """
     if Y is None:
         r = a.copy()
-        r[np.arange(a.shape[0]), idx] -= 1
+        rows = np.arange(a.shape[0])
+        r[rows, idx] = -expit(-z[rows, idx])
         return r
-    return a - Y
+    return (1 - Y) * a - Y * expit(-z)
 
 
 def squared_error(z, a, idx=None, Y=None):
     """Σ_i ½‖h − y‖², the least-squares cost."""
-    r = _residual(a, idx, Y)
+    r = _residual(z, a, idx, Y)
     return 0.5 * np.einsum("ij,ij->", r, r, dtype=np.float64)
 
 
 def squared_error_delta(z, a, idx=None, Y=None):
     """δ^(L) = (a^(L) − y) ⊙ g′(z^(L))."""
-    r = _residual(a, idx, Y)
+    r = _residual(z, a, idx, Y)
     r *= derivative_from_activation(a)
     return r
 

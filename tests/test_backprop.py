@@ -249,15 +249,10 @@ def test_saturated_outputs_give_the_exact_finite_cost(build, right, loss):
     assert math.isfinite(J) and math.isfinite(J_onehot)
     assert np.all(np.isfinite(grad))
     exact = _exact_cost(K, right, loss)
-    if loss == "squared_error" and right:
-        # exact J ≈ 3.6e-35. g(40) rounds to 1.0 in float64, so h − y on the
-        # target unit comes out 0 instead of −4.2e-18: only absolute accuracy
-        # can be asked of the squared error here
-        assert J == pytest.approx(exact, abs=1e-32)
-        assert J_onehot == pytest.approx(exact, abs=1e-32)
-    else:
-        assert J == pytest.approx(exact, rel=1e-12)
-        assert J_onehot == pytest.approx(exact, rel=1e-12)
+    # both losses keep relative accuracy: the squared error's target residual
+    # h − 1 is computed as −g(−z), not as a rounded h minus 1
+    assert J == pytest.approx(exact, rel=1e-12)
+    assert J_onehot == pytest.approx(exact, rel=1e-12)
     if right:
         assert exact < 1e-15  # the right answer, confidently: J ≈ 0 but not log(0) trouble
     else:
