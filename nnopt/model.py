@@ -179,6 +179,11 @@ def load(path):
         would need pickle: such files are refused, never unpickled).
     """
     path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no model file at {path!r}")
+    if not zipfile.is_zipfile(path):
+        # np.load would take any other file for a pickle and refuse it as one
+        raise ValueError(f"{path!r} is not a readable .npz model file (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as f:
             if "format" not in f.files or str(f["format"]) != _FORMAT:
@@ -193,8 +198,6 @@ def load(path):
                              "nnopt refuses them because unpickling can run code") from None
         raise
     except (zipfile.BadZipFile, OSError, EOFError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
         raise ValueError(f"{path!r} is not a readable .npz model file ({e})") from None
     try:
         sizes = tuple(int(s) for s in data["layer_sizes"])

@@ -70,6 +70,7 @@ class _Recorder:
         self.stop_after, self.verbose = stop_after, verbose
         self.costs, self.times = [], []
         self.x = None
+        self.evals_before = 0
         self.t0 = time.perf_counter()
 
     def record(self, theta, J):
@@ -237,6 +238,7 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
 
     recorder = _Recorder(verbose=verbose)
     initial = objective.evaluate(theta0, gradient=False).J
+    recorder.evals_before = objective.n_evals  # so that result.nfev counts the optimizer's own
     try:
         theta, result = run(objective, theta0, recorder, *run_args)
     except KeyboardInterrupt:
@@ -258,7 +260,7 @@ def _stopped(recorder, theta0, initial, objective, message):
     x = recorder.x if recorder.x is not None else theta0.copy()
     fun = recorder.costs[-1] if recorder.costs else initial
     result = OptimizeResult(x=x, fun=fun, success=False, status=-1, message=message,
-                            nit=len(recorder.costs), nfev=objective.n_evals)
+                            nit=len(recorder.costs), nfev=objective.n_evals - recorder.evals_before)
     return x, result
 
 
@@ -302,7 +304,7 @@ def _run_scipy(objective, theta0, recorder, key, maxiter, options):
     except _IterationLimit:
         result = OptimizeResult(x=recorder.x, fun=recorder.costs[-1], success=False, status=1,
                                 message="Maximum number of iterations reached (maxiter).",
-                                nit=len(recorder.costs), nfev=objective.n_evals)
+                                nit=len(recorder.costs), nfev=objective.n_evals - recorder.evals_before)
     theta = np.array(result.x, dtype=np.float64)
     if recorder.x is None or not np.array_equal(theta, recorder.x):
         # The optimizer returned a point that ended no iteration (it stopped
