@@ -116,6 +116,21 @@ def test_installed_wheel_works_from_another_directory(installed, tmp_path):
     assert shape == "(5000, 784) (5000,)"
     # the installed copy, not the checkout
     assert Path(location).resolve().is_relative_to(installed.root.resolve())
-    # the console script works too; once training exists, also run:
-    # installed.run("nnopt", "train", "--maxiter", "20", cwd=tmp_path)
     assert installed.run("nnopt", "--version", cwd=tmp_path).startswith("nnopt ")
+
+
+def test_installed_console_script_trains_on_the_bundled_digits(installed, tmp_path):
+    out = installed.run("nnopt", "train", "--maxiter", "20", cwd=tmp_path)
+    assert "held-out accuracy" in out
+    assert "20 iterations" in out
+    accuracy = float(out.split("held-out accuracy ")[1].split("%")[0])
+    assert accuracy > 70
+    assert (tmp_path / "model.npz").is_file()
+    predictions = installed.run("python", "-m", "nnopt", "predict", "--model", "model.npz", "--data",
+                                str(_digits_npz()), cwd=tmp_path).split()
+    assert len(predictions) == 5000 and set(predictions) <= set("0123456789")
+
+
+def _digits_npz():
+    """The repository's data/digits.npz (X uint8 and y), usable as --data."""
+    return Path(__file__).resolve().parent.parent / "data" / "digits.npz"
