@@ -1,0 +1,516 @@
+"""Pictures: cost curves, digit grids, hidden units, the confusion matrix, λ curves.
+
+Every function draws into the Axes (``ax``) or Figure (``fig``) it is given
+and returns the artists it drew. Given none, it makes a new figure with
+`matplotlib.pyplot`, so that the picture shows in Jupyter or on
+``plt.show()`` like any pyplot figure; close it with ``plt.close(fig)``
+when drawing many. Nothing here calls ``plt.show()`` or changes rcParams.
+
+matplotlib is imported inside the functions, and pyplot only when a new
+figure is needed, so ``import nnopt`` stays light.
+"""
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import backprop
+from .datasets import train_test_split
+from .parameters import _as_generator
+from .training import train
+
+__all__ = ["plot_cost_curve", "display_digits", "display_hidden_units",
+           "plot_confusion_matrix", "validation_curve", "ValidationCurve",
+           "plot_validation_curve"]
+
+# Title colour of a misclassified example in `display_digits`.
+MISTAKE_COLOR = "red"
+
+
+def _pyplot():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _new_axes(figsize):
+    return _pyplot().subplots(figsize=figsize)[1]
+
+
+# --- cost curves ------------------------------------------------------------
+
+def _curve(item, i):
+    """(default label, costs, times or None, initial cost or None, is_sgd) of one curve."""
+    if hasattr(item, "cost_history"):
+        costs = np.asarray(item.cost_history, dtype=np.float64)
+        times = np.asarray(getattr(item, "time_history", ()), dtype=np.float64)
+        initial = getattr(item, "initial_cost", None)
+        method = getattr(item, "method", None)
+        label = str(method) if method else f"model {i + 1}"
+        is_sgd = str(method).lower() == "sgd"
+    else:
+        try:
+            costs = np.asarray(item, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"curve {i + 1}: expected a Model or a 1-D array of costs; "
+                            f"got {type(item).__name__}") from None
+        times, initial, label, is_sgd = None, None, f"curve {i + 1}", False
+    if costs.ndim != 1 or costs.size == 0:
+        raise ValueError(f"curve {i + 1} ({label}): the cost history must be a non-empty 1-D array; "
+                         f"got shape {costs.shape}")
+    return label, costs, times, initial, is_sgd
+
+
+def plot_cost_curve(*models_or_histories, labels=None, ax=None, x="iteration", logy=False):
+    """Draw the cost J(Θ) against iteration or wall time, one line per run.
+
+    Parameters
+    ----------
+    *models_or_histories : Model or array_like of shape (n_iter,)
+        Trained models (their ``cost_history``) or plain cost histories,
+        entry k being J after iteration k + 1. All go on one axes, to
+        compare optimizers or values of λ.
+    labels : sequence of str, optional
+        One legend entry per curve. By default a model's ``method`` (with
+        its λ when the models' λ differ) and "curve i" for plain arrays.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new pyplot figure when None.
+    x : {"iteration", "time"}
+        The horizontal axis: iteration number (epochs for "sgd") or seconds
+        since training started (``time_history``, recorded by `nnopt.train`;
+        plain arrays have no times and raise ValueError).
+    logy : bool
+        Logarithmic cost axis, which shows the slow late decrease.
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+        One line per curve, in the order given.
+
+    Notes
+    -----
+    A model that knows its ``initial_cost`` (J at the random initial
+    weights) gets it as a first point at iteration 0 (time 0), so runs
+    started from the same seed visibly start at the same cost.
+    """
+    if not models_or_histories:
+        raise TypeError("plot_cost_curve needs at least one Model or cost history")
+    if x not in ("iteration", "time"):
+        raise ValueError(f'x must be "iteration" or "time"; got {x!r}')
+    curves = [_curve(item, i) for i, item in enumerate(models_or_histories)]
+    if labels is None:
+        labels = [c[0] for c in curves]
+        lams = [getattr(item, "lam", None) for item in models_or_histories]
+        if len({lam for lam in lams if lam is not None}) > 1:  # runs that differ in λ
+            labels = [f"{label}, λ={lam:g}" if lam is not None else label
+                      for label, lam in zip(labels, lams)]
+    elif isinstance(labels, str) or len(labels) != len(curves):
+        raise ValueError(f"labels must be a sequence of one label per curve ({len(curves)}); got {labels!r}")
+    if ax is None:
+        ax = _new_axes((6, 4))
+
+    lines = []
+    for (name, costs, times, initial, _), label in zip(curves, labels):
+        if x == "time":
+            if times is None or times.shape != costs.shape:
+                raise ValueError(f'{name}: x="time" needs the wall time of each iteration, which '
+                                 "nnopt.train records in Model.time_history; pass the Model "
+                                 'rather than its cost history, or use x="iteration"')
+            xs = times
+        else:
+            xs = np.arange(1, costs.size + 1)
+        if initial is not None:
+            xs, costs = np.concatenate([[0], xs]), np.concatenate([[initial], costs])
+        lines += ax.plot(xs, costs, label=str(label))
+    any_sgd = any(c[4] for c in curves)
+    ax.set_xlabel("time (s)" if x == "time" else
+                  "iteration (epoch for sgd)" if any_sgd else "iteration")
+    ax.set_ylabel("cost J(Θ)")
+    if logy:
+        ax.set_yscale("log")
+    ax.legend()
+    return lines
+
+
+# --- image grids ------------------------------------------------------------
+
+def _side(n_features, what):
+    """The side s of an s×s image of n_features pixels, or a ValueError."""
+    s = math.isqrt(n_features)
+    if s * s != n_features:
+        raise ValueError(f"{what} has {n_features} values per image, which is not a square number, "
+                         "so it cannot be drawn as a square image (400 = 20×20 and 784 = 28×28 can)")
+    return s
+
+
+def _check_order(order):
+    if order not in ("C", "F"):
+        raise ValueError(f'order must be "C" (rows of pixels, as load_digits) or "F" (columns of '
+                         f'pixels, as the course\'s ex4data1.mat); got {order!r}')
+
+
+def _check_count(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1; got {value!r}")
+    return int(value)
+
+
+def _image_grid(images, fig, ncols, cmap, titles=None, colors=None, symmetric=False):
+    """Draw images (count, s, s) one per Axes in a grid; returns the AxesImages."""
+    count = images.shape[0]
+    ncols = min(count, _check_count(ncols, "ncols") if ncols is not None else math.ceil(math.sqrt(count)))
+    nrows = math.ceil(count / ncols)
+    if fig is None:
+        fig = _pyplot().figure(figsize=(0.9 * ncols, (0.9 + 0.3 * (titles is not None)) * nrows))
+    elif fig.axes:
+        raise ValueError(f"fig already holds {len(fig.axes)} Axes; pass an empty Figure or SubFigure "
+                         "(plt.figure(), or fig.subfigures() to place a grid beside other plots)")
+    axes = fig.subplots(nrows, ncols, squeeze=False,
+                        gridspec_kw=dict(wspace=0.05, hspace=0.45 if titles is not None else 0.05))
+    drawn = []
+    for i, ax in enumerate(axes.flat):
+        if i >= count:
+            fig.delaxes(ax)  # the last row's empty cells
+            continue
+        # Each image gets its own grey scale, as the course's displayData does;
+        # weights are centred so that a zero weight is mid-grey.
+        lim = np.abs(images[i]).max() if symmetric else None
+        drawn.append(ax.imshow(images[i], cmap=cmap, interpolation="nearest",
+                               vmin=-lim if symmetric else None, vmax=lim))
+        ax.set_axis_off()
+        if titles is not None:
+            title = ax.set_title(titles[i], fontsize="small", pad=2)
+            if colors[i] is not None:
+                title.set_color(colors[i])
+    return drawn
+
+
+def _check_labels(values, m, name):
+    if values is None:
+        return None
+    values = np.asarray(values)
+    if values.shape != (m,):
+        raise ValueError(f"{name} must be 1-D with one entry per row of X ({m}); got shape {values.shape}")
+    return values
+
+
+def display_digits(X, labels=None, predictions=None, n=25, ncols=None, order="C", fig=None, cmap="gray"):
+    """Draw examples as square images in a grid, as the course's displayData.
+
+    Parameters
+    ----------
+    X : array_like, shape (m, s*s)
+        One unrolled s×s image per row; any s (8, 20, 28, ...).
+    labels : array_like, shape (m,), optional
+        The true labels, shown as titles.
+    predictions : array_like, shape (m,), optional
+        Predicted labels. With `labels` the title reads "7 (pred 1)", in
+        red when the two differ.
+    n : int
+        Draw the first ``min(n, m)`` rows; select rows beforehand (for
+        example ``X[y != p]``) to show others.
+    ncols : int, optional
+        Images per row; by default about √n.
+    order : {"C", "F"}
+        How each row was unrolled: "C" row by row (`nnopt.load_digits`), "F"
+        column by column (the course's ex4data1.mat, whose digits "C" would
+        show transposed).
+    fig : matplotlib.figure.Figure or SubFigure, optional
+        An empty figure to fill; a new pyplot figure when None.
+    cmap : str or Colormap
+        Grey levels; each image is scaled from its own minimum to maximum.
+
+    Returns
+    -------
+    list of matplotlib.image.AxesImage
+        One per example drawn, each in its own Axes (``image.axes``, whose
+        title holds the label).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[np.newaxis]
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be 2-D with one unrolled image per row, shape (m, s*s); "
+                         f"got shape {X.shape}")
+    _check_order(order)
+    s = _side(X.shape[1], "X")
+    m = X.shape[0]
+    labels = _check_labels(labels, m, "labels")
+    predictions = _check_labels(predictions, m, "predictions")
+    count = min(_check_count(n, "n"), m)
+    titles = colors = None
+    if labels is not None and predictions is not None:
+        pairs = list(zip(labels[:count], predictions[:count]))
+        titles = [f"{t} (pred {p})" for t, p in pairs]
+        colors = [MISTAKE_COLOR if t != p else None for t, p in pairs]
+    elif labels is not None:
+        titles, colors = [f"{t}" for t in labels[:count]], [None] * count
+    elif predictions is not None:
+        titles, colors = [f"pred {p}" for p in predictions[:count]], [None] * count
+    images = X[:count].reshape(count, s, s)
+    if order == "F":
+        images = images.transpose(0, 2, 1)  # unrolled column by column: rows were read as columns
+    return _image_grid(images, fig, ncols, cmap, titles, colors)
+
+
+def display_hidden_units(model, ncols=None, order="C", fig=None, cmap="gray"):
+    """Draw each hidden unit's input weights as an image of the input.
+
+    Parameters
+    ----------
+    model : Model or array_like of shape (s_2, n + 1)
+        A trained network, or its first weight matrix Θ^(1) (bias column
+        first), such as ``load_mat("ex4weights.mat")["thetas"][0]``.
+    ncols : int, optional
+        Images per row; by default about √s_2.
+    order : {"C", "F"}
+        How the inputs were unrolled, as in `display_digits` ("F" for the
+        course's 20×20 data and weights).
+    fig : matplotlib.figure.Figure or SubFigure, optional
+        An empty figure to fill; a new pyplot figure when None.
+    cmap : str or Colormap
+
+    Returns
+    -------
+    list of matplotlib.image.AxesImage
+        One per hidden unit, in order (unit j of layer 2 is image j - 1).
+
+    Notes
+    -----
+    Hidden unit j computes g(Θ^(1)_j0 + Σ_i Θ^(1)_ji x_i): the row
+    Θ^(1)[j, 1:] holds one weight per pixel, so it has the shape of an
+    input image. Each unit is scaled to ±max|weight|: mid-grey is a zero
+    weight, light pixels excite the unit and dark ones inhibit it.
+    """
+    theta1 = model.thetas[0] if hasattr(model, "thetas") else model
+    theta1 = np.asarray(theta1, dtype=np.float64)
+    if theta1.ndim != 2 or theta1.shape[1] < 2:
+        raise ValueError("expected a Model or its first weight matrix Θ^(1) of shape (s_2, n + 1); "
+                         f"got shape {theta1.shape}")
+    _check_order(order)
+    s = _side(theta1.shape[1] - 1, "the input layer")
+    weights = theta1[:, 1:]  # the bias weight has no pixel
+    images = weights.reshape(-1, s, s)
+    if order == "F":
+        images = images.transpose(0, 2, 1)
+    return _image_grid(images, fig, ncols, cmap, symmetric=True)
+
+
+# --- the confusion matrix ---------------------------------------------------
+
+def plot_confusion_matrix(y_true, y_pred, labels=None, ax=None, cmap="Blues"):
+    """Draw the table of counts of (true label, predicted label).
+
+    Parameters
+    ----------
+    y_true : array_like, shape (m,)
+    y_pred : array_like, shape (m,)
+        For example ``model.predict(X_test)``.
+    labels : array_like, shape (K,), optional
+        The classes, in the order of the rows and columns; by default every
+        value in `y_true` or `y_pred`, sorted.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new pyplot figure when None.
+    cmap : str or Colormap
+
+    Returns
+    -------
+    image : matplotlib.image.AxesImage
+        The K×K counts as colours (``image.get_array()`` gives them).
+    texts : ndarray of matplotlib.text.Text, shape (K, K)
+        ``texts[i, j]`` shows how many examples of class ``labels[i]`` were
+        predicted as ``labels[j]``; the diagonal holds the correct ones.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim != 1 or y_pred.shape != y_true.shape or y_true.size == 0:
+        raise ValueError("y_true and y_pred must be non-empty 1-D arrays of equal length; "
+                         f"got shapes {y_true.shape} and {y_pred.shape}")
+    labels = np.unique(np.concatenate([y_true, y_pred])) if labels is None else np.asarray(labels)
+    if labels.ndim != 1 or np.unique(labels).size != labels.size:
+        raise ValueError(f"labels must be 1-D without repeats; got {labels!r}")
+    order = np.argsort(labels)
+    rows, cols = (_positions(v, labels, order, name) for v, name in ((y_true, "y_true"), (y_pred, "y_pred")))
+    K = labels.size
+    counts = np.zeros((K, K), dtype=np.int64)
+    np.add.at(counts, (rows, cols), 1)
+
+    if ax is None:
+        ax = _new_axes((1.0 + 0.5 * K, 1.0 + 0.5 * K))
+    image = ax.imshow(counts, cmap=cmap, interpolation="nearest")
+    texts = np.empty((K, K), dtype=object)
+    for i in range(K):
+        for j in range(K):
+            # light text on the darkest half of the colour scale, to stay legible
+            dark = counts[i, j] > counts.max() / 2
+            texts[i, j] = ax.text(j, i, str(counts[i, j]), ha="center", va="center",
+                                  fontsize="small", color="white" if dark else "black")
+    ax.set_xticks(range(K), [str(c) for c in labels])
+    ax.set_yticks(range(K), [str(c) for c in labels])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    return image, texts
+
+
+def _positions(values, labels, order, name):
+    """Index into `labels` of each value, or a ValueError naming a stray value."""
+    ranked = labels[order]
+    try:
+        pos = np.clip(np.searchsorted(ranked, values), 0, ranked.size - 1)
+    except TypeError:
+        raise TypeError(f"{name} and labels must hold values of one kind (numbers or strings)") from None
+    stray = ranked[pos] != values
+    if stray.any():
+        raise ValueError(f"{name} holds {values[np.argmax(stray)].item()!r}, "
+                         f"which is not among labels {labels.tolist()}")
+    return order[pos]
+
+
+# --- validation curve over λ ------------------------------------------------
+
+@dataclass
+class ValidationCurve:
+    """Result of `validation_curve`: one entry per λ.
+
+    Attributes
+    ----------
+    lams : ndarray, shape (p,)
+        The λ values, in the order given.
+    train_accuracy, val_accuracy : ndarray, shape (p,)
+        Accuracy on the training set and on the held-out validation set.
+    train_cost, val_cost : ndarray, shape (p,)
+        The unregularized cost J(Θ) (λ = 0 in the formula) on each set.
+    models : list of Model
+        The network trained with each λ.
+    """
+
+    lams: np.ndarray
+    train_accuracy: np.ndarray
+    val_accuracy: np.ndarray
+    train_cost: np.ndarray
+    val_cost: np.ndarray
+    models: list
+
+    @property
+    def best_lam(self):
+        """The λ with the highest validation accuracy (the first of any ties)."""
+        return float(self.lams[np.argmax(self.val_accuracy)])
+
+
+def validation_curve(X, y, lams, hidden_layer_sizes=(25,), method="TNC", maxiter=None,
+                     test_size=0.2, seed=0, **train_kwargs):
+    """Train one network per λ and measure it on a held-out validation set.
+
+    Parameters
+    ----------
+    X : array_like, shape (m, n)
+    y : array_like, shape (m,)
+        Labels, as for `nnopt.train`.
+    lams : array_like, shape (p,)
+        Values of λ ≥ 0 to try, for example ``[0, 0.1, 1, 10]``.
+    hidden_layer_sizes, method, maxiter
+        As for `nnopt.train`; a small `maxiter` keeps this quick.
+    test_size : float or int
+        The share of examples held out, as for `nnopt.train_test_split`.
+    seed : int, numpy.random.Generator or None
+        Seeds the split and the initial weights. Every λ starts from the
+        same initial weights, so the curves differ only through λ.
+    **train_kwargs
+        Further arguments of `nnopt.train` (loss, dtype, ...).
+
+    Returns
+    -------
+    ValidationCurve
+        Accuracies and unregularized costs on both sets, per λ.
+
+    Notes
+    -----
+    The costs are J(Θ) without the λ/(2m) ΣΘ² term, as the course plots
+    J_train and J_cv: the term is part of the objective, not of how well
+    the network fits. Too small a λ shows as a training cost far below the
+    validation cost (overfitting); too large a λ as both high (underfitting).
+    The best λ is where the validation accuracy peaks. Keep the test set
+    out of this choice, so that its accuracy stays an honest estimate.
+    """
+    if "lam" in train_kwargs:
+        raise TypeError("validation_curve takes its λ values in lams; remove lam=")
+    lams_array = np.asarray(lams, dtype=np.float64)
+    if lams_array.ndim != 1 or lams_array.size == 0:
+        raise ValueError("lams must be a non-empty 1-D sequence of λ values such as [0, 0.1, 1, 10]; "
+                         f"got {lams!r}")
+    if not np.all(np.isfinite(lams_array) & (lams_array >= 0)):
+        raise ValueError(f"every λ in lams must be finite and >= 0; got {lams!r}")
+    X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=test_size, seed=seed)
+    # One initial-weights seed for every λ (an int seed is used as it is).
+    init_seed = seed if isinstance(seed, numbers.Integral) else int(_as_generator(seed).integers(2**32))
+
+    columns = {"train_accuracy": [], "val_accuracy": [], "train_cost": [], "val_cost": []}
+    models = []
+    for lam in lams_array:
+        model = train(X_train, y_train, lam, hidden_layer_sizes=hidden_layer_sizes, method=method,
+                      maxiter=maxiter, seed=init_seed, **train_kwargs)
+        models.append(model)
+        for name, Xs, ys in (("train", X_train, y_train), ("val", X_val, y_val)):
+            columns[f"{name}_accuracy"].append(model.score(Xs, ys))
+            # classes_ is sorted, so searchsorted turns labels into class indices
+            idx = np.searchsorted(model.classes_, ys)
+            J = backprop.cost(model.theta, Xs, idx, 0.0, model.layer_sizes, loss=model.loss)
+            columns[f"{name}_cost"].append(J)
+    return ValidationCurve(lams_array, **{k: np.array(v) for k, v in columns.items()}, models=models)
+
+
+def _lam_scale(ax, lams):
+    """A log λ axis; symlog when λ = 0 is among the values (log has no 0)."""
+    positive = lams[lams > 0]
+    if positive.size == lams.size:
+        ax.set_xscale("log")
+    elif positive.size:
+        # linear within [0, smallest λ > 0], logarithmic beyond
+        ax.set_xscale("symlog", linthresh=positive.min())
+
+
+def plot_validation_curve(result, ax=None, cost=True):
+    """Draw training and validation accuracy (and cost) against λ.
+
+    Parameters
+    ----------
+    result : ValidationCurve
+        From `validation_curve`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw the accuracies; a new pyplot figure when None.
+    cost : bool
+        Also draw the unregularized costs, dashed, on a second y-axis on the
+        right (``ax.twinx()``).
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+        Training then validation accuracy, then (with `cost`) training and
+        validation cost, whose ``.axes`` is the twin axes.
+
+    Notes
+    -----
+    λ goes on a logarithmic axis. λ = 0 has no place on one, so when it
+    is among the values the axis is "symlog": linear from 0 to the smallest
+    positive λ, logarithmic beyond.
+    """
+    lams = np.asarray(result.lams, dtype=np.float64)
+    if ax is None:
+        ax = _new_axes((6, 4))
+    lines = ax.plot(lams, result.train_accuracy, "o-", color="C0", label="training accuracy")
+    lines += ax.plot(lams, result.val_accuracy, "o-", color="C1", label="validation accuracy")
+    _lam_scale(ax, lams)
+    ax.set_xlabel("λ")
+    ax.set_ylabel("accuracy")
+    if cost:
+        twin = ax.twinx()
+        lines += twin.plot(lams, result.train_cost, "s--", color="C0", label="training cost")
+        lines += twin.plot(lams, result.val_cost, "s--", color="C1", label="validation cost")
+        twin.set_ylabel("cost J(Θ) without the λ term")
+        # keep ax (and its legend) drawn above the twin's lines
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
+    # below the axes: accuracy and cost lines cover most of the plot area between them
+    ax.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    return lines

@@ -1,0 +1,372 @@
+"""nnopt.plots: what each picture draws, rendered with the Agg backend."""
+
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: no display needed, and no window opens
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.image import AxesImage  # noqa: E402
+
+import nnopt  # noqa: E402
+import nnopt.cli  # noqa: E402
+import nnopt.plots  # noqa: E402
+from nnopt.plots import (  # noqa: E402
+    display_digits, display_hidden_units, plot_confusion_matrix, plot_cost_curve,
+    plot_validation_curve, validation_curve,
+)
+
+RED = to_rgba("red")
+
+
+@pytest.fixture(autouse=True)
+def pyplot_state():
+    """Every test leaves rcParams as they were; figures it made are closed after."""
+    before = set(plt.get_fignums())
+    rc = matplotlib.rcParams.copy()
+    yield before
+    assert dict(matplotlib.rcParams) == dict(rc)
+    for num in set(plt.get_fignums()) - before:
+        plt.close(num)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """300 training and 100 held-out digits, classes mixed."""
+    X, y = nnopt.load_digits()
+    X_train, X_test, y_train, y_test = nnopt.train_test_split(X, y, test_size=0.2, seed=0)
+    return X_train[:300], y_train[:300], X_test[:100], y_test[:100]
+
+
+@pytest.fixture(scope="module")
+def models(digits):
+    """A 784-25-10 network trained a few iterations with each of three methods, same seed."""
+    X, y = digits[:2]
+    return [nnopt.train(X, y, lam=1.0, method=method, maxiter=3, seed=0) for method in ("TNC", "CG", "L-BFGS-B")]
+
+
+def new_axes():
+    """An Axes in a Figure that pyplot does not know about."""
+    return Figure().add_subplot()
+
+
+def test_import_nnopt_does_not_import_matplotlib():
+    code = ("import sys, nnopt, nnopt.plots; "
+            "print('matplotlib.pyplot' in sys.modules, 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+# --- plot_cost_curve --------------------------------------------------------
+
+def test_cost_curve_one_line_per_model_with_legend(models):
+    ax = new_axes()
+    lines = plot_cost_curve(*models, ax=ax)
+    assert len(lines) == len(ax.lines) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["TNC", "CG", "L-BFGS-B"]
+    assert ax.get_xlabel() == "iteration"
+    assert ax.get_ylabel() == "cost J(Θ)"
+    for line, model in zip(lines, models):
+        # the initial cost at iteration 0, then J after each iteration
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(model.n_iter + 1))
+        assert line.get_ydata()[0] == pytest.approx(model.initial_cost)
+        np.testing.assert_allclose(line.get_ydata()[1:], model.cost_history)
+    # same seed, same initial weights: every curve starts at the same point
+    assert len({line.get_ydata()[0] for line in lines}) == 1
+
+
+def test_cost_curve_against_time(models):
+    ax = new_axes()
+    lines = plot_cost_curve(*models, ax=ax, x="time")
+    assert ax.get_xlabel() == "time (s)"
+    for line, model in zip(lines, models):
+        np.testing.assert_allclose(line.get_xdata(), np.concatenate([[0.0], model.time_history]))
+
+
+def test_cost_curve_of_plain_arrays_starts_at_iteration_1():
+    ax = new_axes()
+    lines = plot_cost_curve([3.0, 2.0, 1.5], np.array([3.0, 1.0]), ax=ax, labels=["a", "b"])
+    np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(lines[1].get_ydata(), [3.0, 1.0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert [line.get_label() for line in plot_cost_curve([1.0], [2.0], ax=new_axes())] == ["curve 1", "curve 2"]
+
+
+def test_cost_curve_names_lambda_when_runs_differ_in_it(digits):
+    X, y = digits[:2]
+    runs = [nnopt.train(X[:100], y[:100], lam=lam, method="L-BFGS-B", maxiter=2) for lam in (0.0, 10.0)]
+    lines = plot_cost_curve(*runs, ax=new_axes())
+    assert [line.get_label() for line in lines] == ["L-BFGS-B, λ=0", "L-BFGS-B, λ=10"]
+
+
+def test_cost_curve_log_scale(models):
+    ax = new_axes()
+    plot_cost_curve(models[0], ax=ax, logy=True)
+    assert ax.get_yscale() == "log"
+
+
+def test_cost_curve_bad_input(models):
+    with pytest.raises(ValueError, match="time_history"):
+        plot_cost_curve([3.0, 2.0], ax=new_axes(), x="time")
+    with pytest.raises(ValueError, match='x must be "iteration" or "time"'):
+        plot_cost_curve(models[0], ax=new_axes(), x="evaluations")
+    with pytest.raises(ValueError, match="one label per curve"):
+        plot_cost_curve(*models, ax=new_axes(), labels=["TNC"])
+    with pytest.raises(TypeError, match="at least one"):
+        plot_cost_curve(ax=new_axes())
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        plot_cost_curve(np.ones((2, 3)), ax=new_axes())
+    with pytest.raises(TypeError, match="a Model or a 1-D array"):
+        plot_cost_curve({"cost": 1}, ax=new_axes())
+
+
+def test_given_ax_leaves_pyplot_alone(models, pyplot_state):
+    plot_cost_curve(*models, ax=new_axes())
+    assert set(plt.get_fignums()) == pyplot_state
+
+
+def test_without_ax_draws_one_new_pyplot_figure(models, digits, pyplot_state):
+    lines = plot_cost_curve(models[0])
+    new = set(plt.get_fignums()) - pyplot_state
+    assert len(new) == 1 and lines[0].figure is plt.figure(new.pop())
+    images = display_digits(digits[0], n=4)
+    assert len(set(plt.get_fignums()) - pyplot_state) == 2
+    assert images[0].figure in [plt.figure(num) for num in plt.get_fignums()]
+
+
+# --- display_digits ---------------------------------------------------------
+
+def test_display_digits_marks_mistakes_in_red(digits):
+    X, y = digits[2], digits[3]
+    predictions = y.copy()
+    predictions[[1, 4]] = (y[[1, 4]] + 1) % 10
+    fig = Figure()
+    images = display_digits(X, y, predictions, n=12, ncols=5, fig=fig)
+    assert len(images) == 12 and all(isinstance(im, AxesImage) for im in images)
+    assert len(fig.axes) == 12  # the three empty cells of the 3×5 grid are removed
+    assert images[0].get_array().shape == (28, 28)
+    np.testing.assert_array_equal(images[3].get_array(), X[3].reshape(28, 28))
+    titles = [im.axes.title for im in images]
+    assert titles[1].get_text() == f"{y[1]} (pred {predictions[1]})"
+    assert [i for i, t in enumerate(titles) if to_rgba(t.get_color()) == RED] == [1, 4]
+
+
+def test_display_digits_titles_with_labels_or_predictions_alone(digits):
+    X, y = digits[2], digits[3]
+    images = display_digits(X, labels=y, n=3, fig=Figure())
+    assert [im.axes.get_title() for im in images] == [str(v) for v in y[:3]]
+    images = display_digits(X, predictions=y, n=3, fig=Figure())
+    assert [im.axes.get_title() for im in images] == [f"pred {v}" for v in y[:3]]
+    images = display_digits(X, n=3, fig=Figure())
+    assert [im.axes.get_title() for im in images] == ["", "", ""]
+
+
+@pytest.mark.parametrize("side", [8, 20])
+def test_display_digits_any_square_size_and_column_major(side):
+    X = np.arange(3 * side * side, dtype=float).reshape(3, side * side)
+    images = display_digits(X, fig=Figure())
+    np.testing.assert_array_equal(images[2].get_array(), X[2].reshape(side, side))
+    # the course's 20×20 data: unrolled column by column
+    images = display_digits(X, order="F", fig=Figure())
+    np.testing.assert_array_equal(images[2].get_array(), X[2].reshape(side, side, order="F"))
+
+
+def test_display_digits_shows_at_most_m(digits):
+    assert len(display_digits(digits[0][:7], n=25, fig=Figure())) == 7
+
+
+def test_display_digits_bad_input(digits):
+    X, y = digits[2], digits[3]
+    with pytest.raises(ValueError, match="50 values per image, which is not a square number"):
+        display_digits(np.zeros((4, 50)), fig=Figure())
+    with pytest.raises(ValueError, match='order must be "C"'):
+        display_digits(X, order="K", fig=Figure())
+    with pytest.raises(ValueError, match=r"one entry per row of X \(100\)"):
+        display_digits(X, labels=y[:10], fig=Figure())
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        display_digits(X, n=0, fig=Figure())
+    with pytest.raises(ValueError, match="ncols must be a whole number"):
+        display_digits(X, ncols=2.5, fig=Figure())
+    with pytest.raises(ValueError, match="2-D"):
+        display_digits(np.zeros((2, 2, 4)), fig=Figure())
+    fig = Figure()
+    fig.add_subplot()
+    with pytest.raises(ValueError, match="fig already holds 1 Axes"):
+        display_digits(X, fig=fig)
+
+
+# --- display_hidden_units ---------------------------------------------------
+
+def test_display_hidden_units_one_image_per_unit(models):
+    model = models[0]
+    fig = Figure()
+    images = display_hidden_units(model, fig=fig)
+    assert len(images) == len(fig.axes) == 25
+    weights = model.thetas[0][7, 1:]
+    np.testing.assert_array_equal(images[7].get_array(), weights.reshape(28, 28))
+    # centred grey scale: a zero weight is mid-grey
+    assert images[7].get_clim() == pytest.approx((-np.abs(weights).max(), np.abs(weights).max()))
+
+
+def test_display_hidden_units_of_a_weight_matrix_column_major():
+    theta1 = np.arange(3 * 401, dtype=float).reshape(3, 401)  # the course's 400-pixel inputs
+    images = display_hidden_units(theta1, order="F", fig=Figure(), ncols=3)
+    np.testing.assert_array_equal(images[1].get_array(), theta1[1, 1:].reshape(20, 20, order="F"))
+
+
+def test_display_hidden_units_bad_input():
+    model = nnopt.Model([np.zeros((4, 6)), np.zeros((2, 5))], classes=[0, 1], lam=0.0)
+    with pytest.raises(ValueError, match="the input layer has 5 values per image, which is not a square"):
+        display_hidden_units(model, fig=Figure())
+    with pytest.raises(ValueError, match=r"shape \(s_2, n \+ 1\)"):
+        display_hidden_units(np.zeros(10), fig=Figure())
+
+
+# --- plot_confusion_matrix --------------------------------------------------
+
+def test_confusion_matrix_counts_in_cells():
+    y_true = [0, 0, 1, 1, 1, 2, 2, 2, 2]
+    y_pred = [0, 1, 1, 1, 2, 2, 2, 2, 0]
+    ax = new_axes()
+    image, texts = plot_confusion_matrix(y_true, y_pred, ax=ax)
+    expected = np.array([[1, 1, 0],
+                         [0, 2, 1],
+                         [1, 0, 3]])
+    np.testing.assert_array_equal(image.get_array(), expected)
+    assert texts.shape == (3, 3) and len(ax.texts) == 9
+    assert [[int(t.get_text()) for t in row] for row in texts] == expected.tolist()
+    assert texts[2, 0].get_position() == (0, 2)  # column = prediction, row = truth
+    assert ax.get_xlabel() == "predicted" and ax.get_ylabel() == "true"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2"]
+
+
+def test_confusion_matrix_label_order_and_strings():
+    y_true = np.array(["cat", "dog", "dog", "eel"])
+    y_pred = np.array(["dog", "dog", "dog", "eel"])
+    image, texts = plot_confusion_matrix(y_true, y_pred, labels=["eel", "dog", "cat"], ax=new_axes())
+    np.testing.assert_array_equal(image.get_array(), [[1, 0, 0], [0, 2, 0], [0, 1, 0]])
+    assert [t.get_text() for t in image.axes.get_yticklabels()] == ["eel", "dog", "cat"]
+
+
+def test_confusion_matrix_of_digits(models, digits):
+    X_test, y_test = digits[2], digits[3]
+    predictions = models[0].predict(X_test)
+    image, texts = plot_confusion_matrix(y_test, predictions, labels=range(10), ax=new_axes())
+    counts = image.get_array()
+    assert texts.shape == (10, 10) and counts.sum() == len(y_test)
+    assert np.trace(counts) == np.sum(predictions == y_test)
+
+
+def test_confusion_matrix_bad_input():
+    with pytest.raises(ValueError, match="equal length"):
+        plot_confusion_matrix([0, 1, 1], [0, 1], ax=new_axes())
+    with pytest.raises(ValueError, match="y_pred holds 3, which is not among labels"):
+        plot_confusion_matrix([0, 1], [0, 3], labels=[0, 1], ax=new_axes())
+    with pytest.raises(ValueError, match="without repeats"):
+        plot_confusion_matrix([0, 1], [0, 1], labels=[0, 1, 1], ax=new_axes())
+
+
+# --- validation curve -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def blobs():
+    """90 examples of 3 classes around 3 centres in 4 dimensions."""
+    rng = np.random.default_rng(7)
+    y = np.repeat([0, 1, 2], 30)
+    X = rng.normal(size=(3, 4))[y] + 0.8 * rng.normal(size=(90, 4))
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def curve(blobs):
+    return validation_curve(*blobs, [0.0, 1.0, 100.0], hidden_layer_sizes=(5,), method="L-BFGS-B",
+                            maxiter=20, test_size=0.3, seed=0)
+
+
+def test_validation_curve_measures_each_lambda(blobs, curve):
+    np.testing.assert_array_equal(curve.lams, [0.0, 1.0, 100.0])
+    for name in ("train_accuracy", "val_accuracy", "train_cost", "val_cost"):
+        assert getattr(curve, name).shape == (3,)
+    assert [m.lam for m in curve.models] == [0.0, 1.0, 100.0]
+    # the split is train_test_split's with the same seed; the costs leave out the λ term
+    X_train, X_val, y_train, y_val = nnopt.train_test_split(*blobs, test_size=0.3, seed=0)
+    model = curve.models[1]
+    assert curve.val_accuracy[1] == pytest.approx(model.score(X_val, y_val))
+    assert curve.train_cost[1] == pytest.approx(nnopt.cost(model.theta, X_train, y_train, 0.0, (4, 5, 3)))
+    assert curve.val_cost[1] == pytest.approx(nnopt.cost(model.theta, X_val, y_val, 0.0, (4, 5, 3)))
+    # a large λ fits the training set worse
+    assert curve.train_cost[2] > curve.train_cost[0]
+    assert curve.best_lam == curve.lams[np.argmax(curve.val_accuracy)]
+
+
+def test_validation_curve_same_start_for_every_lambda(blobs):
+    twice = validation_curve(*blobs, [0.5, 0.5], hidden_layer_sizes=(3,), method="L-BFGS-B", maxiter=3)
+    np.testing.assert_array_equal(twice.models[0].theta, twice.models[1].theta)
+
+
+def test_validation_curve_bad_input(blobs):
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        validation_curve(*blobs, [1.0, -1.0])
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        validation_curve(*blobs, [])
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        validation_curve(*blobs, 1.0)
+    with pytest.raises(TypeError, match="remove lam="):
+        validation_curve(*blobs, [1.0], lam=1.0)
+
+
+def test_plot_validation_curve_accuracy_and_cost(curve):
+    ax = new_axes()
+    lines = plot_validation_curve(curve, ax=ax)
+    assert len(lines) == 4
+    assert lines[0].axes is ax and lines[1].axes is ax
+    twin = lines[2].axes
+    assert twin is not ax and lines[3].axes is twin
+    np.testing.assert_array_equal(lines[1].get_ydata(), curve.val_accuracy)
+    np.testing.assert_array_equal(lines[3].get_ydata(), curve.val_cost)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "training accuracy", "validation accuracy", "training cost", "validation cost"]
+    assert ax.get_xlabel() == "λ" and ax.get_ylabel() == "accuracy"
+    assert twin.get_ylabel() == "cost J(Θ) without the λ term"
+    # λ = 0 cannot go on a log axis: symlog, linear up to the smallest positive λ
+    assert ax.get_xscale() == "symlog"
+    assert ax.xaxis.get_transform().linthresh == 1.0
+
+
+def test_plot_validation_curve_log_axis_and_no_cost(curve):
+    positive = nnopt.plots.ValidationCurve(curve.lams[1:], curve.train_accuracy[1:], curve.val_accuracy[1:],
+                                           curve.train_cost[1:], curve.val_cost[1:], curve.models[1:])
+    fig = Figure()
+    lines = plot_validation_curve(positive, ax=fig.add_subplot(), cost=False)
+    assert len(lines) == 2 and len(fig.axes) == 1
+    assert lines[0].axes.get_xscale() == "log"
+
+
+# --- the command line -------------------------------------------------------
+
+def test_cli_train_plot_draws_the_cost_curve(tmp_path, monkeypatch, digits):
+    data = tmp_path / "small.npz"
+    np.savez(data, X=digits[0][:150], y=digits[1][:150])
+    calls = []
+    real = nnopt.plots.plot_cost_curve
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(nnopt.plots, "plot_cost_curve", spy)
+    png, out = tmp_path / "cost.png", tmp_path / "model.npz"
+    code = nnopt.cli.main(["train", "--data", str(data), "--plot", str(png), "--maxiter", "3",
+                           "--out", str(out)])
+    assert code == 0
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(calls) == 1
+    (model,), kwargs = calls[0]
+    assert model.method == "TNC" and kwargs["labels"] == ["TNC"]
+    assert len(kwargs["ax"].lines) == 1
