@@ -1,0 +1,282 @@
+"""Batch gradient descent ("gd") and mini-batch SGD ("sgd") through nnopt.train."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import nnopt
+from nnopt.backprop import Objective
+from nnopt.descent import DEFAULTS, DivergenceError, _batch, _shuffler, _step
+from nnopt.training import ConvergenceWarning, encode_labels
+
+SIZES = (5, 4, 3)
+M = 30
+
+
+def _data(m=M, seed=7):
+    """A seeded, learnable 3-class problem with features in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((m, SIZES[0]))
+    y = np.argmax(X[:, :3], axis=1)
+    return X, y
+
+
+def _train(method, X=None, y=None, lam=1.0, **kwargs):
+    if X is None:
+        X, y = _data()
+    kwargs.setdefault("seed", 0)
+    return nnopt.train(X, y, lam, hidden_layer_sizes=SIZES[1:-1], method=method, **kwargs)
+
+
+SMALL = {"gd": {"learning_rate": 0.5, "maxiter": 15}, "sgd": {"batch_size": 7, "epochs": 4}}
+
+
+# ------------------------------------------------------------- digits
+
+
+def test_sgd_defaults_reach_91_percent_held_out_on_the_digits_within_30_epochs():
+    X, y = nnopt.load_digits()
+    X_train, X_test, y_train, y_test = nnopt.train_test_split(X, y, test_size=0.2, seed=0)
+    model = nnopt.train(X_train, y_train, 1.0, method="sgd")
+    epochs = DEFAULTS["sgd"]["epochs"]
+    assert epochs <= 30
+    assert model.n_iter == epochs and model.cost_history.shape == (epochs,)
+    assert model.result.step_costs.shape == (epochs * math.ceil(4000 / 64),)
+    assert model.score(X_test, y_test) >= 0.91
+
+
+# ------------------------------------------------------------- what is recorded
+
+
+@pytest.mark.parametrize("method", ["gd", "sgd"])
+def test_returns_a_model_whose_last_cost_is_the_cost_of_its_parameters(method):
+    X, y = _data()
+    model = _train(method, X, y, **SMALL[method])
+    assert isinstance(model, nnopt.Model) and model.method == method
+    n = SMALL[method].get("maxiter") or SMALL[method]["epochs"]
+    assert model.n_iter == n
+    assert model.cost_history.shape == model.time_history.shape == (n,)
+    assert np.all(np.diff(model.time_history) >= 0) and model.time_history[0] >= 0
+    _, idx = encode_labels(y, M)
+    J = nnopt.cost(model.theta, X, idx, 1.0, SIZES)
+    assert model.cost_history[-1] == pytest.approx(J, rel=1e-12)
+    assert model.result.fun == model.cost_history[-1]
+    assert np.array_equal(model.result.x, model.theta)
+    assert model.result.success and model.result.nit == n
+
+
+def test_gd_counts_maxiter_plus_two_evaluations():
+    # train's J(θ0), the gradient at θ0, then one evaluation per step
+    assert _train("gd", learning_rate=0.5, maxiter=15).n_evals == 17
+
+
+def test_sgd_counts_one_full_evaluation_per_epoch_and_records_every_step():
+    model = _train("sgd", batch_size=7, epochs=4)  # 7 does not divide 30: batches 7, 7, 7, 7, 2
+    assert model.n_evals == 4 + 1
+    steps = 4 * math.ceil(M / 7)
+    assert model.result.step_costs.shape == (steps,) and model.result.njev == steps
+    assert np.all(np.isfinite(model.result.step_costs))
+
+
+def test_gd_with_a_small_learning_rate_lowers_the_cost_at_every_iteration():
+    model = _train("gd", learning_rate=0.2, maxiter=40)
+    assert np.all(np.diff(np.r_[model.initial_cost, model.cost_history]) < 0)
+
+
+def test_sgd_lowers_the_cost():
+    model = _train("sgd", batch_size=5, epochs=20, learning_rate=1.0)
+    assert model.cost_history[-1] < 0.9 * model.initial_cost
+
+
+def test_sgd_maxiter_is_another_name_for_epochs():
+    model = _train("sgd", batch_size=10, maxiter=3)
+    assert model.n_iter == 3 and model.result.step_costs.shape == (9,)
+
+
+def test_sgd_default_batch_is_the_whole_of_a_small_training_set():
+    model = _train("sgd", epochs=2)  # m = 30 < 64
+    assert model.result.step_costs.shape == (2,)
+
+
+def test_sgd_in_float32():
+    X, y = _data()
+    model = _train("sgd", X.astype(np.float32), y, batch_size=10, epochs=3, dtype=np.float32)
+    assert model.n_iter == 3 and np.all(np.isfinite(model.theta))
+
+
+@pytest.mark.parametrize("method", ["gd", "sgd"])
+def test_momentum_reaches_a_lower_cost_at_the_same_learning_rate(method):
+    count = {"maxiter": 60} if method == "gd" else {"batch_size": 10, "epochs": 15}
+    plain = _train(method, learning_rate=0.1, **count)
+    heavy = _train(method, learning_rate=0.1, momentum=0.9, **count)
+    assert heavy.cost_history[-1] < plain.cost_history[-1]
+
+
+# ------------------------------------------------------------- the mini-batch gradient
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.0, 3.0])
+@pytest.mark.parametrize("targets", ["indices", "matrix"])
+def test_batch_gradients_average_to_the_full_gradient(lam, targets):
+    # λ_B = λ·b/m makes each batch's λ term (λ/m)·Θ, as in the full gradient
+    X, y = _data()
+    if targets == "matrix":
+        y = np.eye(SIZES[-1])[y]
+    full = Objective(X, y, lam, SIZES)
+    theta = nnopt.random_init(SIZES, epsilon=1.0, seed=3)
+    order = np.random.default_rng(4).permutation(M)
+    batches = [_batch(full, order[i:i + 6]) for i in range(0, M, 6)]  # 6 divides 30
+    costs, grads = zip(*(b(theta) for b in batches))
+    J, grad = full(theta)
+    assert np.mean(costs) == pytest.approx(J, rel=1e-12)
+    np.testing.assert_allclose(np.mean(grads, axis=0), grad, rtol=0, atol=1e-12)
+    assert all(b.lam == pytest.approx(lam * 6 / M) for b in batches)
+
+
+# ------------------------------------------------------------- seeds
+
+
+@pytest.mark.parametrize("method", ["gd", "sgd"])
+def test_the_same_seed_gives_the_same_model_and_other_seeds_differ(method):
+    a, b = (_train(method, seed=5, **SMALL[method]) for _ in range(2))
+    assert np.array_equal(a.theta, b.theta) and np.array_equal(a.cost_history, b.cost_history)
+    assert not np.array_equal(a.theta, _train(method, seed=6, **SMALL[method]).theta)
+
+
+def test_sgd_shuffles_with_a_stream_other_than_the_initial_weights_one():
+    for seed in (0, 5):
+        assert not np.array_equal(_shuffler(seed).permutation(50), np.random.default_rng(seed).permutation(50))
+    assert np.array_equal(_shuffler(5).permutation(50), _shuffler(5).permutation(50))
+
+
+def test_sgd_takes_a_generator_as_seed():
+    a, b = (_train("sgd", seed=np.random.default_rng(9), **SMALL["sgd"]) for _ in range(2))
+    assert np.array_equal(a.theta, b.theta)
+
+
+def test_sgd_shuffling_depends_on_the_seed_beyond_the_initial_weights(monkeypatch):
+    # same initial weights, different seeds: only the epochs' order differs
+    theta0 = nnopt.random_init(SIZES, seed=0)
+    monkeypatch.setattr("nnopt.training.random_init", lambda sizes, seed: theta0.copy())
+    a, b = (_train("sgd", seed=s, **SMALL["sgd"]) for s in (1, 2))
+    assert not np.array_equal(a.theta, b.theta)
+
+
+# ------------------------------------------------------------- bad settings
+
+
+BAD = [
+    ("gd", {"learning_rate": 0}, ValueError, r"learning_rate must be a finite number > 0; got 0"),
+    ("gd", {"learning_rate": -0.1}, ValueError, r"learning_rate must be .* > 0; got -0\.1"),
+    ("sgd", {"learning_rate": float("nan")}, ValueError, r"learning_rate must be a finite number > 0; got nan"),
+    ("sgd", {"learning_rate": float("inf")}, ValueError, r"learning_rate must be a finite number > 0; got inf"),
+    ("gd", {"learning_rate": "0.1"}, TypeError, r"learning_rate must be a real number > 0; got '0\.1' of type str"),
+    ("sgd", {"batch_size": 0}, ValueError, r"batch_size must be between 1 and m = 30 .*; got 0"),
+    ("sgd", {"batch_size": 31}, ValueError, r"batch_size must be between 1 and m = 30 .*; got 31"),
+    ("sgd", {"batch_size": 8.0}, TypeError, r"batch_size must be a whole number >= 1; got 8\.0 of type float"),
+    ("sgd", {"batch_size": True}, TypeError, r"batch_size must be a whole number >= 1; got True"),
+    ("sgd", {"epochs": 0}, ValueError, r"epochs must be >= 1; got 0"),
+    ("sgd", {"epochs": 2.5}, TypeError, r"epochs must be a whole number >= 1; got 2\.5"),
+    ("gd", {"momentum": 1.0}, ValueError, r"momentum must be a finite number in \[0, 1\); got 1\.0"),
+    ("sgd", {"momentum": -0.5}, ValueError, r"momentum must be a finite number in \[0, 1\); got -0\.5"),
+    ("sgd", {"momentum": None}, TypeError, r"momentum must be a real number in \[0, 1\); got None"),
+    ("sgd", {"learnig_rate": 0.1}, TypeError, r"unexpected option\(s\) \['learnig_rate'\] for method 'sgd'"),
+    ("gd", {"batch_size": 10}, TypeError, r"\['batch_size'\] for method 'gd'.*belong to 'sgd'"),
+    ("gd", {"epochs": 10}, TypeError, r"\['epochs'\] for method 'gd'.*counts its steps with maxiter"),
+    ("sgd", {"epochs": 3, "maxiter": 3}, TypeError, r"give either epochs or maxiter for 'sgd'"),
+    ("sgd", {"seed": -1}, ValueError, r"seed must be a non-negative int; got -1"),
+    ("sgd", {"seed": 1.5}, TypeError, r"seed must be None, an int or a numpy\.random\.Generator; got float"),
+]
+
+
+@pytest.mark.parametrize("method, options, error, match", BAD, ids=[str(c[1]) for c in BAD])
+def test_bad_setting_raises_before_any_work(method, options, error, match, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the cost was evaluated before the settings were checked")
+
+    monkeypatch.setattr("nnopt.training.Objective", no_work)
+    with pytest.raises(error, match=match):
+        _train(method, **options)
+
+
+# ------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize("method, options", [
+    ("gd", {"learning_rate": 1e4}),  # α > 2m/λ = 60: the weights grow ×(αλ/m − 1) per step
+    ("sgd", {"learning_rate": 1e4, "batch_size": 6}),
+    ("gd", {"learning_rate": 1e300}),  # θ itself overflows in the first steps
+    ("sgd", {"learning_rate": 1e300, "batch_size": 6}),
+    ("gd", {"learning_rate": 1e4, "loss": "squared_error"}),
+    ("gd", {"learning_rate": 1e4, "momentum": 0.99}),
+    ("gd", {"learning_rate": 1e308, "lam": 0.0}),  # the summed loss overflows in the first step
+    ("sgd", {"learning_rate": 1e307, "lam": 0.0, "momentum": 0.9, "batch_size": 6}),
+])
+def test_divergence_raises_naming_the_learning_rate_and_keeps_the_last_finite_model(method, options):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(DivergenceError, match=r"NaN or inf .*learning_rate=\S+ is too large; "
+                                                  r"try a smaller one, such as learning_rate=") as info:
+            _train(method, maxiter=200, **options) if method == "gd" else _train(method, epochs=200, **options)
+    assert caught == []  # no numpy RuntimeWarning before the error
+    err = info.value
+    assert isinstance(err, ValueError) and err.learning_rate == options["learning_rate"]
+    assert f"learning_rate={options['learning_rate']:g} is too large" in str(err)
+    assert err.iteration >= 1 and err.cost_history.shape == err.time_history.shape == (err.iteration - 1,)
+    assert np.all(np.isfinite(err.theta)) and np.all(np.isfinite(err.cost_history))
+    if err.cost_history.size:
+        _, idx = encode_labels(_data()[1], M)
+        loss = options.get("loss", "cross_entropy")
+        J = nnopt.cost(err.theta, _data()[0], idx, options.get("lam", 1.0), SIZES, loss)
+        assert J == pytest.approx(err.cost_history[-1])
+
+
+def test_a_step_that_overflows_the_parameters_is_caught_without_a_warning():
+    theta, velocity = np.ones(3), np.zeros(3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _step(theta, velocity, np.array([0.5, -3.0, 0.5]), 1e308, 0.0) is False
+    assert caught == []
+
+
+def test_a_cost_that_ends_above_the_initial_one_warns_to_lower_the_learning_rate():
+    # λ = 0: nothing overflows, the outputs saturate and the cost soars
+    with pytest.warns(ConvergenceWarning, match=r"cost rose from .* learning_rate=1e\+06 is probably too large"):
+        model = _train("gd", lam=0.0, learning_rate=1e6, maxiter=20)
+    assert not model.result.success and model.result.status == 2
+
+
+@pytest.mark.parametrize("method, calls, done", [
+    ("gd", 4, 2),  # calls: θ0, after step 1, after step 2, then Ctrl-C in the 4th
+    ("sgd", 2 * 5 + 3, 2),  # 5 mini-batches per epoch: Ctrl-C in the 3rd batch of epoch 3
+])
+def test_ctrl_c_returns_the_last_completed_iteration_with_a_warning(method, calls, done, monkeypatch):
+    call = Objective.__call__
+    count = [0]
+
+    def interrupted(self, theta):
+        count[0] += 1
+        if count[0] == calls:
+            raise KeyboardInterrupt
+        return call(self, theta)
+
+    monkeypatch.setattr(Objective, "__call__", interrupted)
+    options = {"gd": {"maxiter": 10}, "sgd": {"batch_size": 6, "epochs": 10}}[method]
+    with pytest.warns(ConvergenceWarning, match=f"interrupted after {done} iteration"):
+        model = _train(method, **options)
+    assert model.n_iter == done and model.cost_history.shape == model.time_history.shape == (done,)
+    X, y = _data()
+    _, idx = encode_labels(y, M)
+    assert model.cost_history[-1] == pytest.approx(nnopt.cost(model.theta, X, idx, 1.0, SIZES), rel=1e-12)
+    assert np.all(model.predict(X) >= 0) and not model.result.success
+
+
+@pytest.mark.parametrize("method", ["gd", "sgd"])
+def test_verbose_prints_one_line_per_iteration(method, capsys):
+    model = _train(method, verbose=True, **SMALL[method])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["iter", "cost", "time", "(s)"]
+    assert len(lines) == 1 + model.n_iter
+    assert float(lines[-1].split()[1]) == pytest.approx(model.cost_history[-1], abs=1e-6)
