@@ -54,8 +54,40 @@ def derivative_from_activation(a, out=None):
     a : ndarray
         Sigmoid activations.
     out : ndarray or None
-        Where to write the result; may be `a` itself.
+        Where to write the result; must not be `a` itself (1 − a is
+        written to `out` before it is multiplied by `a`).
     """
     out = np.subtract(1.0, a, out=out)
     out *= a
     return out
+
+
+def sigmoid_in_place(z):
+    """g(z) written over z, for backpropagation's inner loop.
+
+    Parameters
+    ----------
+    z : ndarray of float32 or float64
+        Pre-activations; overwritten.
+
+    Returns
+    -------
+    ndarray
+        `z` itself, now holding g(z).
+
+    Notes
+    -----
+    Computed as g(z) = (1 + tanh(z/2)) / 2. NumPy's tanh is vectorized
+    (SIMD), about three times faster than SciPy's ``expit`` on the
+    network's activations (see benchmarks/README.md), and cannot overflow.
+    The price is absolute rather than relative accuracy near 0: the error
+    is below one unit in the last place of 1 (g(−40) ≈ 4e-18 comes out 0).
+    That is all backpropagation needs, since activations only enter sums
+    and a(1 − a), and the cost is computed from z; `sigmoid` keeps the
+    accurate tails for everyone else.
+    """
+    z *= 0.5
+    np.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+    return z

@@ -4,40 +4,60 @@ Index conventions: the articles number layers 1..L and weight matrices
 Θ^(1)..Θ^(L-1); in code both are 0-based, so ``thetas[l]`` is Θ^(l+1) and
 ``a[l]`` is a^(l+1). Activations are kept without their bias unit: instead of
 stacking a column of ones onto a^(l) on every call, the bias column Θ[:, 0]
-is added separately and the products use the view Θ[:, 1:]. Examples are
-rows (a[l] has shape (m, s_l)), so the articles' column-vector formulas
-appear transposed: z^(l+1) = a^(l) Θ^(l)ᵀ.
+is added separately and the products use the view Θ[:, 1:].
+
+Inside, examples are columns, as in the articles: a[l] has shape (s_l, m)
+and z^(l+1) = Θ^(l) a^(l) reads as written. The data X (one example per
+row, the users' layout) enters as the view X.T, without a copy. This
+orientation is also the fast one: it lets OpenBLAS run its kernels along m,
+the long side, where X @ Θᵀ runs them along the s_(l+1) ≈ 25 hidden units
+(see benchmarks/README.md).
 """
 
+import copy
+import threading
+
 import numpy as np
-from scipy.special import expit
 
 from . import _validation as v
-from .activations import derivative_from_activation
+from .activations import sigmoid, sigmoid_in_place
 from .losses import LOSSES
 from .parameters import _check_layer_sizes, n_params, reshape
 
 __all__ = ["cost", "regularized_gradient", "cost_and_gradient", "Objective"]
 
 
-def _forward(thetas, X, check_first=True):
-    """Forward propagation.
+def _propagate(thetas, X, check_first=True):
+    """Forward propagation up to the output layer's z^(L).
 
-    Returns the hidden activations ``a = [a^(1) = X, a^(2), ..., a^(L-1)]``
-    and the output layer's z^(L) and a^(L) = g(z^(L)).
+    Returns the activations ``a = [a^(1) = X.T, a^(2), ..., a^(L-1)]``,
+    each of shape (s_l, m), and z^(L) of shape (K, m). Each hidden a^(l) is
+    computed in place over its z^(l): z is not needed again, since g′
+    comes from a.
     """
-    a = [X]
+    a = [X.T]
     for l, Th in enumerate(thetas):
         # The first product is where NaN or inf in X would surface; it is
         # checked right after, so numpy's own warning is not the message.
         with np.errstate(over="ignore", invalid="ignore"):
-            z = a[-1] @ Th[:, 1:].T
+            z = Th[:, 1:] @ a[-1]
         if l == 0 and check_first and not np.isfinite(z).all():
             _raise_nonfinite(X)
-        z += Th[:, 0]
+        z += Th[:, :1]
         if l == len(thetas) - 1:
-            return a, z, expit(z)
-        a.append(expit(z, out=z))  # z^(l) is not needed again: g′ comes from a
+            return a, z
+        a.append(sigmoid_in_place(z))
+
+
+def _forward(thetas, X, check_first=True):
+    """Forward propagation: `_propagate` and the network's output.
+
+    Returns the hidden activations and z^(L) as `_propagate` does, and
+    h = a^(L) = g(z^(L)) with one row per example, shape (m, K), accurate
+    in its tails (for predicted probabilities).
+    """
+    a, z = _propagate(thetas, X, check_first)
+    return a, z, np.ascontiguousarray(sigmoid(z).T)
 
 
 def _raise_nonfinite(X):
@@ -48,26 +68,31 @@ def _raise_nonfinite(X):
     )
 
 
-def _backward(thetas, a, z_L, a_L, idx, Y, loss, lam, grads):
+def _backward(thetas, a, delta, lam, grads):
     """Backpropagation, writing ∂J/∂Θ^(l) into ``grads[l]``.
 
-    δ^(L) comes from the loss; then δ^(l) = δ^(l+1) Θ^(l)[:, 1:] ⊙ g′(z^(l))
-    and Δ^(l) = δ^(l+1)ᵀ [1, a^(l)], scaled by 1/m. The bias column is left
-    out of δ^(l) (it has no input) and out of the λ term.
+    `delta` is δ^(L), the output error of the summed cost, shape (K, m);
+    then δ^(l) = Θ^(l)[:, 1:]ᵀ δ^(l+1) ⊙ g′(z^(l)) and
+    Δ^(l) = δ^(l+1) [1, a^(l)ᵀ], scaled by 1/m. The bias row is left out of
+    δ^(l) (it has no input) and the bias column out of the λ term.
+    Overwrites `delta` and the hidden activations.
     """
-    m = a[0].shape[0]
-    delta = LOSSES[loss][1](z_L, a_L, idx, Y)
+    m = a[0].shape[1]
     delta *= 1.0 / m  # scaling δ^(L) once scales every Δ^(l) by 1/m
+    ones = np.ones(m, dtype=delta.dtype)
     for l in range(len(thetas) - 1, -1, -1):
         Th, G = thetas[l], grads[l]
-        G[:, 1:] = delta.T @ a[l]
-        G[:, 0] = delta.sum(axis=0)
+        # straight into the gradient vector: G[:, 1:] is a strided view BLAS can write to
+        np.matmul(delta, a[l].T, out=G[:, 1:])
+        # Σ_i δ_i, the bias column of Δ, as a product: BLAS beats sum(axis=1) here
+        np.matmul(delta, ones, out=G[:, 0])
         if lam:
             G[:, 1:] += (lam / m) * Th[:, 1:]
         if l > 0:
-            gprime = derivative_from_activation(a[l])
-            delta = delta @ Th[:, 1:]
-            delta *= gprime
+            delta = Th[:, 1:].T @ delta
+            # ⊙ g′ = a(1 − a), with 1 − a written over a^(l), which is not needed again
+            delta *= a[l]
+            delta *= np.subtract(1.0, a[l], out=a[l])
 
 
 def _regularization(thetas, lam, m):
@@ -84,22 +109,26 @@ class _Evaluation:
         self.theta = theta.copy()
         self.layer_sizes = layer_sizes
         self.lam, self.loss, self.dtype = lam, loss, dtype
-        self.idx, self.Y = idx, Y
-        self.thetas = reshape(theta.astype(dtype, copy=True), layer_sizes)
-        self.a, self.z_L, self.a_L = _forward(self.thetas, X, check_first)
+        self.idx, self.Y = idx, (None if Y is None else Y.T)  # Y.T: a column per example
+        self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
+        self.a, z_L = _propagate(self.thetas, X, check_first)
+        self.a_L = sigmoid_in_place(z_L.copy())
         m = X.shape[0]
-        self.J = float(LOSSES[loss][0](self.z_L, self.a_L, idx, Y) / m + _regularization(self.thetas, lam, m))
+        self.J = float(LOSSES[loss][0](z_L, idx, self.Y) / m + _regularization(self.thetas, lam, m))
         self._grad = None
+        # backpropagation works in place on the activations: one caller at a time
+        self._lock = threading.Lock()
 
     def gradient(self):
         """∂J/∂θ as a float64 vector (computed on first use, then kept)."""
-        if self._grad is None:
-            g = np.empty(self.theta.size, dtype=self.dtype)
-            _backward(self.thetas, self.a, self.z_L, self.a_L, self.idx, self.Y,
-                      self.loss, self.lam, reshape(g, self.layer_sizes))
-            self._grad = g.astype(np.float64, copy=False)
-            # the activations are no longer needed once the gradient exists
-            self.a = self.z_L = self.a_L = None
+        with self._lock:
+            if self._grad is None:
+                g = np.empty(self.theta.size, dtype=self.dtype)
+                delta = LOSSES[self.loss][1](self.a_L, self.idx, self.Y)
+                _backward(self.thetas, self.a, delta, self.lam, reshape(g, self.layer_sizes))
+                self._grad = g.astype(np.float64, copy=False)
+                # the activations were overwritten and are no longer needed
+                self.a = self.a_L = None
         return self._grad
 
 
@@ -236,8 +265,15 @@ class Objective:
 
     Attributes
     ----------
+    X : ndarray, shape (m, n)
+        The data, C-contiguous in the computing dtype.
+    idx, Y : ndarray or None
+        The targets as class indices (m,) or as a target matrix (m, K);
+        one of the two is None.
+    n_params : int
+        Length of θ.
     n_evals : int
-        Calls made so far.
+        Evaluations made so far.
     """
 
     def __init__(self, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
@@ -255,16 +291,61 @@ class Objective:
         self._recent = []  # (θ, J) of the last few calls, newest last
 
     def evaluate(self, theta, gradient=True):
-        """The `_Evaluation` at θ (no checks beyond θ's length)."""
+        """One evaluation at θ (no checks beyond θ's length).
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n_params,)
+        gradient : bool
+            Whether to backpropagate now. With False only J is computed;
+            the gradient still follows if asked for later.
+
+        Returns
+        -------
+        evaluation
+            With ``.J`` (float) and ``.gradient()`` (float64, (n_params,)).
+        """
         theta = np.asarray(theta, dtype=np.float64)
         if theta.shape != (self.n_params,):
             v.check_theta(theta, self.n_params, self.layer_sizes)
         ev = _Evaluation(theta, self.X, self.idx, self.Y, self.lam, self.layer_sizes,
                          self.loss, self.dtype, check_first=False)
+        if gradient:
+            ev.gradient()
         self.n_evals += 1
         self._recent.append((ev.theta, ev.J))
         del self._recent[:-8]
         return ev
+
+    def batch(self, rows):
+        """The objective on some of the examples, for mini-batch gradient descent.
+
+        Parameters
+        ----------
+        rows : slice or ndarray of int
+            The examples of the batch. A slice of consecutive rows costs no
+            copy of X; an index array copies those rows.
+
+        Returns
+        -------
+        Objective
+            Bound to X[rows] and its targets, without new checks, counting
+            its own `n_evals`. Its `lam` is λ·b/m for a batch of b of the m
+            examples, so that its cost is the batch's mean loss plus the
+            whole problem's λ/(2m)·ΣΘ²: the batch gradient is then an
+            unbiased estimate of the full gradient.
+        """
+        batch = copy.copy(self)
+        batch.X = self.X[rows]
+        if batch.X.ndim != 2 or batch.X.shape[0] == 0:
+            raise ValueError(f"a batch needs at least one row of X; rows={rows!r} selects "
+                             f"{batch.X.shape[0] if batch.X.ndim == 2 else 'not a set of'} rows")
+        batch.idx = None if self.idx is None else self.idx[rows]
+        batch.Y = None if self.Y is None else self.Y[rows]
+        batch.lam = self.lam * batch.X.shape[0] / self.X.shape[0]
+        batch.n_evals = 0
+        batch._recent = []
+        return batch
 
     def __call__(self, theta):
         """(J, grad) at θ, for ``minimize(..., jac=True)``."""
