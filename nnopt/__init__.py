@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 
 from .activations import sigmoid, sigmoid_gradient
 from .backprop import cost, cost_and_gradient, regularized_gradient
+from .descent import DivergenceError
 from .datasets import load_digits, load_mat, train_test_split
 from .gradcheck import check_gradients, numerical_gradient
 from .model import Model, load
@@ -18,6 +19,6 @@ __all__ = [
     "sigmoid", "sigmoid_gradient",
     "cost", "regularized_gradient", "cost_and_gradient",
     "numerical_gradient", "check_gradients",
-    "train", "Model", "load", "ConvergenceWarning",
+    "train", "Model", "load", "ConvergenceWarning", "DivergenceError",
     "load_digits", "load_mat", "train_test_split",
 ]
