@@ -470,24 +470,27 @@ def _lam_scale(ax, lams):
         ax.set_xscale("symlog", linthresh=positive.min())
 
 
-def plot_validation_curve(result, ax=None, cost=True):
-    """Draw training and validation accuracy (and cost) against λ.
+def plot_validation_curve(result, ax=None, metric="accuracy", logy=False):
+    """Draw the training and validation accuracy, or cost, against λ.
 
     Parameters
     ----------
     result : ValidationCurve
         From `validation_curve`.
     ax : matplotlib.axes.Axes, optional
-        Where to draw the accuracies; a new pyplot figure when None.
-    cost : bool
-        Also draw the unregularized costs, dashed, on a second y-axis on the
-        right (``ax.twinx()``).
+        Where to draw; a new pyplot figure when None.
+    metric : {"accuracy", "cost"}
+        What to draw: the accuracies, or the unregularized costs. For both,
+        call twice on two Axes that share the λ axis, for example from
+        ``plt.subplots(2, 1, sharex=True)``.
+    logy : bool
+        A logarithmic y-axis; useful for the cost, where the validation
+        cost of an overfitted network (small λ) can be many times the others.
 
     Returns
     -------
     list of matplotlib.lines.Line2D
-        Training then validation accuracy, then (with `cost`) training and
-        validation cost, whose ``.axes`` is the twin axes.
+        The training line, then the validation line.
 
     Notes
     -----
@@ -495,22 +498,17 @@ def plot_validation_curve(result, ax=None, cost=True):
     is among the values the axis is "symlog": linear from 0 to the smallest
     positive λ, logarithmic beyond.
     """
+    if metric not in ("accuracy", "cost"):
+        raise ValueError(f'metric must be "accuracy" or "cost"; got {metric!r}')
     lams = np.asarray(result.lams, dtype=np.float64)
     if ax is None:
         ax = _new_axes((6, 4))
-    lines = ax.plot(lams, result.train_accuracy, "o-", color="C0", label="training accuracy")
-    lines += ax.plot(lams, result.val_accuracy, "o-", color="C1", label="validation accuracy")
+    lines = ax.plot(lams, getattr(result, f"train_{metric}"), "o-", label=f"training {metric}")
+    lines += ax.plot(lams, getattr(result, f"val_{metric}"), "o-", label=f"validation {metric}")
     _lam_scale(ax, lams)
     ax.set_xlabel("λ")
-    ax.set_ylabel("accuracy")
-    if cost:
-        twin = ax.twinx()
-        lines += twin.plot(lams, result.train_cost, "s--", color="C0", label="training cost")
-        lines += twin.plot(lams, result.val_cost, "s--", color="C1", label="validation cost")
-        twin.set_ylabel("cost J(Θ) without the λ term")
-        # keep ax (and its legend) drawn above the twin's lines
-        ax.set_zorder(twin.get_zorder() + 1)
-        ax.patch.set_visible(False)
-    # below the axes: accuracy and cost lines cover most of the plot area between them
-    ax.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    ax.set_ylabel("accuracy" if metric == "accuracy" else "cost J(Θ) without the λ term")
+    if logy:
+        ax.set_yscale("log")
+    ax.legend()
     return lines

@@ -48,7 +48,8 @@ def digits():
 def models(digits):
     """A 784-25-10 network trained a few iterations with each of three methods, same seed."""
     X, y = digits[:2]
-    return [nnopt.train(X, y, lam=1.0, method=method, maxiter=3, seed=0) for method in ("TNC", "CG", "L-BFGS-B")]
+    return [nnopt.train(X, y, lam=1.0, method=method, maxiter=3, seed=0)
+            for method in ("TNC", "CG", "L-BFGS-B")]
 
 
 def new_axes():
@@ -95,7 +96,8 @@ def test_cost_curve_of_plain_arrays_starts_at_iteration_1():
     np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3])
     np.testing.assert_array_equal(lines[1].get_ydata(), [3.0, 1.0])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
-    assert [line.get_label() for line in plot_cost_curve([1.0], [2.0], ax=new_axes())] == ["curve 1", "curve 2"]
+    unnamed = plot_cost_curve([1.0], [2.0], ax=new_axes())
+    assert [line.get_label() for line in unnamed] == ["curve 1", "curve 2"]
 
 
 def test_cost_curve_names_lambda_when_runs_differ_in_it(digits):
@@ -321,31 +323,40 @@ def test_validation_curve_bad_input(blobs):
         validation_curve(*blobs, [1.0], lam=1.0)
 
 
-def test_plot_validation_curve_accuracy_and_cost(curve):
+def test_plot_validation_curve_accuracy(curve):
     ax = new_axes()
     lines = plot_validation_curve(curve, ax=ax)
-    assert len(lines) == 4
-    assert lines[0].axes is ax and lines[1].axes is ax
-    twin = lines[2].axes
-    assert twin is not ax and lines[3].axes is twin
+    assert lines == list(ax.lines) and len(lines) == 2
+    np.testing.assert_array_equal(lines[0].get_xdata(), curve.lams)
+    np.testing.assert_array_equal(lines[0].get_ydata(), curve.train_accuracy)
     np.testing.assert_array_equal(lines[1].get_ydata(), curve.val_accuracy)
-    np.testing.assert_array_equal(lines[3].get_ydata(), curve.val_cost)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "training accuracy", "validation accuracy", "training cost", "validation cost"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training accuracy", "validation accuracy"]
     assert ax.get_xlabel() == "λ" and ax.get_ylabel() == "accuracy"
-    assert twin.get_ylabel() == "cost J(Θ) without the λ term"
+    assert ax.get_yscale() == "linear"
     # λ = 0 cannot go on a log axis: symlog, linear up to the smallest positive λ
     assert ax.get_xscale() == "symlog"
     assert ax.xaxis.get_transform().linthresh == 1.0
 
 
-def test_plot_validation_curve_log_axis_and_no_cost(curve):
+def test_plot_validation_curve_cost(curve):
+    ax = new_axes()
+    lines = plot_validation_curve(curve, ax=ax, metric="cost", logy=True)
+    np.testing.assert_array_equal(lines[1].get_ydata(), curve.val_cost)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training cost", "validation cost"]
+    assert ax.get_ylabel() == "cost J(Θ) without the λ term"
+    assert ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match='metric must be "accuracy" or "cost"'):
+        plot_validation_curve(curve, ax=new_axes(), metric="loss")
+
+
+def test_plot_validation_curve_log_axis_without_zero(curve):
     positive = nnopt.plots.ValidationCurve(curve.lams[1:], curve.train_accuracy[1:], curve.val_accuracy[1:],
                                            curve.train_cost[1:], curve.val_cost[1:], curve.models[1:])
-    fig = Figure()
-    lines = plot_validation_curve(positive, ax=fig.add_subplot(), cost=False)
-    assert len(lines) == 2 and len(fig.axes) == 1
+    lines = plot_validation_curve(positive, ax=new_axes())
     assert lines[0].axes.get_xscale() == "log"
+    only_zero = nnopt.plots.ValidationCurve(curve.lams[:1], curve.train_accuracy[:1], curve.val_accuracy[:1],
+                                            curve.train_cost[:1], curve.val_cost[:1], curve.models[:1])
+    assert plot_validation_curve(only_zero, ax=new_axes())[0].axes.get_xscale() == "linear"
 
 
 # --- the command line -------------------------------------------------------
