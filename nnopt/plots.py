@@ -1,7 +1,7 @@
 """Pictures: cost curves, digit grids, hidden units, the confusion matrix, λ curves.
 
-Every function draws into the Axes (``ax``) or Figure (``fig``) it is given
-and returns the artists it drew. Given none, it makes a new figure with
+Every plotting function draws into the Axes (``ax``) or Figure (``fig``) it
+is given and returns the artists it drew. Given none, it makes a new figure with
 `matplotlib.pyplot`, so that the picture shows in Jupyter or on
 ``plt.show()`` like any pyplot figure; close it with ``plt.close(fig)``
 when drawing many. Nothing here calls ``plt.show()`` or changes rcParams.

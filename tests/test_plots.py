@@ -179,6 +179,14 @@ def test_display_digits_any_square_size_and_column_major(side):
     np.testing.assert_array_equal(images[2].get_array(), X[2].reshape(side, side, order="F"))
 
 
+def test_display_digits_into_a_subfigure(digits):
+    fig = Figure()
+    left, right = fig.subfigures(1, 2)
+    right.add_subplot().plot([0, 1])
+    images = display_digits(digits[0], n=6, fig=left)
+    assert len(images) == len(left.axes) == 6 and len(fig.axes) == 7
+
+
 def test_display_digits_shows_at_most_m(digits):
     assert len(display_digits(digits[0][:7], n=25, fig=Figure())) == 7
 
