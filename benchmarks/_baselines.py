@@ -1,0 +1,163 @@
+"""What the benchmarks time nnopt against. Not part of nnopt.
+
+Each baseline computes the same J(Θ) and gradient as `nnopt.cost_and_gradient`
+with the cross-entropy loss and class indices y, in the layout of nnopt's θ:
+
+- `loop_cost_and_gradient`: the articles' per-example backpropagation,
+  Δ^(l) += δ^(l+1) a^(l)ᵀ accumulated over the examples one at a time;
+- `plain_cost_and_gradient`: the straightforward vectorized numpy most
+  tutorials write (a bias column stacked onto each a^(l), log(h));
+- `BareProducts`: only the two products with X that any evaluation must do,
+  the floor nnopt is measured against;
+- `sklearn_objective`: scikit-learn's MLP objective on the same weights.
+"""
+
+import warnings
+
+import numpy as np
+
+from nnopt.parameters import reshape
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _regularization(thetas, lam, m):
+    return lam / (2.0 * m) * sum((Th[:, 1:] ** 2).sum() for Th in thetas)
+
+
+def _add_regularization(grads, thetas, lam, m):
+    for G, Th in zip(grads, thetas):
+        G[:, 1:] += (lam / m) * Th[:, 1:]
+
+
+def loop_cost_and_gradient(theta, X, y, lam, layer_sizes):
+    """J and ∂J/∂θ by the articles' loop over examples (any depth).
+
+    For each example: forward propagation with a bias unit prepended,
+    δ^(L) = a^(L) − y, δ^(l) = (Θ^(l)ᵀ δ^(l+1))[1:] ⊙ a^(l)(1 − a^(l)), and
+    Δ^(l) += δ^(l+1) a^(l)ᵀ; finally D^(l) = Δ^(l)/m plus the λ term.
+    """
+    thetas = reshape(theta, layer_sizes)
+    m, K = X.shape[0], layer_sizes[-1]
+    Deltas = [np.zeros_like(Th) for Th in thetas]
+    J = 0.0
+    for i in range(m):
+        a = [np.concatenate(([1.0], X[i]))]
+        for Th in thetas[:-1]:
+            a.append(np.concatenate(([1.0], _sigmoid(Th @ a[-1]))))
+        h = _sigmoid(thetas[-1] @ a[-1])
+        yk = np.zeros(K)
+        yk[y[i]] = 1.0
+        J += np.sum(-yk * np.log(h) - (1 - yk) * np.log(1 - h))
+        delta = h - yk
+        for l in range(len(thetas) - 1, -1, -1):
+            Deltas[l] += np.outer(delta, a[l])
+            if l > 0:
+                delta = (thetas[l].T @ delta)[1:] * a[l][1:] * (1 - a[l][1:])
+    grads = [D / m for D in Deltas]
+    _add_regularization(grads, thetas, lam, m)
+    return J / m + _regularization(thetas, lam, m), np.concatenate([G.ravel() for G in grads])
+
+
+def plain_cost_and_gradient(theta, X, y, lam, layer_sizes):
+    """J and ∂J/∂θ in straightforward vectorized numpy, for one hidden layer."""
+    Theta1, Theta2 = reshape(theta, layer_sizes)
+    m, K = X.shape[0], layer_sizes[-1]
+    Y = np.eye(K)[y]
+    ones = np.ones((m, 1))
+    a1 = np.hstack([ones, X])
+    z2 = a1 @ Theta1.T
+    a2 = np.hstack([ones, _sigmoid(z2)])
+    h = _sigmoid(a2 @ Theta2.T)
+    J = np.sum(-Y * np.log(h) - (1 - Y) * np.log(1 - h)) / m
+    delta3 = h - Y
+    delta2 = (delta3 @ Theta2)[:, 1:] * _sigmoid(z2) * (1 - _sigmoid(z2))
+    grads = [delta2.T @ a1 / m, delta3.T @ a2 / m]
+    _add_regularization(grads, (Theta1, Theta2), lam, m)
+    return J + _regularization((Theta1, Theta2), lam, m), np.concatenate([G.ravel() for G in grads])
+
+
+class BareProducts:
+    """The two products with X of one evaluation, and nothing else.
+
+    Forward z^(2) from X and W₁ = Θ^(1)[:, 1:], backward Δ^(1) from δ^(2)
+    and X, written into a preallocated Θ-shaped array, in one of two
+    orientations: ``"rows"``, X @ W₁ᵀ and δ₂ᵀ @ X with examples as rows
+    (the form of the issue's figures), or ``"columns"``, W₁ @ Xᵀ and δ₂ @ X
+    with examples as columns (the layout nnopt uses inside).
+    """
+
+    def __init__(self, X, hidden, orientation, seed=0):
+        rng = np.random.default_rng(seed)
+        m, n = X.shape
+        self.X = X
+        self.W = rng.uniform(-0.1, 0.1, (hidden, n + 1)).astype(X.dtype)[:, 1:]
+        shape = (m, hidden) if orientation == "rows" else (hidden, m)
+        self.delta = rng.uniform(-1e-3, 1e-3, shape).astype(X.dtype)
+        self.G = np.empty((hidden, n + 1), dtype=X.dtype)
+        self.orientation = orientation
+
+    def __call__(self, _=None):
+        if self.orientation == "rows":
+            z = self.X @ self.W.T
+            np.matmul(self.delta.T, self.X, out=self.G[:, 1:])
+        else:
+            z = self.W @ self.X.T
+            np.matmul(self.delta, self.X, out=self.G[:, 1:])
+        return z
+
+
+def sklearn_objective(X, y, lam, layer_sizes):
+    """scikit-learn's L-BFGS objective for the same network, or a reason it is unavailable.
+
+    An MLPClassifier with logistic units, given one-hot targets (a
+    multilabel problem), has sigmoid outputs and the binary log-loss: the
+    cost of the articles. Its L2 term is alpha/(2m)·‖W‖², so alpha = λ.
+
+    Returns
+    -------
+    f : callable or None
+        ``f(packed) -> (J, grad)``, scikit-learn's objective, on its own
+        packing of the weights (all coefficient matrices, then all intercepts).
+    pack : callable or None
+        θ in nnopt's layout -> that packed vector, so the conversion stays
+        outside the timed calls.
+    note : str
+        "sklearn <version>", or why it could not be set up.
+    """
+    try:
+        import sklearn
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+    except ImportError:
+        return None, None, "scikit-learn is not installed"
+    Y = np.eye(layer_sizes[-1])[y]
+    clf = MLPClassifier(hidden_layer_sizes=tuple(layer_sizes[1:-1]), activation="logistic",
+                        solver="lbfgs", alpha=lam, max_iter=1)
+    try:
+        with warnings.catch_warnings():
+            # one iteration only sets up the internals; its warning is expected
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, Y)
+        n_layers = len(layer_sizes)
+        activations = [X] + [None] * (n_layers - 1)
+        deltas = [None] * (n_layers - 1)
+        coef_grads = [np.empty((a, b)) for a, b in zip(layer_sizes[:-1], layer_sizes[1:])]
+        intercept_grads = [np.empty(b) for b in layer_sizes[1:]]
+
+        def pack(theta):
+            thetas = reshape(theta, layer_sizes)
+            return np.concatenate([Th[:, 1:].T.ravel() for Th in thetas] + [Th[:, 0] for Th in thetas])
+
+        def f(packed):
+            return clf._loss_grad_lbfgs(packed, X, Y, None, activations, deltas, coef_grads, intercept_grads)
+
+        f(pack(np.zeros(sum(b * (a + 1) for a, b in zip(layer_sizes[:-1], layer_sizes[1:])))))
+    except (AttributeError, TypeError, ValueError) as e:
+        return None, None, (f"scikit-learn {sklearn.__version__}'s private MLP objective differs "
+                            f"from the one this benchmark knows ({type(e).__name__}: {e})")
+    if clf.out_activation_ != "logistic":
+        return None, None, f"scikit-learn {sklearn.__version__} chose {clf.out_activation_!r} outputs, not logistic"
+    return f, pack, f"scikit-learn {sklearn.__version__}"

@@ -1,0 +1,56 @@
+"""The header every benchmark prints: date, machine, libraries, BLAS threads and load."""
+
+import ctypes
+import datetime
+import os
+import platform
+
+import numpy as np
+import scipy
+
+import nnopt
+
+
+def header(script):
+    """Print what a reader needs to compare a run with another."""
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    print(f"{script}, {datetime.date.today().isoformat()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
+          f"nnopt {nnopt.__version__}, scikit-learn {_sklearn_version() or 'not installed'}")
+    print(f"numpy's BLAS: {blas.get('name')} {blas.get('version')}, built as "
+          f"'{blas.get('openblas configuration', '?')}', running its {_openblas_core()} kernels")
+    threads = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ}
+    print(f"BLAS threads: {threads or 'not set (OpenBLAS runs one per core)'}; load average {load()}")
+
+
+def load():
+    """The 1, 5 and 15-minute load averages (Linux), or 'unknown'."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def _sklearn_version():
+    try:
+        import sklearn
+    except ImportError:
+        return None
+    return sklearn.__version__
+
+
+def _openblas_core():
+    """The kernel family numpy's OpenBLAS chose at run time (Linux only; else 'unknown')."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line and "numpy" in line}
+        lib = ctypes.CDLL(paths.pop())
+    except (OSError, KeyError):
+        return "unknown"
+    for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
+        if hasattr(lib, name):
+            getattr(lib, name).restype = ctypes.c_char_p
+            return getattr(lib, name)().decode()
+    return "unknown"

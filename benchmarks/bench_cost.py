@@ -1,0 +1,305 @@
+"""One evaluation of J(Θ) and its gradient, against the machine's limit.
+
+Run from the repository root, in an environment where nnopt is installed
+(scikit-learn too, for its row of the table):
+
+    python benchmarks/bench_cost.py           # the full run, a few minutes
+    python benchmarks/bench_cost.py --quick   # a smoke test, not a measurement
+
+On the 5,000 digits (784-25-10 network, λ = 1) it times nnopt's public
+`cost_and_gradient` in float64 and float32 beside the articles' loop over
+examples, a plain vectorized numpy version, scikit-learn's MLP objective
+and the bare matrix products with X that any evaluation needs; then the
+agreement of the results, the memory of one evaluation, and how the time
+grows with m and with the hidden layer. It prints medians and ratios and
+says which targets were met; it asserts nothing. benchmarks/README.md
+records a run.
+
+The machine may be shared, so every table is timed in rounds, each
+candidate once per round in turn: load from elsewhere then hits all of
+them alike. A ratio is the median over the rounds of the two times of
+one round.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import nnopt  # noqa: E402
+from _machine import header, load  # noqa: E402
+from _baselines import (BareProducts, loop_cost_and_gradient, plain_cost_and_gradient,  # noqa: E402
+                        sklearn_objective)
+from nnopt import cost_and_gradient  # noqa: E402
+from nnopt.backprop import Objective  # noqa: E402
+
+SIZES = (784, 25, 10)
+LAM = 1.0
+NNOPT64 = "nnopt cost_and_gradient, float64"
+NNOPT32 = "nnopt cost_and_gradient, float32"
+SKLEARN = "scikit-learn MLP L-BFGS objective, float64"
+LOOP = "per-example loop (the articles), float64"
+
+
+def bare(orientation, dtype):
+    return f"bare products {'X·W₁ᵀ, δ₂ᵀ·X' if orientation == 'rows' else 'W₁·Xᵀ, δ₂·X'}, {dtype}"
+
+
+# ---------------------------------------------------------------- timing
+
+
+def time_rounds(candidates, rounds):
+    """Seconds per call of each candidate, timed in turn within each round.
+
+    Parameters
+    ----------
+    candidates : dict of str -> callable
+        Each is called as ``f(i)`` with the round number i, so that it can
+        alternate between two θ (and nnopt's one-entry cache never answers);
+        each is called twice before the timing.
+    rounds : int
+
+    Returns
+    -------
+    dict of str -> ndarray, shape (rounds,)
+    """
+    for f in candidates.values():
+        f(0)
+        f(1)
+    times = {name: np.empty(rounds) for name in candidates}
+    for i in range(rounds):
+        for name, f in candidates.items():
+            t0 = time.perf_counter()
+            f(i)
+            times[name][i] = time.perf_counter() - t0
+    return times
+
+
+def ratio(times, name, ref):
+    """Median over the rounds of times[name] / times[ref]."""
+    return float(np.median(times[name] / times[ref]))
+
+
+def ms(t):
+    return f"{1e3 * np.median(t):8.2f} ms"
+
+
+# ---------------------------------------------------------------- the tables
+
+
+def main_table(X, X32, y, thetas, rounds):
+    """nnopt, the baselines and the bare products on the same data."""
+    objective = Objective(X, y, LAM, SIZES)
+    candidates = {
+        NNOPT64: lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
+        NNOPT32: lambda i: cost_and_gradient(thetas[i % 2], X32, y, LAM, SIZES),
+        "nnopt Objective (what nnopt.train calls), float64": lambda i: objective(thetas[i % 2]),
+        "plain vectorized numpy (hstack, log h), float64":
+            lambda i: plain_cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
+    }
+    for dtype, data in (("float64", X), ("float32", X32)):
+        for orientation in ("rows", "columns"):
+            candidates[bare(orientation, dtype)] = BareProducts(data, SIZES[1], orientation)
+    sk, pack, sk_note = sklearn_objective(X, y, LAM, SIZES)
+    if sk is not None:
+        packed = [pack(t) for t in thetas]
+        candidates[SKLEARN] = lambda i: sk(packed[i % 2])
+    times = time_rounds(candidates, rounds)
+
+    print(f"\n1. One evaluation (J and gradient), m = {X.shape[0]}, {'-'.join(map(str, SIZES))} network, "
+          f"λ = {LAM}: medians of {rounds} rounds")
+    print(f"   {'':52s} {'median':>11s}   ÷ bare products of the same dtype:")
+    print(f"   {'':52s} {'':11s}   {'X·W₁ᵀ, δ₂ᵀ·X':>14s} {'fastest':>9s}")
+    for name, t in times.items():
+        dtype = "float32" if "float32" in name else "float64"
+        print(f"   {name:52s} {ms(t)}   {ratio(times, name, bare('rows', dtype)):13.2f}× "
+              f"{ratio(times, name, fastest(times, dtype)):8.2f}×")
+    print(f"   fastest bare products: {fastest(times, 'float64')!r}, {fastest(times, 'float32')!r}")
+    print(f"   ({sk_note}{'' if sk is not None else ': its row is left out'})")
+    return times
+
+
+def fastest(times, dtype):
+    """The faster orientation of the bare products, by median."""
+    return min((bare(o, dtype) for o in ("rows", "columns")), key=lambda name: np.median(times[name]))
+
+
+def loop_table(X, y, thetas, rounds):
+    """The per-example loop: slow, so few rounds, each beside nnopt's evaluation."""
+    times = time_rounds({
+        LOOP: lambda i: loop_cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
+        NNOPT64: lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
+    }, rounds)
+    print(f"\n2. The loop over examples: medians of {rounds} rounds")
+    for name, t in times.items():
+        print(f"   {name:52s} {ms(t)}")
+    speedup = ratio(times, LOOP, NNOPT64)
+    print(f"   nnopt is {speedup:.0f}× faster than the loop")
+    return speedup
+
+
+def agreement(X, X32, y, theta):
+    """Relative differences of J and the gradient from nnopt's float64 result."""
+    print("\n3. Agreement with nnopt in float64: relative difference of J, of the gradient (2-norm)")
+    reference = cost_and_gradient(theta, X, y, LAM, SIZES)
+    others = {
+        "nnopt float32": cost_and_gradient(theta, X32, y, LAM, SIZES),
+        "plain vectorized numpy": plain_cost_and_gradient(theta, X, y, LAM, SIZES),
+    }
+    sk, pack, _ = sklearn_objective(X, y, LAM, SIZES)
+    if sk is not None:
+        J_sk, g_sk = sk(pack(theta))
+        others["scikit-learn (gradient repacked)"] = (J_sk, _from_sklearn(g_sk))
+    rel = {name: _relative(result, reference) for name, result in others.items()}
+    # the loop on the first 500 examples only: it is slow
+    rel["per-example loop (first 500 examples)"] = _relative(
+        loop_cost_and_gradient(theta, X[:500], y[:500], LAM, SIZES),
+        cost_and_gradient(theta, X[:500], y[:500], LAM, SIZES))
+    for name, (dJ, dg) in rel.items():
+        print(f"   {name:40s} J {dJ:8.1e}   gradient {dg:8.1e}")
+    return rel["nnopt float32"][1]
+
+
+def _relative(result, reference):
+    (J, g), (J0, g0) = result, reference
+    return abs(J - J0) / abs(J0), np.linalg.norm(g - g0) / np.linalg.norm(g0)
+
+
+def _from_sklearn(packed):
+    """scikit-learn's packed vector (coefficients, then intercepts) in nnopt's θ layout."""
+    coefs, start = [], 0
+    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
+        coefs.append(packed[start:start + n_in * n_out].reshape(n_in, n_out))
+        start += n_in * n_out
+    thetas = []
+    for W, n_out in zip(coefs, SIZES[1:]):
+        thetas.append(np.hstack([packed[start:start + n_out, None], W.T]))
+        start += n_out
+    return nnopt.unroll(thetas)
+
+
+def memory_table(X, X32, y, thetas):
+    """Peak memory one evaluation allocates, against X and the activations m·(s2+K)."""
+    print("\n4. Peak memory allocated during one evaluation (tracemalloc)")
+    results = {}
+    for dtype, data in (("float64", X), ("float32", X32)):
+        activations = data.shape[0] * (SIZES[1] + SIZES[2]) * data.itemsize
+        cost_and_gradient(thetas[0], data, y, LAM, SIZES)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        cost_and_gradient(thetas[1], data, y, LAM, SIZES)  # another θ: a full evaluation
+        peak = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+        results[dtype] = (peak / data.nbytes, peak / activations)
+        print(f"   {dtype}: {peak / 2**20:5.2f} MiB = {peak / activations:4.2f}× the activations "
+              f"m·(s2+K) ({activations / 2**20:.2f} MiB) = {peak / data.nbytes:.3f}× X ({data.nbytes / 2**20:.1f} MiB)")
+    return results
+
+
+def scaling_tables(X, y, rounds):
+    """Time against m (the digits repeated) and against the hidden layer's size, float64."""
+    print(f"\n5. Scaling, float64: medians of {rounds} rounds; ÷ the fastest bare products at that size")
+    print(f"   {'m':>6s} {'nnopt':>11s} {'per example':>12s} {'÷ bare':>7s}")
+    per_example = {}
+    for m in (1000, 5000, 20000, 50000):
+        reps = -(-m // X.shape[0])
+        Xm, ym = np.tile(X, (reps, 1))[:m], np.tile(y, reps)[:m]
+        t, r = _against_products(Xm, ym, SIZES, rounds)
+        per_example[m] = 1e6 * np.median(t) / m
+        print(f"   {m:6d} {ms(t)} {per_example[m]:9.2f} µs {r:6.2f}×")
+    print(f"   {'hidden':>6s} {'nnopt':>11s} {'':12s} {'÷ bare':>7s}  (m = {X.shape[0]})")
+    for hidden in (25, 100, 300):
+        t, r = _against_products(X, y, (SIZES[0], hidden, SIZES[2]), rounds)
+        print(f"   {hidden:6d} {ms(t)} {'':12s} {r:6.2f}×")
+    return per_example
+
+
+def _against_products(X, y, sizes, rounds):
+    thetas = [nnopt.random_init(sizes, seed=s) for s in (1, 2)]
+    times = time_rounds({
+        "nnopt": lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, sizes),
+        "rows": BareProducts(X, sizes[1], "rows"),
+        "columns": BareProducts(X, sizes[1], "columns"),
+    }, rounds)
+    best = min(("rows", "columns"), key=lambda name: np.median(times[name]))
+    return times["nnopt"], ratio(times, "nnopt", best)
+
+
+def targets(times, loop_speedup, rel32, memory, per_example):
+    """Each target of the issue: the measured figure, and whether it was met."""
+    rows = [
+        ("float64 ≤ 1.1× the bare float64 products X·W₁ᵀ, δ₂ᵀ·X", ratio(times, NNOPT64, bare("rows", "float64")), 1.1),
+        ("float64 ≤ 1.1× the fastest bare float64 products", ratio(times, NNOPT64, fastest(times, "float64")), 1.1),
+    ]
+    if SKLEARN in times:
+        rows.append(("float64 ≤ 0.5× scikit-learn's objective", ratio(times, NNOPT64, SKLEARN), 0.5))
+    rows += [
+        ("float32 ≤ 0.55× float64", ratio(times, NNOPT32, NNOPT64), 0.55),
+        ("≥ 25× faster than the per-example loop (loop ÷ nnopt)", loop_speedup, -25),
+        ("float32 gradient within 1e-4 of float64 (relative)", rel32, 1e-4),
+    ]
+    for dtype, (of_X, of_activations) in memory.items():
+        rows.append((f"{dtype}: no copy of X (peak ÷ size of X < 1)", of_X, 1.0))
+        rows.append((f"{dtype}: peak ≤ 4× the activations m·(s2+K)", of_activations, 4.0))
+    rows.append(("linear in m: time per example from 1k to 50k within ±25% (max ÷ min)",
+                 max(per_example.values()) / min(per_example.values()), 1.25))
+    print("\n6. Targets")
+    for text, value, limit in rows:
+        met = value >= -limit if limit < 0 else value <= limit
+        print(f"   {'met    ' if met else 'NOT MET'}  {text}: {value:.3g}")
+
+
+def one_blas_thread(rounds):
+    """Table 1 again in a subprocess whose OpenBLAS runs one thread: for insight only.
+
+    On a small shared machine BLAS threads wait for each other; the
+    single-threaded figures show the evaluation without that noise.
+    """
+    print("\n7. For insight: table 1 in a subprocess with OPENBLAS_NUM_THREADS=1")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, os.path.abspath(__file__), "--table1-only", "--rounds", str(rounds)],
+                         env=env, capture_output=True, text=True, check=False)
+    lines = run.stdout.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith("1.")), len(lines))
+    for line in lines[first + 1:]:
+        print(line)
+    if run.returncode:
+        print(f"   (the subprocess failed: {run.stderr.strip().splitlines()[-1:]})")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few rounds: a smoke test, not a measurement")
+    parser.add_argument("--table1-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    rounds, loop_rounds, scaling_rounds = (3, 1, 2) if args.quick else (40, 4, 20)
+    rounds = args.rounds or rounds
+
+    header("bench_cost.py")
+    X, y = nnopt.load_digits()
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    X32 = X.astype(np.float32)
+    print(f"data: nnopt.load_digits(), X {X.shape} in [{X.min():g}, {X.max():g}], {np.unique(y).size} classes")
+    thetas = [nnopt.random_init(SIZES, seed=s) for s in (1, 2)]
+
+    times = main_table(X, X32, y, thetas, rounds)
+    if args.table1_only:
+        return
+    loop_speedup = loop_table(X, y, thetas, loop_rounds)
+    rel32 = agreement(X, X32, y, thetas[0])
+    memory = memory_table(X, X32, y, thetas)
+    per_example = scaling_tables(X, y, scaling_rounds)
+    targets(times, loop_speedup, rel32, memory, per_example)
+    one_blas_thread(rounds)
+    print(f"\nload average at the end: {load()}")
+
+
+if __name__ == "__main__":
+    main()
