@@ -5,6 +5,7 @@ The public API is the list below; every other name may change.
 
 __version__ = "0.1.0"
 
+from . import plots  # matplotlib is imported only when a plot is drawn
 from .activations import sigmoid, sigmoid_gradient
 from .backprop import cost, cost_and_gradient, regularized_gradient
 from .descent import DivergenceError
@@ -21,4 +22,5 @@ __all__ = [
     "numerical_gradient", "check_gradients",
     "train", "Model", "load", "ConvergenceWarning", "DivergenceError",
     "load_digits", "load_mat", "train_test_split",
+    "plots",
 ]
