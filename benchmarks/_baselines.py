@@ -83,29 +83,32 @@ class BareProducts:
     """The two products with X of one evaluation, and nothing else.
 
     Forward z^(2) from X and W₁ = Θ^(1)[:, 1:], backward Δ^(1) from δ^(2)
-    and X, written into a preallocated Θ-shaped array, in one of two
-    orientations: ``"rows"``, X @ W₁ᵀ and δ₂ᵀ @ X with examples as rows
-    (the form of the issue's figures), or ``"columns"``, W₁ @ Xᵀ and δ₂ @ X
-    with examples as columns (the layout nnopt uses inside).
+    and X written into a preallocated Θ-shaped array, each either way round:
+    ``"rows"`` is X @ W₁ᵀ, δ₂ᵀ @ X (examples as rows, the form of the
+    issue's figures), ``"columns"`` is W₁ @ Xᵀ, δ₂ @ X (examples as columns).
+
+    Parameters
+    ----------
+    X : ndarray, shape (m, n)
+    hidden : int
+        s_2, the hidden units.
+    forward, backward : {"rows", "columns"}
     """
 
-    def __init__(self, X, hidden, orientation, seed=0):
+    def __init__(self, X, hidden, forward, backward, seed=0):
         rng = np.random.default_rng(seed)
         m, n = X.shape
         self.X = X
         self.W = rng.uniform(-0.1, 0.1, (hidden, n + 1)).astype(X.dtype)[:, 1:]
-        shape = (m, hidden) if orientation == "rows" else (hidden, m)
-        self.delta = rng.uniform(-1e-3, 1e-3, shape).astype(X.dtype)
+        delta = rng.uniform(-1e-3, 1e-3, (hidden, m)).astype(X.dtype)
+        self.delta = np.ascontiguousarray(delta.T) if backward == "rows" else delta
         self.G = np.empty((hidden, n + 1), dtype=X.dtype)
-        self.orientation = orientation
+        self.forward, self.backward = forward, backward
 
     def __call__(self, _=None):
-        if self.orientation == "rows":
-            z = self.X @ self.W.T
-            np.matmul(self.delta.T, self.X, out=self.G[:, 1:])
-        else:
-            z = self.W @ self.X.T
-            np.matmul(self.delta, self.X, out=self.G[:, 1:])
+        z = self.X @ self.W.T if self.forward == "rows" else self.W @ self.X.T
+        delta = self.delta.T if self.backward == "rows" else self.delta
+        np.matmul(delta, self.X, out=self.G[:, 1:])
         return z
 
 

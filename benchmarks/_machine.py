@@ -20,8 +20,9 @@ def header(script):
           f"nnopt {nnopt.__version__}, scikit-learn {_sklearn_version() or 'not installed'}")
     print(f"numpy's BLAS: {blas.get('name')} {blas.get('version')}, built as "
           f"'{blas.get('openblas configuration', '?')}', running its {_openblas_core()} kernels")
-    threads = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ}
-    print(f"BLAS threads: {threads or 'not set (OpenBLAS runs one per core)'}; load average {load()}")
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")
+    settings = {k: os.environ[k] for k in names if k in os.environ}
+    print(f"BLAS settings: {settings or 'none (OpenBLAS runs one thread per core)'}; load average {load()}")
 
 
 def load():

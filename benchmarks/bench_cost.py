@@ -47,8 +47,15 @@ SKLEARN = "scikit-learn MLP L-BFGS objective, float64"
 LOOP = "per-example loop (the articles), float64"
 
 
-def bare(orientation, dtype):
-    return f"bare products {'X·W₁ᵀ, δ₂ᵀ·X' if orientation == 'rows' else 'W₁·Xᵀ, δ₂·X'}, {dtype}"
+# the two products with X alone, (forward, backward) either way round:
+# the issue's form, nnopt's float64 form and nnopt's float32 form
+ARRANGEMENTS = {("rows", "rows"): "X·W₁ᵀ, δ₂ᵀ·X", ("columns", "columns"): "W₁·Xᵀ, δ₂·X",
+                ("rows", "columns"): "X·W₁ᵀ, δ₂·X"}
+ISSUE = ("rows", "rows")
+
+
+def bare(arrangement, dtype):
+    return f"bare products {ARRANGEMENTS[arrangement]}, {dtype}"
 
 
 # ---------------------------------------------------------------- timing
@@ -104,8 +111,8 @@ def main_table(X, X32, y, thetas, rounds):
             lambda i: plain_cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
     }
     for dtype, data in (("float64", X), ("float32", X32)):
-        for orientation in ("rows", "columns"):
-            candidates[bare(orientation, dtype)] = BareProducts(data, SIZES[1], orientation)
+        for arrangement in ARRANGEMENTS:
+            candidates[bare(arrangement, dtype)] = BareProducts(data, SIZES[1], *arrangement)
     sk, pack, sk_note = sklearn_objective(X, y, LAM, SIZES)
     if sk is not None:
         packed = [pack(t) for t in thetas]
@@ -118,7 +125,7 @@ def main_table(X, X32, y, thetas, rounds):
     print(f"   {'':52s} {'':11s}   {'X·W₁ᵀ, δ₂ᵀ·X':>14s} {'fastest':>9s}")
     for name, t in times.items():
         dtype = "float32" if "float32" in name else "float64"
-        print(f"   {name:52s} {ms(t)}   {ratio(times, name, bare('rows', dtype)):13.2f}× "
+        print(f"   {name:52s} {ms(t)}   {ratio(times, name, bare(ISSUE, dtype)):13.2f}× "
               f"{ratio(times, name, fastest(times, dtype)):8.2f}×")
     print(f"   fastest bare products: {fastest(times, 'float64')!r}, {fastest(times, 'float32')!r}")
     print(f"   ({sk_note}{'' if sk is not None else ': its row is left out'})")
@@ -126,8 +133,8 @@ def main_table(X, X32, y, thetas, rounds):
 
 
 def fastest(times, dtype):
-    """The faster orientation of the bare products, by median."""
-    return min((bare(o, dtype) for o in ("rows", "columns")), key=lambda name: np.median(times[name]))
+    """The fastest arrangement of the bare products, by median."""
+    return min((bare(a, dtype) for a in ARRANGEMENTS), key=lambda name: np.median(times[name]))
 
 
 def loop_table(X, y, thetas, rounds):
@@ -204,37 +211,42 @@ def memory_table(X, X32, y, thetas):
 
 def scaling_tables(X, y, rounds):
     """Time against m (the digits repeated) and against the hidden layer's size, float64."""
-    print(f"\n5. Scaling, float64: medians of {rounds} rounds; ÷ the fastest bare products at that size")
+    print(f"\n5. Scaling, float64: medians of {rounds} rounds; ÷ the fastest bare products at that size "
+          f"(of the {len(ARRANGEMENTS)} arrangements of table 1)")
     print(f"   {'m':>6s} {'nnopt':>11s} {'per example':>12s} {'÷ bare':>7s}")
-    per_example = {}
+    medians = {}
     for m in (1000, 5000, 20000, 50000):
         reps = -(-m // X.shape[0])
         Xm, ym = np.tile(X, (reps, 1))[:m], np.tile(y, reps)[:m]
         t, r = _against_products(Xm, ym, SIZES, rounds)
-        per_example[m] = 1e6 * np.median(t) / m
-        print(f"   {m:6d} {ms(t)} {per_example[m]:9.2f} µs {r:6.2f}×")
+        medians[m] = np.median(t)
+        print(f"   {m:6d} {ms(t)} {1e6 * medians[m] / m:9.2f} µs {r:6.2f}×")
+    # no faster than linear: the time per example never grows from one m to the next
+    per_example = np.array([t / m for m, t in medians.items()])
+    growth = float(np.max(per_example[1:] / per_example[:-1]))
+    print(f"   time per example from 1k to 50k: ×{per_example[-1] / per_example[0]:.2f}; "
+          f"its largest rise from one m to the next: ×{growth:.2f}")
     print(f"   {'hidden':>6s} {'nnopt':>11s} {'':12s} {'÷ bare':>7s}  (m = {X.shape[0]})")
     for hidden in (25, 100, 300):
         t, r = _against_products(X, y, (SIZES[0], hidden, SIZES[2]), rounds)
         print(f"   {hidden:6d} {ms(t)} {'':12s} {r:6.2f}×")
-    return per_example
+    return growth
 
 
 def _against_products(X, y, sizes, rounds):
     thetas = [nnopt.random_init(sizes, seed=s) for s in (1, 2)]
-    times = time_rounds({
-        "nnopt": lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, sizes),
-        "rows": BareProducts(X, sizes[1], "rows"),
-        "columns": BareProducts(X, sizes[1], "columns"),
-    }, rounds)
-    best = min(("rows", "columns"), key=lambda name: np.median(times[name]))
+    candidates = {"nnopt": lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, sizes)}
+    for arrangement in ARRANGEMENTS:
+        candidates[arrangement] = BareProducts(X, sizes[1], *arrangement)
+    times = time_rounds(candidates, rounds)
+    best = min(ARRANGEMENTS, key=lambda name: np.median(times[name]))
     return times["nnopt"], ratio(times, "nnopt", best)
 
 
-def targets(times, loop_speedup, rel32, memory, per_example):
+def targets(times, loop_speedup, rel32, memory, growth):
     """Each target of the issue: the measured figure, and whether it was met."""
     rows = [
-        ("float64 ≤ 1.1× the bare float64 products X·W₁ᵀ, δ₂ᵀ·X", ratio(times, NNOPT64, bare("rows", "float64")), 1.1),
+        ("float64 ≤ 1.1× the bare float64 products X·W₁ᵀ, δ₂ᵀ·X", ratio(times, NNOPT64, bare(ISSUE, "float64")), 1.1),
         ("float64 ≤ 1.1× the fastest bare float64 products", ratio(times, NNOPT64, fastest(times, "float64")), 1.1),
     ]
     if SKLEARN in times:
@@ -247,8 +259,8 @@ def targets(times, loop_speedup, rel32, memory, per_example):
     for dtype, (of_X, of_activations) in memory.items():
         rows.append((f"{dtype}: no copy of X (peak ÷ size of X < 1)", of_X, 1.0))
         rows.append((f"{dtype}: peak ≤ 4× the activations m·(s2+K)", of_activations, 4.0))
-    rows.append(("linear in m: time per example from 1k to 50k within ±25% (max ÷ min)",
-                 max(per_example.values()) / min(per_example.values()), 1.25))
+    rows.append(("at most linear in m: time per example rises by ≤ 10% from one m to the next",
+                 growth, 1.10))
     print("\n6. Targets")
     for text, value, limit in rows:
         met = value >= -limit if limit < 0 else value <= limit
@@ -295,8 +307,8 @@ def main(argv=None):
     loop_speedup = loop_table(X, y, thetas, loop_rounds)
     rel32 = agreement(X, X32, y, thetas[0])
     memory = memory_table(X, X32, y, thetas)
-    per_example = scaling_tables(X, y, scaling_rounds)
-    targets(times, loop_speedup, rel32, memory, per_example)
+    growth = scaling_tables(X, y, scaling_rounds)
+    targets(times, loop_speedup, rel32, memory, growth)
     one_blas_thread(rounds)
     print(f"\nload average at the end: {load()}")
 

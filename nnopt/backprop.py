@@ -8,10 +8,13 @@ is added separately and the products use the view Θ[:, 1:].
 
 Inside, examples are columns, as in the articles: a[l] has shape (s_l, m)
 and z^(l+1) = Θ^(l) a^(l) reads as written. The data X (one example per
-row, the users' layout) enters as the view X.T, without a copy. This
-orientation is also the fast one: it lets OpenBLAS run its kernels along m,
-the long side, where X @ Θᵀ runs them along the s_(l+1) ≈ 25 hidden units
-(see benchmarks/README.md).
+row, the users' layout) enters as the view X.T, without a copy.
+
+Speed: the two products with X (forward in `_input_layer`, Δ^(1) in
+`_backward`) take most of an evaluation; everything else works on the
+m×(s_2 + K) activations, in place where it can, with no Python loop over
+examples. benchmarks/bench_cost.py measures how close that comes to the
+products alone.
 """
 
 import copy
