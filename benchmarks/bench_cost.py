@@ -69,7 +69,8 @@ def time_rounds(candidates, rounds):
     candidates : dict of str -> callable
         Each is called as ``f(i)`` with the round number i, so that it can
         alternate between two θ (and nnopt's one-entry cache never answers);
-        each is called twice before the timing.
+        each is called twice before the timing. Round i starts with the
+        i-th candidate, so that none always runs right after another.
     rounds : int
 
     Returns
@@ -79,11 +80,13 @@ def time_rounds(candidates, rounds):
     for f in candidates.values():
         f(0)
         f(1)
-    times = {name: np.empty(rounds) for name in candidates}
+    names = list(candidates)
+    times = {name: np.empty(rounds) for name in names}
     for i in range(rounds):
-        for name, f in candidates.items():
+        # each round starts with the next candidate: none always follows the same one
+        for name in names[i % len(names):] + names[:i % len(names)]:
             t0 = time.perf_counter()
-            f(i)
+            candidates[name](i)
             times[name][i] = time.perf_counter() - t0
     return times
 
