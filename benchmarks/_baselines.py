@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from nnopt.parameters import reshape
+from nnopt.parameters import n_params, reshape, unroll
 
 
 def _sigmoid(z):
@@ -112,8 +112,24 @@ class BareProducts:
         return z
 
 
+def to_sklearn(theta, layer_sizes):
+    """θ in nnopt's layout as scikit-learn packs an MLP: every coefficient matrix, then every intercept."""
+    thetas = reshape(theta, layer_sizes)
+    return np.concatenate([Th[:, 1:].T.ravel() for Th in thetas] + [Th[:, 0] for Th in thetas])
+
+
+def from_sklearn(packed, layer_sizes):
+    """The inverse of `to_sklearn`."""
+    shapes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+    ends = np.cumsum([n_in * n_out for n_in, n_out in shapes] + [n_out for _, n_out in shapes])
+    parts = np.split(packed, ends[:-1])
+    coefs, intercepts = parts[:len(shapes)], parts[len(shapes):]
+    return unroll([np.hstack([b[:, None], W.reshape(shape).T])
+                   for W, b, shape in zip(coefs, intercepts, shapes)])
+
+
 def sklearn_objective(X, y, lam, layer_sizes):
-    """scikit-learn's L-BFGS objective for the same network, or a reason it is unavailable.
+    """scikit-learn's L-BFGS objective for the same network, or why there is none.
 
     An MLPClassifier with logistic units, given one-hot targets (a
     multilabel problem), has sigmoid outputs and the binary log-loss: the
@@ -122,45 +138,38 @@ def sklearn_objective(X, y, lam, layer_sizes):
     Returns
     -------
     f : callable or None
-        ``f(packed) -> (J, grad)``, scikit-learn's objective, on its own
-        packing of the weights (all coefficient matrices, then all intercepts).
-    pack : callable or None
-        θ in nnopt's layout -> that packed vector, so the conversion stays
-        outside the timed calls.
+        ``f(packed) -> (J, grad)``, scikit-learn's objective on its packing of
+        the weights (see `to_sklearn`, which stays outside timed calls).
     note : str
-        "sklearn <version>", or why it could not be set up.
+        "scikit-learn <version>", or why it could not be set up.
     """
     try:
         import sklearn
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPClassifier
     except ImportError:
-        return None, None, "scikit-learn is not installed"
+        return None, "scikit-learn is not installed"
     Y = np.eye(layer_sizes[-1])[y]
     clf = MLPClassifier(hidden_layer_sizes=tuple(layer_sizes[1:-1]), activation="logistic",
                         solver="lbfgs", alpha=lam, max_iter=1)
+    n_layers = len(layer_sizes)
+    activations = [X] + [None] * (n_layers - 1)
+    deltas = [None] * (n_layers - 1)
+    coef_grads = [np.empty((a, b)) for a, b in zip(layer_sizes[:-1], layer_sizes[1:])]
+    intercept_grads = [np.empty(b) for b in layer_sizes[1:]]
+
+    def f(packed):
+        return clf._loss_grad_lbfgs(packed, X, Y, None, activations, deltas, coef_grads, intercept_grads)
+
     try:
         with warnings.catch_warnings():
             # one iteration only sets up the internals; its warning is expected
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X, Y)
-        n_layers = len(layer_sizes)
-        activations = [X] + [None] * (n_layers - 1)
-        deltas = [None] * (n_layers - 1)
-        coef_grads = [np.empty((a, b)) for a, b in zip(layer_sizes[:-1], layer_sizes[1:])]
-        intercept_grads = [np.empty(b) for b in layer_sizes[1:]]
-
-        def pack(theta):
-            thetas = reshape(theta, layer_sizes)
-            return np.concatenate([Th[:, 1:].T.ravel() for Th in thetas] + [Th[:, 0] for Th in thetas])
-
-        def f(packed):
-            return clf._loss_grad_lbfgs(packed, X, Y, None, activations, deltas, coef_grads, intercept_grads)
-
-        f(pack(np.zeros(sum(b * (a + 1) for a, b in zip(layer_sizes[:-1], layer_sizes[1:])))))
+        f(to_sklearn(np.zeros(n_params(layer_sizes)), layer_sizes))
     except (AttributeError, TypeError, ValueError) as e:
-        return None, None, (f"scikit-learn {sklearn.__version__}'s private MLP objective differs "
-                            f"from the one this benchmark knows ({type(e).__name__}: {e})")
+        return None, (f"scikit-learn {sklearn.__version__}'s private MLP objective differs "
+                      f"from the one this benchmark knows ({type(e).__name__}: {e})")
     if clf.out_activation_ != "logistic":
-        return None, None, f"scikit-learn {sklearn.__version__} chose {clf.out_activation_!r} outputs, not logistic"
-    return f, pack, f"scikit-learn {sklearn.__version__}"
+        return None, f"scikit-learn {sklearn.__version__} chose {clf.out_activation_!r} outputs, not logistic"
+    return f, f"scikit-learn {sklearn.__version__}"

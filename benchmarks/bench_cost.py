@@ -34,8 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nnopt  # noqa: E402
 from _machine import header, load  # noqa: E402
-from _baselines import (BareProducts, loop_cost_and_gradient, plain_cost_and_gradient,  # noqa: E402
-                        sklearn_objective)
+from _baselines import (BareProducts, from_sklearn, loop_cost_and_gradient,  # noqa: E402
+                        plain_cost_and_gradient, sklearn_objective, to_sklearn)
 from nnopt import cost_and_gradient  # noqa: E402
 from nnopt.backprop import Objective  # noqa: E402
 
@@ -103,7 +103,7 @@ def ms(t):
 # ---------------------------------------------------------------- the tables
 
 
-def main_table(X, X32, y, thetas, rounds):
+def main_table(X, X32, y, thetas, sklearn, rounds):
     """nnopt, the baselines and the bare products on the same data."""
     objective = Objective(X, y, LAM, SIZES)
     candidates = {
@@ -116,9 +116,9 @@ def main_table(X, X32, y, thetas, rounds):
     for dtype, data in (("float64", X), ("float32", X32)):
         for arrangement in ARRANGEMENTS:
             candidates[bare(arrangement, dtype)] = BareProducts(data, SIZES[1], *arrangement)
-    sk, pack, sk_note = sklearn_objective(X, y, LAM, SIZES)
+    sk, sk_note = sklearn
     if sk is not None:
-        packed = [pack(t) for t in thetas]
+        packed = [to_sklearn(t, SIZES) for t in thetas]
         candidates[SKLEARN] = lambda i: sk(packed[i % 2])
     times = time_rounds(candidates, rounds)
 
@@ -154,7 +154,7 @@ def loop_table(X, y, thetas, rounds):
     return speedup
 
 
-def agreement(X, X32, y, theta):
+def agreement(X, X32, y, theta, sk):
     """Relative differences of J and the gradient from nnopt's float64 result."""
     print("\n3. Agreement with nnopt in float64: relative difference of J, of the gradient (2-norm)")
     reference = cost_and_gradient(theta, X, y, LAM, SIZES)
@@ -162,10 +162,9 @@ def agreement(X, X32, y, theta):
         "nnopt float32": cost_and_gradient(theta, X32, y, LAM, SIZES),
         "plain vectorized numpy": plain_cost_and_gradient(theta, X, y, LAM, SIZES),
     }
-    sk, pack, _ = sklearn_objective(X, y, LAM, SIZES)
     if sk is not None:
-        J_sk, g_sk = sk(pack(theta))
-        others["scikit-learn (gradient repacked)"] = (J_sk, _from_sklearn(g_sk))
+        J_sk, g_sk = sk(to_sklearn(theta, SIZES))
+        others["scikit-learn (gradient repacked)"] = (J_sk, from_sklearn(g_sk, SIZES))
     rel = {name: _relative(result, reference) for name, result in others.items()}
     # the loop on the first 500 examples only: it is slow
     rel["per-example loop (first 500 examples)"] = _relative(
@@ -179,19 +178,6 @@ def agreement(X, X32, y, theta):
 def _relative(result, reference):
     (J, g), (J0, g0) = result, reference
     return abs(J - J0) / abs(J0), np.linalg.norm(g - g0) / np.linalg.norm(g0)
-
-
-def _from_sklearn(packed):
-    """scikit-learn's packed vector (coefficients, then intercepts) in nnopt's θ layout."""
-    coefs, start = [], 0
-    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
-        coefs.append(packed[start:start + n_in * n_out].reshape(n_in, n_out))
-        start += n_in * n_out
-    thetas = []
-    for W, n_out in zip(coefs, SIZES[1:]):
-        thetas.append(np.hstack([packed[start:start + n_out, None], W.T]))
-        start += n_out
-    return nnopt.unroll(thetas)
 
 
 def memory_table(X, X32, y, thetas):
@@ -304,11 +290,12 @@ def main(argv=None):
     print(f"data: nnopt.load_digits(), X {X.shape} in [{X.min():g}, {X.max():g}], {np.unique(y).size} classes")
     thetas = [nnopt.random_init(SIZES, seed=s) for s in (1, 2)]
 
-    times = main_table(X, X32, y, thetas, rounds)
+    sklearn = sklearn_objective(X, y, LAM, SIZES)
+    times = main_table(X, X32, y, thetas, sklearn, rounds)
     if args.table1_only:
         return
     loop_speedup = loop_table(X, y, thetas, loop_rounds)
-    rel32 = agreement(X, X32, y, thetas[0])
+    rel32 = agreement(X, X32, y, thetas[0], sklearn[0])
     memory = memory_table(X, X32, y, thetas)
     growth = scaling_tables(X, y, scaling_rounds)
     targets(times, loop_speedup, rel32, memory, growth)
