@@ -135,9 +135,9 @@ class _Evaluation:
         self.idx, self.Y = idx, (None if Y is None else Y.T)  # Y.T: a column per example
         self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
         self.a, z_L = _propagate(self.thetas, X, check_first)
-        self.a_L = sigmoid_in_place(z_L.copy())
         m = X.shape[0]
         self.J = float(LOSSES[loss][0](z_L, idx, self.Y) / m + _regularization(self.thetas, lam, m))
+        self.a_L = sigmoid_in_place(z_L)  # the cost was the last use of z^(L)
         self._grad = None
         # backpropagation works in place on the activations: one caller at a time
         self._lock = threading.Lock()
