@@ -15,11 +15,12 @@ import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
 from . import _validation as v
+from ._threads import scipy_blas_limited
 from .backprop import Objective
 from .model import Model
 from .parameters import random_init, reshape
 
-__all__ = ["train", "ConvergenceWarning", "DEFAULT_MAXITER"]
+__all__ = ["train", "ConvergenceWarning", "DEFAULT_MAXITER", "TNC_OPTIONS"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -27,20 +28,31 @@ class ConvergenceWarning(UserWarning):
 
 
 # Methods of scipy.optimize.minimize that use the gradient, and the default
-# iteration limit of each: enough for about 92-95% held-out accuracy on the
-# bundled digits with a 784-25-10 network, in seconds (see README).
+# iteration limit of each: enough for 92-94% held-out accuracy on the
+# bundled digits with a 784-25-10 network, in a few seconds (see README).
 # What one "iteration" is differs:
-#   TNC        a truncated-Newton step (an inner CG solve of ~10-25 evaluations);
-#              SciPy only bounds TNC by evaluations, so nnopt stops it itself.
+#   TNC        a truncated-Newton step: an inner CG solve of at most 10
+#              Hessian-vector products (each one gradient evaluation) and a
+#              line search. SciPy only bounds TNC by evaluations, so nnopt
+#              stops it itself.
 #   CG         one conjugate-gradient step with its line search (~2 evaluations).
 #   L-BFGS-B   one quasi-Newton step (~1 evaluation).
 #   BFGS       one quasi-Newton step; keeps a dense n×n matrix, so only for small nets.
 #   Newton-CG  one Newton step with an inner CG solve.
 #   SLSQP, trust-constr  one step of their own kind; slow for large nets.
 DEFAULT_MAXITER = {
-    "tnc": 50, "cg": 200, "l-bfgs-b": 200, "bfgs": 200,
+    "tnc": 25, "cg": 200, "l-bfgs-b": 200, "bfgs": 200,
     "newton-cg": 50, "slsqp": 100, "trust-constr": 200,
 }
+# nnopt's defaults for TNC's own options (the user's `options` win). SciPy's
+# maxCGit allows up to 50 Hessian-vector products per Newton step; far from
+# a minimum of a network's cost, so exact a Newton direction is not worth
+# that much: 10 reaches the same accuracy in about half the evaluations.
+# rescale=0 rescales the cost at every iteration, which keeps TNC's internal
+# tolerances in proportion while J falls from ~7 to ~0.3. Measured on three
+# stratified digit splits: 92.7-93.7% held-out after 25 iterations in
+# ~1.8 s, against 92.5-94.0% after 50 iterations in ~9 s with SciPy's own.
+TNC_OPTIONS = {"maxCGit": 10, "rescale": 0}
 _NO_GRADIENT = {"nelder-mead", "powell", "cobyla", "cobyqa"}
 _NEED_HESSIAN = {"dogleg", "trust-ncg", "trust-krylov", "trust-exact"}
 _DESCENT = {"gd", "sgd"}
@@ -200,6 +212,7 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     options : dict or None
         Further options for `scipy.optimize.minimize` (for example
         ``{"gtol": 1e-6}``); ``maxiter`` is set from the argument above.
+        For TNC they override nnopt's `TNC_OPTIONS`.
     **descent
         Options of the "gd" and "sgd" methods (see `nnopt.descent`).
 
@@ -288,7 +301,7 @@ def _run_scipy(objective, theta0, recorder, key, maxiter, options):
         # SciPy's TNC takes no iteration limit (only maxfun), and its callback
         # gets x alone: its cost is looked up among the recent evaluations.
         recorder.stop_after = maxiter
-        options.setdefault("maxfun", max(100, 10 * theta0.size, 200 * maxiter))
+        options = {**TNC_OPTIONS, "maxfun": max(100, 10 * theta0.size, 200 * maxiter), **options}
 
         def callback(xk):
             J = objective.recorded_cost(xk)
@@ -300,7 +313,8 @@ def _run_scipy(objective, theta0, recorder, key, maxiter, options):
             recorder.record(intermediate_result.x, intermediate_result.fun)
 
     try:
-        result = minimize(fun, theta0, jac=True, method=key, callback=callback, options=options)
+        with scipy_blas_limited():
+            result = minimize(fun, theta0, jac=True, method=key, callback=callback, options=options)
     except _IterationLimit:
         result = OptimizeResult(x=recorder.x, fun=recorder.costs[-1], success=False, status=1,
                                 message="Maximum number of iterations reached (maxiter).",

@@ -292,3 +292,20 @@ def test_encode_labels_sorts_classes():
     classes, idx = encode_labels(np.array(["b", "a", "c", "a"]), 4)
     assert classes.tolist() == ["a", "b", "c"]
     assert idx.tolist() == [1, 0, 2, 0]
+
+
+def test_tnc_gets_nnopts_options_and_the_users_win(monkeypatch, small):
+    X, y, _, _ = small
+    seen = []
+    real = training.minimize
+
+    def spy(*args, **kwargs):
+        seen.append(dict(kwargs["options"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "minimize", spy)
+    nnopt.train(X, y, method="TNC", maxiter=2)
+    nnopt.train(X, y, method="TNC", maxiter=2, options={"maxCGit": 50, "eta": 0.5})
+    assert seen[0]["maxCGit"] == 10 and seen[0]["rescale"] == 0
+    assert seen[1]["maxCGit"] == 50 and seen[1]["eta"] == 0.5 and seen[1]["rescale"] == 0
+    assert "maxiter" not in seen[0]  # SciPy's TNC would warn about it
