@@ -71,7 +71,6 @@ import warnings
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from .backprop import Objective
 from .training import ConvergenceWarning
 
 __all__ = ["DivergenceError", "DEFAULTS", "prepare"]
@@ -225,20 +224,6 @@ def _diverged(recorder, theta0, learning_rate, iteration, unit, what):
         learning_rate, iteration, theta, recorder.costs, recorder.times)
 
 
-def _batch(objective, rows):
-    """The objective on the examples ``rows`` only, with λ_B = λ·b/m.
-
-    The batch cost is then (1/b)·Σ_B loss + λ/(2m)·ΣΘ², and its gradient
-    (1/b)·Σ_B Δ + (λ/m)·Θ averages, over the batches of an epoch, to the full
-    gradient (1/m)·Σ Δ + (λ/m)·Θ: each step is an unbiased estimate of the
-    full one, and the λ term is not applied m/b times per epoch.
-    """
-    m = objective.X.shape[0]
-    target = objective.idx if objective.Y is None else objective.Y
-    return Objective(objective.X[rows], target[rows], objective.lam * rows.size / m,
-                     objective.layer_sizes, objective.loss, objective.dtype)
-
-
 def _run_gd(objective, theta0, recorder, learning_rate, maxiter, momentum):
     """Batch gradient descent for maxiter steps, recording J after each."""
     theta, velocity = theta0.copy(), np.zeros_like(theta0)
@@ -262,7 +247,8 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
     for epoch in range(1, epochs + 1):
         order = rng.permutation(m)
         for start in range(0, m, batch_size):
-            J_B, grad, finite = _checked(_batch(objective, order[start:start + batch_size]), theta)
+            # Objective.batch scales λ by b/m: each step is an unbiased estimate of the full one
+            J_B, grad, finite = _checked(objective.batch(order[start:start + batch_size]), theta)
             if not finite or not _step(theta, velocity, grad, learning_rate, momentum):
                 raise _diverged(recorder, theta0, learning_rate, epoch, "epoch",
                                 "the mini-batch cost, its gradient or the parameters")

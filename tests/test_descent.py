@@ -8,7 +8,7 @@ import pytest
 
 import nnopt
 from nnopt.backprop import Objective
-from nnopt.descent import DEFAULTS, DivergenceError, _batch, _shuffler, _step
+from nnopt.descent import DEFAULTS, DivergenceError, _shuffler, _step
 from nnopt.training import ConvergenceWarning, encode_labels
 
 SIZES = (5, 4, 3)
@@ -127,7 +127,7 @@ def test_batch_gradients_average_to_the_full_gradient(lam, targets):
     full = Objective(X, y, lam, SIZES)
     theta = nnopt.random_init(SIZES, epsilon=1.0, seed=3)
     order = np.random.default_rng(4).permutation(M)
-    batches = [_batch(full, order[i:i + 6]) for i in range(0, M, 6)]  # 6 divides 30
+    batches = [full.batch(order[i:i + 6]) for i in range(0, M, 6)]  # 6 divides 30
     costs, grads = zip(*(b(theta) for b in batches))
     J, grad = full(theta)
     assert np.mean(costs) == pytest.approx(J, rel=1e-12)
@@ -280,3 +280,11 @@ def test_verbose_prints_one_line_per_iteration(method, capsys):
     assert lines[0].split() == ["iter", "cost", "time", "(s)"]
     assert len(lines) == 1 + model.n_iter
     assert float(lines[-1].split()[1]) == pytest.approx(model.cost_history[-1], abs=1e-6)
+
+
+def test_a_batch_needs_rows_and_copies_nothing_for_a_slice():
+    X, y = _data()
+    full = Objective(X, y, 1.0, SIZES)
+    with pytest.raises(ValueError, match="a batch needs at least one row of X"):
+        full.batch(np.array([], dtype=int))
+    assert np.shares_memory(full.batch(slice(0, 6)).X, full.X)
