@@ -149,11 +149,16 @@ def verdict(defaults, reached, has_sklearn):
         print("   (scikit-learn is not installed: no comparison)")
         return
     sk = reached["MLPClassifier lbfgs"]
-    if default is None or sk is None:
-        print(f"   NOT MET  a time comparison at {100 * TARGET:.0f}%: one of the two did not get there")
+    if sk is None:
+        print(f"   NOT MET  a time comparison at {100 * TARGET:.0f}%: scikit-learn did not get there")
         return
-    print(f"   {'met    ' if default < sk else 'NOT MET'}  default nnopt.train gets there in less wall time "
-          f"than scikit-learn's L-BFGS: {default:.2f} s against {sk:.2f} s ({default / sk:.2f}×)")
+    # the whole default run (section 1), not just the time nnopt needs to pass the target
+    whole = defaults["TNC"][0]
+    ok = defaults["TNC"][1] >= TARGET and whole < sk
+    print(f"   {'met    ' if ok else 'NOT MET'}  the whole default nnopt.train run takes less wall time than "
+          f"scikit-learn's L-BFGS needs to reach {100 * TARGET:.0f}%: {whole:.2f} s against {sk:.2f} s "
+          f"({whole / sk:.2f}×; nnopt alone passes {100 * TARGET:.0f}% at "
+          f"{'—' if default is None else f'{default:.2f} s'})")
 
 
 def main(argv=None):
