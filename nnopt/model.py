@@ -154,10 +154,19 @@ class Model:
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)
+            # mkstemp makes the file private (0600); give it the mode any new file gets here
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
             raise
+
+
+def _umask():
+    """The process's umask (os.umask can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def load(path):

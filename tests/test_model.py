@@ -1,5 +1,7 @@
 """The Model: save and load without pickle, prediction checks."""
 
+import os
+import stat
 import zipfile
 
 import numpy as np
@@ -41,6 +43,17 @@ def test_save_keeps_the_given_name_and_leaves_no_temporary_files(trained, tmp_pa
     model.save(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["weights.model"]
     assert nnopt.load(path).n_iter == model.n_iter
+
+
+def test_saved_file_gets_the_usual_permissions(trained, tmp_path):
+    model, _ = trained
+    path = tmp_path / "model.npz"
+    old = os.umask(0o022)
+    try:
+        model.save(path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_interrupted_save_keeps_the_previous_file(trained, tmp_path, monkeypatch):
