@@ -144,6 +144,11 @@ def _predict(args):
         print(f"accuracy {np.mean(predictions == np.asarray(y).ravel()):.2%} on {len(y)} examples", file=sys.stderr)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one line for the command's user, without Python's file and line."""
+    print(f"nnopt: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv=None):
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -151,6 +156,7 @@ def main(argv=None):
         if args.command == "train":
             with warnings.catch_warnings():
                 warnings.simplefilter("always")  # a ConvergenceWarning is worth seeing each time
+                warnings.showwarning = _show_warning
                 _train(args)
         elif args.command == "predict":
             _predict(args)

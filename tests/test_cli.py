@@ -109,3 +109,25 @@ def test_command_line_error_as_subprocess_has_no_traceback(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("nnopt train: error:") and "Traceback" not in result.stderr
+
+
+def test_interrupted_training_still_saves_the_model_and_warns_in_one_line(small_data, tmp_path, capsys,
+                                                                           monkeypatch):
+    from nnopt import training
+    real = training.Objective.__call__
+    calls = {"n": 0}
+
+    def interrupt_later(self, theta):
+        calls["n"] += 1
+        if calls["n"] == 30:
+            raise KeyboardInterrupt
+        return real(self, theta)
+
+    monkeypatch.setattr(training.Objective, "__call__", interrupt_later)
+    out_file = tmp_path / "m.npz"
+    assert main(["train", "--data", str(small_data), "--method", "L-BFGS-B", "--out", str(out_file)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("nnopt: warning: training was interrupted after ")
+    assert len(err.strip().splitlines()) == 1
+    model = nnopt.load(out_file)
+    assert 0 < model.n_iter < 30
