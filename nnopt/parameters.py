@@ -8,6 +8,7 @@ column-major, so an Octave-unrolled vector is not an nnopt one: pass the
 matrices between the two (as `nnopt.load_mat` does), not the vector.
 """
 
+import functools
 import numbers
 
 import numpy as np
@@ -59,11 +60,19 @@ def layer_shapes(layer_sizes):
 
 
 def _offsets(layer_sizes):
-    """Start of each Θ^(l) in the unrolled vector, and the total length."""
-    shapes = layer_shapes(layer_sizes)
-    ends = np.cumsum([rows * cols for rows, cols in shapes])
-    starts = np.concatenate([[0], ends[:-1]])
-    return shapes, starts.tolist(), int(ends[-1])
+    """Shape and start of each Θ^(l) in the unrolled vector, and the total length."""
+    return _offsets_of(_check_layer_sizes(layer_sizes))
+
+
+@functools.lru_cache(maxsize=64)
+def _offsets_of(sizes):
+    # computed once per architecture: reshape runs twice in every evaluation
+    shapes = tuple((sizes[l + 1], sizes[l] + 1) for l in range(len(sizes) - 1))
+    starts, total = [], 0
+    for rows, cols in shapes:
+        starts.append(total)
+        total += rows * cols
+    return shapes, tuple(starts), total
 
 
 def n_params(layer_sizes):
