@@ -118,11 +118,12 @@ class Model:
         -------
         float in [0, 1]
         """
+        predictions = self.predict(X)  # checks X (once: the finiteness scan reads all of it)
         y = np.asarray(y)
-        X = v.check_X(X, self.layer_sizes[0])
-        if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}); got shape {y.shape}")
-        return float(np.mean(self.predict(X) == y))
+        if y.ndim != 1 or y.shape[0] != predictions.shape[0]:
+            raise ValueError(f"y must be 1-D with one label per row of X ({predictions.shape[0]}); "
+                             f"got shape {y.shape}")
+        return float(np.mean(predictions == y))
 
     def save(self, path):
         """Write the model to a portable ``.npz`` file, readable by `nnopt.load`.
