@@ -4,6 +4,7 @@ Each check raises ValueError or TypeError with a message that names the
 argument, says what was expected and what was given.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -139,3 +140,25 @@ def check_theta(theta, n_params, layer_sizes):
             f"needs {n_params} parameters"
         )
     return theta.astype(np.float64, copy=False)
+
+
+def check_real(value, name, expected, ok):
+    """Return value as a float if it is a finite real number for which ok(value) holds."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number {expected}; got {value!r} of type {type(value).__name__}")
+    if not (math.isfinite(value) and ok(value)):
+        raise ValueError(f"{name} must be a finite number {expected}; got {value!r}")
+    return float(value)
+
+
+def check_int(value, name, low, high=None, allow_none=False):
+    """Return value as an int in [low, high] (high None: no bound; high is m, the examples)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        none = " or None" if allow_none else ""
+        raise TypeError(f"{name} must be a whole number >= {low}{none}; got {value!r} of type {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        within = f"between {low} and m = {high} (the number of training examples)" if high else f">= {low}"
+        raise ValueError(f"{name} must be {within}; got {value}")
+    return int(value)

@@ -64,13 +64,13 @@ overflows. A step that makes θ, the cost or the gradient NaN or inf raises
 and history.
 """
 
-import math
-import numbers
 import warnings
 
 import numpy as np
 from scipy.optimize import OptimizeResult
 
+from . import _validation as v
+from .parameters import _as_generator
 from .training import ConvergenceWarning
 
 __all__ = ["DivergenceError", "DEFAULTS", "prepare"]
@@ -147,46 +147,24 @@ def prepare(method, maxiter, m, seed, options):
         raise TypeError(f"train() got unexpected option(s) {unknown} for method {method!r}; "
                         f"it takes {allowed}{hint}")
     opts = {**defaults, **options}
-    learning_rate = _check_real(opts["learning_rate"], "learning_rate", "> 0", lambda x: x > 0)
-    momentum = _check_real(opts["momentum"], "momentum", "in [0, 1)", lambda x: 0 <= x < 1)
+    learning_rate = v.check_real(opts["learning_rate"], "learning_rate", "> 0", lambda x: x > 0)
+    momentum = v.check_real(opts["momentum"], "momentum", "in [0, 1)", lambda x: 0 <= x < 1)
     if method == "gd":
         return _run_gd, (learning_rate, maxiter or defaults["maxiter"], momentum)
     if maxiter is not None and "epochs" in options:
         raise TypeError(f"give either epochs or maxiter for 'sgd' (they are the same count); "
                         f"got epochs={options['epochs']!r} and maxiter={maxiter!r}")
-    epochs = _check_int(opts["epochs"] if maxiter is None else maxiter, "epochs", 1, None)
+    epochs = v.check_int(opts["epochs"] if maxiter is None else maxiter, "epochs", 1, None)
     # the default batch is the whole of a training set smaller than it
-    batch_size = _check_int(options.get("batch_size", min(defaults["batch_size"], m)), "batch_size", 1, m)
+    batch_size = v.check_int(options.get("batch_size", min(defaults["batch_size"], m)), "batch_size", 1, m)
     return _run_sgd, (learning_rate, epochs, batch_size, momentum, _shuffler(seed))
-
-
-def _check_real(value, name, expected, ok):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number {expected}; got {value!r} of type {type(value).__name__}")
-    if not (math.isfinite(value) and ok(value)):
-        raise ValueError(f"{name} must be a finite number {expected}; got {value!r}")
-    return float(value)
-
-
-def _check_int(value, name, low, high):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number >= {low}; got {value!r} of type {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        within = f"between {low} and m = {high} (the number of training examples)" if high else f">= {low}"
-        raise ValueError(f"{name} must be {within}; got {value}")
-    return int(value)
 
 
 def _shuffler(seed):
     """The generator that orders each epoch: independent of the initial weights' one."""
-    if isinstance(seed, np.random.Generator):
-        return seed  # random_init draws first; the epochs continue its stream
-    if seed is None:
-        return np.random.default_rng()
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None, an int or a numpy.random.Generator; got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed}")
+    if seed is None or isinstance(seed, np.random.Generator):
+        return _as_generator(seed)  # a Generator: random_init draws first, the epochs continue its stream
+    _as_generator(seed)  # the same checks as the weights' seed: a non-negative int
     return np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(1)[0])
 
 

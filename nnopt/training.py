@@ -117,16 +117,6 @@ def _method_list():
     return "'TNC', 'CG', 'L-BFGS-B', 'BFGS', 'Newton-CG', 'SLSQP', 'trust-constr', 'gd', 'sgd'"
 
 
-def _check_positive_int(value, name, allow_none=True):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number >= 1{' or None' if allow_none else ''}; got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {value}")
-    return int(value)
-
-
 def _check_hidden(hidden_layer_sizes):
     if isinstance(hidden_layer_sizes, numbers.Integral) and not isinstance(hidden_layer_sizes, bool):
         hidden_layer_sizes = (hidden_layer_sizes,)
@@ -231,7 +221,7 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         parameters of the last completed iteration.
     """
     key = _check_method(method)
-    maxiter = _check_positive_int(maxiter, "maxiter")
+    maxiter = v.check_int(maxiter, "maxiter", 1, allow_none=True)
     hidden = _check_hidden(hidden_layer_sizes)
     X = v.check_X(X)
     classes, idx = encode_labels(y, X.shape[0])
