@@ -10,11 +10,11 @@ Inside, examples are columns, as in the articles: a[l] has shape (s_l, m)
 and z^(l+1) = Θ^(l) a^(l) reads as written. The data X (one example per
 row, the users' layout) enters as the view X.T, without a copy.
 
-Speed: the two products with X (forward in `_input_layer`, Δ^(1) in
-`_backward`) take most of an evaluation; everything else works on the
-m×(s_2 + K) activations, in place where it can, with no Python loop over
-examples. benchmarks/bench_cost.py measures how close that comes to the
-products alone.
+Speed: the two products with X (z^(2) and Δ^(1)) take most of an
+evaluation; `_accel` runs them through nnopt's C kernels when it can.
+Everything else works on the m×(s_2 + K) activations, in place where it
+can, with no Python loop over examples. benchmarks/bench_cost.py measures
+how close that comes to the products alone.
 """
 
 import copy
@@ -22,6 +22,7 @@ import threading
 
 import numpy as np
 
+from . import _accel
 from . import _validation as v
 from .activations import sigmoid, sigmoid_in_place
 from .losses import LOSSES
@@ -44,7 +45,7 @@ def _propagate(thetas, X, check_first=True):
             # The product with X is where NaN or inf in X would surface; it
             # is checked right after, so numpy's own warning is not the message.
             with np.errstate(over="ignore", invalid="ignore"):
-                z = _input_layer(Th, X)
+                z = _accel.input_layer(Th, X)
             if check_first and not np.isfinite(z).all():
                 _raise_nonfinite(X)
         else:
@@ -53,23 +54,6 @@ def _propagate(thetas, X, check_first=True):
         if l == len(thetas) - 1:
             return a, z
         a.append(sigmoid_in_place(z))
-
-
-def _input_layer(Th, X):
-    """z^(2) = Θ^(1)[:, 1:] Xᵀ + Θ^(1)[:, 0], shape (s_2, m).
-
-    This product dominates an evaluation, and OpenBLAS computes it faster
-    one way round in float64 (as written, its kernels running along m) and
-    the other way in float32 (X Θ^(1)[:, 1:]ᵀ, whose result the bias
-    addition then transposes): see benchmarks/README.md.
-    """
-    W, b = Th[:, 1:], Th[:, :1]
-    if X.dtype == np.float32:
-        zt = X @ W.T
-        return np.add(zt.T, b, out=np.empty(zt.shape[::-1], dtype=zt.dtype))
-    z = W @ X.T
-    z += b
-    return z
 
 
 def _forward(thetas, X, check_first=True):
@@ -106,13 +90,16 @@ def _backward(thetas, a, delta, lam, grads):
     for l in range(len(thetas) - 1, -1, -1):
         Th, G = thetas[l], grads[l]
         # straight into the gradient vector: G[:, 1:] is a strided view BLAS can write to
-        np.matmul(delta, a[l].T, out=G[:, 1:])
+        if l == 0:
+            _accel.input_gradient(delta, a[0].T, out=G[:, 1:])
+        else:
+            np.matmul(delta, a[l].T, out=G[:, 1:])
         # Σ_i δ_i, the bias column of Δ, as a product: BLAS beats sum(axis=1) here
         np.matmul(delta, ones, out=G[:, 0])
         if lam:
             G[:, 1:] += (lam / m) * Th[:, 1:]
         if l > 0:
-            delta = Th[:, 1:].T @ delta
+            delta = _accel.hidden_delta(Th[:, 1:], delta, like=a[l])
             # ⊙ g′ = a(1 − a), with 1 − a written over a^(l), which is not needed again
             delta *= a[l]
             delta *= np.subtract(1.0, a[l], out=a[l])
@@ -134,7 +121,8 @@ class _Evaluation:
         self.lam, self.loss, self.dtype = lam, loss, dtype
         self.idx, self.Y = idx, (None if Y is None else Y.T)  # Y.T: a column per example
         self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
-        self.a, z_L = _propagate(self.thetas, X, check_first)
+        with _accel.threads_for(X):
+            self.a, z_L = _propagate(self.thetas, X, check_first)
         m = X.shape[0]
         self.J = float(LOSSES[loss][0](z_L, idx, self.Y) / m + _regularization(self.thetas, lam, m))
         self.a_L = sigmoid_in_place(z_L)  # the cost was the last use of z^(L)
@@ -148,7 +136,8 @@ class _Evaluation:
             if self._grad is None:
                 g = np.empty(self.theta.size, dtype=self.dtype)
                 delta = LOSSES[self.loss][1](self.a_L, self.idx, self.Y)
-                _backward(self.thetas, self.a, delta, self.lam, reshape(g, self.layer_sizes))
+                with _accel.threads_for(self.a[0].T):
+                    _backward(self.thetas, self.a, delta, self.lam, reshape(g, self.layer_sizes))
                 self._grad = g.astype(np.float64, copy=False)
                 # the activations were overwritten and are no longer needed
                 self.a = self.a_L = None

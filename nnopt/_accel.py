@@ -1,0 +1,146 @@
+"""The two products with X, through nnopt's C kernels when they apply.
+
+z^(2) = Θ^(1)[:, 1:] Xᵀ + Θ^(1)[:, 0] and Δ^(1)[:, 1:] = δ^(2) X take most
+of an evaluation. numpy hands them to OpenBLAS, which copies ("packs") X into
+its own layout on every call; with a hidden layer of a few dozen units each
+element of X is used only s2 times, so that copy costs about as much as the
+arithmetic. `nnopt._kernels` (nnopt/_kernels.c) reads X in place instead,
+with register-blocked tiles on every core: about 0.8× OpenBLAS's time in
+float64 and 0.6× in float32 on the digits (benchmarks/README.md).
+
+The kernels are built when nnopt is installed, if a C compiler is there;
+without them, or for data they do not take (X not C-contiguous, or neither
+float32 nor float64), numpy computes the same products. Results agree to
+rounding: the sums are taken in a different order.
+"""
+
+import contextlib
+import os
+
+import numpy as np
+
+from ._threads import blas_single_threaded
+
+try:
+    from . import _kernels
+except ImportError:  # installed without a C compiler: numpy does the products
+    _kernels = None
+
+#: Whether the kernels are used; a switch for tests and benchmarks.
+enabled = _kernels is not None
+
+try:
+    _CORES = len(os.sched_getaffinity(0))
+except AttributeError:  # not on Linux
+    _CORES = os.cpu_count() or 1
+
+# Multiply-adds below which a second thread costs more than it saves
+# (starting and joining a thread takes tens of µs).
+_WORK_PER_THREAD = 2_000_000
+
+
+def _threads(m, n, s2):
+    return int(max(1, min(_CORES, m * n * s2 // _WORK_PER_THREAD)))
+
+
+def _applies(X):
+    return enabled and X.dtype in (np.float32, np.float64) and X.flags.c_contiguous
+
+
+def threads_for(X):
+    """The context an evaluation on X runs in: BLAS on one thread when the
+    kernels take X, so that its spinning threads leave the cores to them."""
+    return blas_single_threaded() if _applies(X) else contextlib.nullcontext()
+
+
+def input_layer(Th, X):
+    """z^(2) = Θ^(1)[:, 1:] Xᵀ + Θ^(1)[:, 0].
+
+    Parameters
+    ----------
+    Th : ndarray, shape (s2, n + 1)
+        Θ^(1), in the dtype of X.
+    X : ndarray, shape (m, n)
+
+    Returns
+    -------
+    z : ndarray, shape (s2, m)
+        F-contiguous (the transpose of an m×s2 array) from the kernels,
+        C-contiguous from numpy.
+    """
+    W, b = Th[:, 1:], Th[:, :1]
+    if not _applies(X):
+        return _input_layer_numpy(W, b, X)
+    (m, n), s2 = X.shape, Th.shape[0]
+    lanes = 64 // X.itemsize
+    S = -(-s2 // lanes) * lanes  # s2 rounded up to whole vectors
+    # Θ^(1)ᵀ, the biases as row 0, zero-padded to S columns
+    Wt = np.zeros((n + 1, S), dtype=X.dtype)
+    Wt[:, :s2] = Th.T
+    Z = np.empty((m, s2), dtype=X.dtype)
+    _kernels.forward(X, Wt, Z, m, n, s2, S, X.dtype == np.float32, _threads(m, n, s2))
+    return Z.T
+
+
+def _input_layer_numpy(W, b, X):
+    # OpenBLAS is faster one way round in float64 (as written, its kernels
+    # running along m) and the other way in float32 (X Wᵀ, whose result the
+    # bias addition then transposes): benchmarks/README.md.
+    if X.dtype == np.float32:
+        zt = X @ W.T
+        return np.add(zt.T, b, out=np.empty(zt.shape[::-1], dtype=zt.dtype))
+    z = W @ X.T
+    z += b
+    return z
+
+
+def input_gradient(delta, X, out):
+    """Δ^(1)[:, 1:] = δ^(2) X, written into `out`.
+
+    Parameters
+    ----------
+    delta : ndarray, shape (s2, m)
+        δ^(2), in the dtype of X; the kernels take it F-contiguous (as
+        `hidden_delta` makes it), numpy any way.
+    X : ndarray, shape (m, n)
+    out : ndarray, shape (s2, n)
+        Overwritten; in practice the view G[:, 1:] of the gradient vector.
+    """
+    dT = delta.T
+    if not (_applies(X) and dT.flags.c_contiguous and dT.dtype == X.dtype
+            and out.dtype == X.dtype and _is_column_view(out)):
+        np.matmul(delta, X, out=out)
+        return
+    (m, n), s2 = X.shape, delta.shape[0]
+    _kernels.backward(X, dT, _flat_from(out), m, n, s2, out.strides[0] // out.itemsize,
+                      X.dtype == np.float32, _threads(m, n, s2))
+
+
+def _is_column_view(out):
+    """Whether `out` is rows of equal stride with contiguous columns, as G[:, 1:] is."""
+    return out.strides[1] == out.itemsize and out.strides[0] >= out.shape[1] * out.itemsize
+
+
+def _flat_from(out):
+    """The memory of `out`, from its first element, as one flat array (a view)."""
+    rows, cols = out.shape
+    ld = out.strides[0] // out.itemsize
+    return np.lib.stride_tricks.as_strided(out, shape=((rows - 1) * ld + cols,),
+                                           strides=(out.itemsize,), writeable=True)
+
+
+def hidden_delta(W, delta, like):
+    """Θ^(l)[:, 1:]ᵀ δ^(l+1), in the memory order of the activations `like`.
+
+    Parameters
+    ----------
+    W : ndarray, shape (s_{l+1}, s_l)
+    delta : ndarray, shape (s_{l+1}, m)
+    like : ndarray, shape (s_l, m)
+        a^(l); when it came from the kernels it is F-contiguous, and δ^(l)
+        is made so too, so that δ^(l) ⊙ g′ runs over both in memory order
+        and the kernels take δ^(2) without a copy.
+    """
+    if like.flags.f_contiguous and not like.flags.c_contiguous:
+        return (delta.T @ W).T
+    return W.T @ delta

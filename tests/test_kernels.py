@@ -1,0 +1,118 @@
+"""nnopt's C kernels (nnopt/_kernels.c) against numpy's products.
+
+Every shape class the tiles handle: hidden sizes below, at and above whole
+vectors (8 doubles, 16 floats) and tiles (4 vectors), inputs whose width is
+not a whole vector, row counts that leave partial tiles and uneven thread
+splits, and more threads than rows.
+"""
+
+import numpy as np
+import pytest
+
+import nnopt
+from nnopt import _accel, _threads
+from nnopt.backprop import Objective, cost_and_gradient
+from nnopt.parameters import random_init
+
+
+def test_the_kernels_are_built_and_used():
+    # setup.py builds them with any C compiler; this install must have them
+    assert _accel._kernels is not None
+    assert _accel.enabled
+    X = np.ones((3, 4))
+    assert _accel._applies(X)
+    assert not _accel._applies(np.asfortranarray(np.ones((3, 4)))[:, :3])
+    assert not _accel._applies(X.astype(np.float16))
+
+
+@pytest.fixture
+def many_threads(monkeypatch):
+    """Threads even for the tiny problems below, and more than the cores."""
+    monkeypatch.setattr(_accel, "_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(_accel, "_CORES", 3)
+
+
+TOL = {np.float64: 1e-13, np.float32: 2e-6}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("s2", [1, 7, 8, 9, 16, 17, 25, 33, 70])
+@pytest.mark.parametrize("n", [1, 5, 16, 17, 40])
+@pytest.mark.parametrize("m", [1, 7, 13, 50])
+def test_forward_matches_numpy(m, n, s2, dtype, many_threads):
+    rng = np.random.default_rng(m * 10_000 + n * 100 + s2)
+    X = rng.standard_normal((m, n)).astype(dtype)
+    Th = rng.standard_normal((s2, n + 1)).astype(dtype)
+    z = _accel.input_layer(Th, X)
+    expected = Th[:, 1:].astype(np.float64) @ X.T.astype(np.float64) + Th[:, :1]
+    assert z.shape == (s2, m) and z.dtype == dtype
+    scale = np.abs(Th[:, 1:]) @ np.abs(X.T) + np.abs(Th[:, :1])
+    assert np.all(np.abs(z - expected) <= TOL[dtype] * scale)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("s2", [1, 7, 8, 9, 16, 17, 25, 33])
+@pytest.mark.parametrize("n", [1, 5, 16, 17, 40, 70])
+@pytest.mark.parametrize("m", [1, 7, 33, 70])
+def test_backward_matches_numpy_and_writes_only_its_columns(m, n, s2, dtype, many_threads):
+    rng = np.random.default_rng(m * 10_000 + n * 100 + s2 + 1)
+    X = rng.standard_normal((m, n)).astype(dtype)
+    delta = np.asfortranarray(rng.standard_normal((s2, m)).astype(dtype))
+    g = np.full(s2 * (n + 1) + 3, 7.0, dtype=dtype)  # 3 guard entries after G
+    G = g[: s2 * (n + 1)].reshape(s2, n + 1)
+    _accel.input_gradient(delta, X, out=G[:, 1:])
+    expected = delta.astype(np.float64) @ X.astype(np.float64)
+    scale = np.abs(delta) @ np.abs(X)
+    assert np.all(np.abs(G[:, 1:] - expected) <= TOL[dtype] * scale)
+    assert np.all(G[:, 0] == 7.0) and np.all(g[-3:] == 7.0)  # the bias column and beyond: untouched
+
+
+def test_backward_takes_numpys_path_for_a_c_ordered_delta():
+    rng = np.random.default_rng(3)
+    X, delta = rng.standard_normal((20, 9)), rng.standard_normal((4, 20))
+    out = np.empty((4, 9))
+    _accel.input_gradient(delta, X, out=out)
+    assert np.allclose(out, delta @ X, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("call, args, message", [
+    ("forward", lambda X, Wt, Z: (X, Wt, Z[:-1], 5, 3, 2, 8, False, 1), "buffer Z"),
+    ("forward", lambda X, Wt, Z: (X[:-1], Wt, Z, 5, 3, 2, 8, False, 1), "buffer X"),
+    ("forward", lambda X, Wt, Z: (X, Wt[:-1], Z, 5, 3, 2, 8, False, 1), "buffer Wt"),
+    ("forward", lambda X, Wt, Z: (X, Wt, Z, 5, 3, 2, 6, False, 1), "inconsistent sizes"),
+    ("backward", lambda X, Wt, Z: (X, Z, Wt[:1], 5, 3, 2, 3, False, 1), "buffer G"),
+    ("backward", lambda X, Wt, Z: (X, Z, Wt, 5, 3, 2, 2, False, 1), "inconsistent sizes"),
+])
+def test_the_kernels_refuse_buffers_too_short_for_the_sizes(call, args, message):
+    # the sizes come from Python; a mistake there must be an error, not a stray write
+    X, Wt, Z = np.ones((5, 3)), np.zeros((4, 8)), np.empty((5, 2))
+    with pytest.raises(ValueError, match=message):
+        getattr(_accel._kernels, call)(*args(X.reshape(-1), Wt.reshape(-1), Z.reshape(-1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_an_evaluation_on_the_digits_is_the_same_with_and_without_kernels(dtype, monkeypatch):
+    X, y = nnopt.load_digits()
+    X, y = X[:1500], y[:1500]
+    sizes = (784, 25, 10)
+    theta = random_init(sizes, seed=4)
+    J, grad = Objective(X, y, 1.0, sizes, dtype=dtype)(theta)
+    monkeypatch.setattr(_accel, "enabled", False)
+    J0, grad0 = Objective(X, y, 1.0, sizes, dtype=dtype)(theta)
+    J64, grad64 = cost_and_gradient(theta, X, y, 1.0, sizes)
+    assert J == pytest.approx(J0, rel=1e-6 if dtype == np.float32 else 1e-14)
+    assert np.linalg.norm(grad - grad0) <= TOL[dtype] * 10 * np.linalg.norm(grad0)
+    # the issue's bound for float32 against float64, through the kernels
+    assert np.linalg.norm(grad - grad64) < 1e-4 * np.linalg.norm(grad64)
+
+
+def test_blas_runs_on_one_thread_inside_and_as_before_after():
+    libs = _threads._blas_controllers()
+    assert libs, "numpy's BLAS was not found by threadpoolctl"
+    before = [lib.get_num_threads() for lib in libs]
+    with _threads.blas_single_threaded():
+        assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+        with _threads.blas_single_threaded():  # nested: still one, and restored once
+            pass
+        assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+    assert [lib.get_num_threads() for lib in libs] == before
