@@ -18,7 +18,12 @@ records a run.
 The machine may be shared, so every table is timed in rounds, each
 candidate once per round in turn: load from elsewhere then hits all of
 them alike. A ratio is the median over the rounds of the two times of
-one round.
+one round. Before each timed call the benchmark sleeps SETTLE seconds:
+after a product on two threads, OpenBLAS keeps its second thread spinning
+for about a tenth of a second, and on 2 cores that thread halves the speed
+of whatever runs next on more than one core (nnopt's kernels ran 1.7–2×
+slower right after a numpy product). Each call thus starts on an idle
+machine, as every evaluation of a training run does.
 """
 
 import argparse
@@ -36,7 +41,7 @@ import nnopt  # noqa: E402
 from _machine import header, load  # noqa: E402
 from _baselines import (BareProducts, from_sklearn, loop_cost_and_gradient,  # noqa: E402
                         plain_cost_and_gradient, sklearn_objective, to_sklearn)
-from nnopt import cost_and_gradient  # noqa: E402
+from nnopt import _accel, cost_and_gradient  # noqa: E402
 from nnopt.backprop import Objective  # noqa: E402
 
 SIZES = (784, 25, 10)
@@ -45,6 +50,35 @@ NNOPT64 = "nnopt cost_and_gradient, float64"
 NNOPT32 = "nnopt cost_and_gradient, float32"
 SKLEARN = "scikit-learn MLP L-BFGS objective, float64"
 LOOP = "per-example loop (the articles), float64"
+SETTLE = 0.15
+KERNELS_BUILT = _accel.enabled
+
+
+def numpy_products(f):
+    """`f` with nnopt's C kernels switched off: numpy (OpenBLAS) does the products."""
+    def call(i):
+        _accel.enabled = False
+        try:
+            return f(i)
+        finally:
+            _accel.enabled = KERNELS_BUILT
+    return call
+
+
+class KernelProducts:
+    """The two products with X alone, through nnopt's kernels (as an evaluation makes them)."""
+
+    def __init__(self, X, hidden):
+        rng = np.random.default_rng(0)
+        self.X = X
+        self.Th = rng.standard_normal((hidden, X.shape[1] + 1)).astype(X.dtype)
+        self.delta = np.asfortranarray(rng.standard_normal((hidden, X.shape[0])).astype(X.dtype))
+        self.G = np.empty((hidden, X.shape[1] + 1), dtype=X.dtype)
+
+    def __call__(self, i):
+        with _accel.threads_for(self.X):
+            _accel.input_layer(self.Th, self.X)
+            _accel.input_gradient(self.delta, self.X, out=self.G[:, 1:])
 
 
 # the two products with X alone, (forward, backward) either way round:
@@ -85,6 +119,7 @@ def time_rounds(candidates, rounds):
     for i in range(rounds):
         # each round starts with the next candidate: none always follows the same one
         for name in names[i % len(names):] + names[:i % len(names)]:
+            time.sleep(SETTLE)
             t0 = time.perf_counter()
             candidates[name](i)
             times[name][i] = time.perf_counter() - t0
@@ -113,6 +148,15 @@ def main_table(X, X32, y, thetas, sklearn, rounds):
         "plain vectorized numpy (hstack, log h), float64":
             lambda i: plain_cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
     }
+    if KERNELS_BUILT:
+        candidates.update({
+            "nnopt, kernels off (numpy products), float64":
+                numpy_products(candidates[NNOPT64]),
+            "nnopt, kernels off (numpy products), float32":
+                numpy_products(candidates[NNOPT32]),
+            "products through nnopt's kernels, float64": KernelProducts(X, SIZES[1]),
+            "products through nnopt's kernels, float32": KernelProducts(X32, SIZES[1]),
+        })
     for dtype, data in (("float64", X), ("float32", X32)):
         for arrangement in ARRANGEMENTS:
             candidates[bare(arrangement, dtype)] = BareProducts(data, SIZES[1], *arrangement)
@@ -132,6 +176,7 @@ def main_table(X, X32, y, thetas, sklearn, rounds):
               f"{ratio(times, name, fastest(times, dtype)):8.2f}×")
     print(f"   fastest bare products: {fastest(times, 'float64')!r}, {fastest(times, 'float32')!r}")
     print(f"   ({sk_note}{'' if sk is not None else ': its row is left out'})")
+    print(f"   nnopt's C kernels: {'built and used' if KERNELS_BUILT else 'NOT built (numpy does the products)'}")
     return times
 
 
@@ -280,7 +325,7 @@ def main(argv=None):
     parser.add_argument("--table1-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    rounds, loop_rounds, scaling_rounds = (3, 1, 2) if args.quick else (40, 4, 20)
+    rounds, loop_rounds, scaling_rounds = (3, 1, 2) if args.quick else (30, 4, 15)
     rounds = args.rounds or rounds
 
     header("bench_cost.py")

@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -59,88 +60,112 @@ typedef float vf32 __attribute__((vector_size(64), aligned(4)));
 #undef VL
 #undef SFX
 
-/* ---- the work of one thread ---------------------------------------------- */
+/* ---- the work of the threads ------------------------------------------- */
+
+/* Rows of X a thread takes at a time: a multiple of every tile height and of
+ * ROW_BLOCK. Threads take chunks from a shared counter rather than a fixed
+ * half each, so that a core shared with another busy thread (another
+ * process, or an OpenBLAS thread spinning after its last product) slows
+ * the call by the work it loses, not by double. */
+#define CHUNK 192
 
 typedef struct {
-    int forward, f32, accumulate;
+    int forward, f32;
     const void *X, *W;   /* W: Wt for forward, D for backward */
-    void *out;           /* Z or G */
-    Py_ssize_t n, s2, S, ldg, lo, hi;   /* rows [lo, hi) of X */
+    void *out;           /* Z, or this thread's G */
+    Py_ssize_t m, n, s2, S, ldg;
+    atomic_ptrdiff_t *next;   /* the first row no thread has taken yet */
+    Py_ssize_t chunks;        /* chunks this thread summed into `out` */
 } Work;
 
 static void *
 run(void *arg)
 {
     Work *w = arg;
-    if (w->forward && w->f32)
-        forward_range_f32(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, w->lo, w->hi);
-    else if (w->forward)
-        forward_range_f64(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, w->lo, w->hi);
-    else if (w->f32)
-        backward_range_f32(w->X, w->n, w->n, w->W, w->s2, w->out, w->ldg, w->lo, w->hi,
-                           w->accumulate);
-    else
-        backward_range_f64(w->X, w->n, w->n, w->W, w->s2, w->out, w->ldg, w->lo, w->hi,
-                           w->accumulate);
+    for (;;) {
+        ptrdiff_t lo = atomic_fetch_add_explicit(w->next, CHUNK, memory_order_relaxed);
+        if (lo >= w->m)
+            break;
+        ptrdiff_t hi = lo + CHUNK < w->m ? lo + CHUNK : w->m;
+        int accumulate = w->chunks > 0;
+        if (w->forward && w->f32)
+            forward_range_f32(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, lo, hi);
+        else if (w->forward)
+            forward_range_f64(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, lo, hi);
+        else if (w->f32)
+            backward_range_f32(w->X, w->n, w->n, w->W, w->s2, w->out, w->ldg, lo, hi, accumulate);
+        else
+            backward_range_f64(w->X, w->n, w->n, w->W, w->s2, w->out, w->ldg, lo, hi, accumulate);
+        w->chunks++;
+    }
     return NULL;
 }
 
 #define MAX_THREADS 64
 
-/* Split the m rows of X between `threads` threads, part 0 running here.
- * Forward parts write disjoint rows of Z. Backward parts each sum their
- * rows into a G of their own, added into the caller's G at the end. A part
- * whose thread or buffer could not be had runs here afterwards, adding
- * straight into G: the result is the same, only slower. */
+/* G (s2×n, row stride ldg) = or += P (s2×n, row stride n) */
 static void
-run_split(Work base, Py_ssize_t m, int threads)
+add_into(const Work *base, const Work *part, int first)
+{
+    for (Py_ssize_t h = 0; h < base->s2; h++)
+        for (Py_ssize_t k = 0; k < base->n; k++) {
+            if (base->f32) {
+                float *g = (float *)base->out + h * base->ldg;
+                float p = ((const float *)part->out)[h * base->n + k];
+                g[k] = first ? p : g[k] + p;
+            } else {
+                double *g = (double *)base->out + h * base->ldg;
+                double p = ((const double *)part->out)[h * base->n + k];
+                g[k] = first ? p : g[k] + p;
+            }
+        }
+}
+
+/* Run one product on `threads` threads, one of them this one. Forward
+ * chunks write disjoint rows of Z. Backward threads each sum their chunks
+ * into a G of their own (this thread: straight into the output), added up
+ * at the end. A thread that could not be started, or not given its G, is
+ * simply not there: the others take its chunks. */
+static void
+run_split(Work base, int threads)
 {
     Work parts[MAX_THREADS];
     pthread_t ids[MAX_THREADS];
     int started[MAX_THREADS] = {0};
-    size_t size = base.f32 ? 4 : 8, gsize = (size_t)(base.s2 * base.n);
-    if (threads > m)
-        threads = (int)m;
+    atomic_ptrdiff_t next = 0;
+    size_t size = base.f32 ? 4 : 8;
+    Py_ssize_t chunks = (base.m + CHUNK - 1) / CHUNK;
+    if (threads > chunks)
+        threads = (int)chunks;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
+    base.next = &next;
+    base.chunks = 0;
     for (int t = 0; t < threads; t++) {
         parts[t] = base;
-        parts[t].lo = m * t / threads;
-        parts[t].hi = m * (t + 1) / threads;
-    }
-    for (int t = 1; t < threads; t++) {
+        if (t == 0)
+            continue;
         if (!base.forward) {
-            parts[t].out = malloc(gsize * size);
+            parts[t].out = malloc((size_t)(base.s2 * base.n) * size);
             parts[t].ldg = base.n;
             if (!parts[t].out)
                 continue;
         }
         started[t] = pthread_create(&ids[t], NULL, run, &parts[t]) == 0;
+        if (!started[t] && !base.forward)
+            free(parts[t].out);
     }
     run(&parts[0]);
+    int have = parts[0].chunks > 0;   /* whether G holds a sum yet */
     for (int t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(ids[t], NULL);
-        if (!base.forward && started[t]) {
-            /* G += this part's G */
-            for (Py_ssize_t h = 0; h < base.s2; h++) {
-                if (base.f32) {
-                    float *g = (float *)base.out + h * base.ldg, *p = (float *)parts[t].out + h * base.n;
-                    for (Py_ssize_t k = 0; k < base.n; k++)
-                        g[k] += p[k];
-                } else {
-                    double *g = (double *)base.out + h * base.ldg, *p = (double *)parts[t].out + h * base.n;
-                    for (Py_ssize_t k = 0; k < base.n; k++)
-                        g[k] += p[k];
-                }
+        if (!started[t])
+            continue;
+        pthread_join(ids[t], NULL);
+        if (!base.forward) {
+            if (parts[t].chunks > 0) {
+                add_into(&base, &parts[t], !have);
+                have = 1;
             }
-        }
-        if (!started[t]) {
-            parts[t].out = base.out;
-            parts[t].ldg = base.ldg;
-            parts[t].accumulate = 1;
-            run(&parts[t]);
-        } else if (!base.forward) {
             free(parts[t].out);
         }
     }
@@ -183,10 +208,10 @@ call(PyObject *args, int forward)
                              && check_len(&out, m * s2, size, "Z") == 0
                            : check_len(&W, m * s2, size, "D") == 0
                              && check_len(&out, (s2 - 1) * ldg + n, size, "G") == 0)) {
-        Work w = {forward, f32, 0, X.buf, W.buf, out.buf, n, s2, forward ? S : 0,
-                  forward ? 0 : ldg, 0, 0};
+        Work w = {forward, f32, X.buf, W.buf, out.buf, m, n, s2, forward ? S : 0,
+                  forward ? 0 : ldg, NULL, 0};
         Py_BEGIN_ALLOW_THREADS
-        run_split(w, m, threads);
+        run_split(w, threads);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&X);

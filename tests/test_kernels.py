@@ -2,8 +2,8 @@
 
 Every shape class the tiles handle: hidden sizes below, at and above whole
 vectors (8 doubles, 16 floats) and tiles (4 vectors), inputs whose width is
-not a whole vector, row counts that leave partial tiles and uneven thread
-splits, and more threads than rows.
+not a whole vector, row counts that leave partial tiles, and 500 rows: three
+chunks of rows (CHUNK = 192 in _kernels.c) shared by three threads.
 """
 
 import numpy as np
@@ -38,7 +38,7 @@ TOL = {np.float64: 1e-13, np.float32: 2e-6}
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("s2", [1, 7, 8, 9, 16, 17, 25, 33, 70])
 @pytest.mark.parametrize("n", [1, 5, 16, 17, 40])
-@pytest.mark.parametrize("m", [1, 7, 13, 50])
+@pytest.mark.parametrize("m", [1, 7, 13, 50, 500])
 def test_forward_matches_numpy(m, n, s2, dtype, many_threads):
     rng = np.random.default_rng(m * 10_000 + n * 100 + s2)
     X = rng.standard_normal((m, n)).astype(dtype)
@@ -53,7 +53,7 @@ def test_forward_matches_numpy(m, n, s2, dtype, many_threads):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("s2", [1, 7, 8, 9, 16, 17, 25, 33])
 @pytest.mark.parametrize("n", [1, 5, 16, 17, 40, 70])
-@pytest.mark.parametrize("m", [1, 7, 33, 70])
+@pytest.mark.parametrize("m", [1, 7, 33, 70, 500])
 def test_backward_matches_numpy_and_writes_only_its_columns(m, n, s2, dtype, many_threads):
     rng = np.random.default_rng(m * 10_000 + n * 100 + s2 + 1)
     X = rng.standard_normal((m, n)).astype(dtype)
