@@ -20,7 +20,7 @@ candidate once per round in turn: load from elsewhere then hits all of
 them alike. A ratio is the median over the rounds of the two times of
 one round. Before each timed call the benchmark sleeps SETTLE seconds:
 after a product on two threads, OpenBLAS keeps its second thread spinning
-for about a tenth of a second, and on 2 cores that thread halves the speed
+for a tenth of a second or more, and on 2 cores that thread halves the speed
 of whatever runs next on more than one core (nnopt's kernels ran 1.7–2×
 slower right after a numpy product). Each call thus starts on an idle
 machine, as every evaluation of a training run does.
@@ -50,7 +50,7 @@ NNOPT64 = "nnopt cost_and_gradient, float64"
 NNOPT32 = "nnopt cost_and_gradient, float32"
 SKLEARN = "scikit-learn MLP L-BFGS objective, float64"
 LOOP = "per-example loop (the articles), float64"
-SETTLE = 0.15
+SETTLE = 0.3
 KERNELS_BUILT = _accel.enabled
 
 
@@ -76,7 +76,7 @@ class KernelProducts:
         self.G = np.empty((hidden, X.shape[1] + 1), dtype=X.dtype)
 
     def __call__(self, i):
-        with _accel.threads_for(self.X):
+        with _accel.threads_for(self.X, self.Th.shape[0]):
             _accel.input_layer(self.Th, self.X)
             _accel.input_gradient(self.delta, self.X, out=self.G[:, 1:])
 

@@ -6,7 +6,8 @@ its own layout on every call; with a hidden layer of a few dozen units each
 element of X is used only s2 times, so that copy costs about as much as the
 arithmetic. `nnopt._kernels` (nnopt/_kernels.c) reads X in place instead,
 with register-blocked tiles on every core: about 0.8× OpenBLAS's time in
-float64 and 0.6× in float32 on the digits (benchmarks/README.md).
+float64 and 0.6× in float32 on the digits, for up to MAX_HIDDEN units in the
+first hidden layer (benchmarks/README.md).
 
 The kernels are built when nnopt is installed, if a C compiler is there;
 without them, or for data they do not take (X not C-contiguous, or neither
@@ -43,14 +44,21 @@ def _threads(m, n, s2):
     return int(max(1, min(_CORES, m * n * s2 // _WORK_PER_THREAD)))
 
 
-def _applies(X):
-    return enabled and X.dtype in (np.float32, np.float64) and X.flags.c_contiguous
+# Above this many hidden units OpenBLAS's packing of X pays for itself: at
+# 100 units the kernels only tie with it in float64 (benchmarks/README.md).
+MAX_HIDDEN = 64
 
 
-def threads_for(X):
-    """The context an evaluation on X runs in: BLAS on one thread when the
-    kernels take X, so that its spinning threads leave the cores to them."""
-    return blas_single_threaded() if _applies(X) else contextlib.nullcontext()
+def _applies(X, s2):
+    return (enabled and s2 <= MAX_HIDDEN and X.dtype in (np.float32, np.float64)
+            and X.flags.c_contiguous)
+
+
+def threads_for(X, s2):
+    """The context of an evaluation on X with s2 units in the first hidden
+    layer: BLAS on one thread when the kernels take X, so that its spinning
+    threads leave the cores to them."""
+    return blas_single_threaded() if _applies(X, s2) else contextlib.nullcontext()
 
 
 def input_layer(Th, X):
@@ -69,7 +77,7 @@ def input_layer(Th, X):
         C-contiguous from numpy.
     """
     W, b = Th[:, 1:], Th[:, :1]
-    if not _applies(X):
+    if not _applies(X, Th.shape[0]):
         return _input_layer_numpy(W, b, X)
     (m, n), s2 = X.shape, Th.shape[0]
     lanes = 64 // X.itemsize
@@ -107,7 +115,7 @@ def input_gradient(delta, X, out):
         Overwritten; in practice the view G[:, 1:] of the gradient vector.
     """
     dT = delta.T
-    if not (_applies(X) and dT.flags.c_contiguous and dT.dtype == X.dtype
+    if not (_applies(X, delta.shape[0]) and dT.flags.c_contiguous and dT.dtype == X.dtype
             and out.dtype == X.dtype and _is_column_view(out)):
         np.matmul(delta, X, out=out)
         return

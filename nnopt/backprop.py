@@ -121,7 +121,7 @@ class _Evaluation:
         self.lam, self.loss, self.dtype = lam, loss, dtype
         self.idx, self.Y = idx, (None if Y is None else Y.T)  # Y.T: a column per example
         self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
-        with _accel.threads_for(X):
+        with _accel.threads_for(X, layer_sizes[1]):
             self.a, z_L = _propagate(self.thetas, X, check_first)
         m = X.shape[0]
         self.J = float(LOSSES[loss][0](z_L, idx, self.Y) / m + _regularization(self.thetas, lam, m))
@@ -136,7 +136,7 @@ class _Evaluation:
             if self._grad is None:
                 g = np.empty(self.theta.size, dtype=self.dtype)
                 delta = LOSSES[self.loss][1](self.a_L, self.idx, self.Y)
-                with _accel.threads_for(self.a[0].T):
+                with _accel.threads_for(self.a[0].T, self.layer_sizes[1]):
                     _backward(self.thetas, self.a, delta, self.lam, reshape(g, self.layer_sizes))
                 self._grad = g.astype(np.float64, copy=False)
                 # the activations were overwritten and are no longer needed

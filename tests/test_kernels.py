@@ -20,16 +20,19 @@ def test_the_kernels_are_built_and_used():
     assert _accel._kernels is not None
     assert _accel.enabled
     X = np.ones((3, 4))
-    assert _accel._applies(X)
-    assert not _accel._applies(np.asfortranarray(np.ones((3, 4)))[:, :3])
-    assert not _accel._applies(X.astype(np.float16))
+    assert _accel._applies(X, 25)
+    assert not _accel._applies(X, _accel.MAX_HIDDEN + 1)
+    assert not _accel._applies(np.asfortranarray(np.ones((3, 4)))[:, :3], 25)
+    assert not _accel._applies(X.astype(np.float16), 25)
 
 
 @pytest.fixture
 def many_threads(monkeypatch):
-    """Threads even for the tiny problems below, and more than the cores."""
+    """Threads even for the tiny problems below, more than the cores, and
+    the kernels for every hidden size tested."""
     monkeypatch.setattr(_accel, "_WORK_PER_THREAD", 1)
     monkeypatch.setattr(_accel, "_CORES", 3)
+    monkeypatch.setattr(_accel, "MAX_HIDDEN", 1000)
 
 
 TOL = {np.float64: 1e-13, np.float32: 2e-6}
