@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
+from . import _accel
 from . import _validation as v
 from ._threads import scipy_blas_limited
 from .backprop import Objective
@@ -308,7 +309,9 @@ def _run_scipy(objective, theta0, recorder, key, maxiter, options):
             recorder.record(intermediate_result.x, intermediate_result.fun)
 
     try:
-        with scipy_blas_limited():
+        # With nnopt's kernels, numpy's BLAS too: CG's dot products of θ-sized
+        # vectors run on two threads, whose spinning halved the kernels' speed
+        with scipy_blas_limited(), _accel.threads_for(objective.X, objective.layer_sizes[1]):
             result = minimize(fun, theta0, jac=True, method=key, callback=callback, options=options)
     except _IterationLimit:
         # at least one iteration was recorded, so theta0 and the initial cost go unused

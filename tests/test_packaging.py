@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 300  # seconds per command: a hung download should fail the test, not block the suite
 _IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "*.whl",
+    "*.so",  # an editable install's kernels: the wheel must build its own
 )
 
 
@@ -105,15 +106,20 @@ def test_wheel_carries_the_digits_and_their_attribution(wheel):
         with np.load(io.BytesIO(whl.read("nnopt/_data/digits.npz")), allow_pickle=False) as npz:
             assert npz["X"].shape == (5000, 784) and npz["y"].shape == (5000,)
         assert "CC BY-SA 3.0" in whl.read("nnopt/_data/README.md").decode()
+        # the C kernels were compiled into it (setup.py makes them optional
+        # for machines without a compiler; this one has gcc)
+        assert [n for n in names if n.startswith("nnopt/_kernels.") and n.endswith((".so", ".pyd"))]
 
 
 def test_installed_wheel_works_from_another_directory(installed, tmp_path):
     out = installed.run("python", "-c", (
-        "import nnopt, nnopt.datasets, nnopt._data.make_digits; "
-        "X, y = nnopt.datasets.load_digits(); print(X.shape, y.shape); print(nnopt.__file__)"
+        "import nnopt, nnopt.datasets, nnopt._data.make_digits, nnopt._accel; "
+        "X, y = nnopt.datasets.load_digits(); print(X.shape, y.shape); print(nnopt.__file__); "
+        "print(nnopt._accel.enabled)"
     ), cwd=tmp_path)
-    shape, location = out.splitlines()
+    shape, location, kernels = out.splitlines()
     assert shape == "(5000, 784) (5000,)"
+    assert kernels == "True"
     # the installed copy, not the checkout
     assert Path(location).resolve().is_relative_to(installed.root.resolve())
     assert installed.run("nnopt", "--version", cwd=tmp_path).startswith("nnopt ")
