@@ -62,112 +62,121 @@ typedef float vf32 __attribute__((vector_size(64), aligned(4)));
 
 /* ---- the work of the threads ------------------------------------------- */
 
-/* Rows of X a thread takes at a time: a multiple of every tile height and of
- * ROW_BLOCK. Threads take chunks from a shared counter rather than a fixed
- * half each, so that a core shared with another busy thread (another
- * process, or an OpenBLAS thread spinning after its last product) slows
- * the call by the work it loses, not by double. */
-#define CHUNK 192
+/* Threads take work from a shared counter rather than a fixed half each, so
+ * that a core shared with another busy thread (another process, or an
+ * OpenBLAS thread spinning after its last product) slows the call by the
+ * work it loses, not by double.
+ *
+ * Forward: chunks of CHUNK rows of Z, each written by whoever takes it.
+ * Backward: the rows of X in GROUPS fixed groups; each group is summed by
+ * one thread into a Δ of its own, and the groups' Δ are added in group
+ * order at the end. The sums are thus the same, bit for bit, whichever
+ * thread took which group and however many threads there were: a training
+ * run repeats exactly. */
+#define CHUNK 192        /* a multiple of every tile height */
+#define GROUPS 8
 
 typedef struct {
     int forward, f32;
     const void *X, *W;   /* W: Wt for forward, D for backward */
-    void *out;           /* Z, or this thread's G */
-    Py_ssize_t m, n, s2, S, ldg;
-    atomic_ptrdiff_t *next;   /* the first row no thread has taken yet */
-    Py_ssize_t chunks;        /* chunks this thread summed into `out` */
+    void *out;           /* Z, or G (group 0's Δ) */
+    void *partial;       /* backward: groups 1.. Δ, s2×n each */
+    Py_ssize_t m, n, s2, S, ldg, groups;
+    atomic_ptrdiff_t *next;   /* forward: the first row not taken; backward: the first group */
 } Work;
+
+static void
+backward_group(const Work *w, Py_ssize_t g)
+{
+    Py_ssize_t lo = w->m * g / w->groups, hi = w->m * (g + 1) / w->groups;
+    size_t size = w->f32 ? 4 : 8;
+    void *G = g == 0 ? w->out : (char *)w->partial + (size_t)((g - 1) * w->s2 * w->n) * size;
+    Py_ssize_t ldg = g == 0 ? w->ldg : w->n;
+    if (w->f32)
+        backward_range_f32(w->X, w->n, w->n, w->W, w->s2, G, ldg, lo, hi, 0);
+    else
+        backward_range_f64(w->X, w->n, w->n, w->W, w->s2, G, ldg, lo, hi, 0);
+}
 
 static void *
 run(void *arg)
 {
     Work *w = arg;
     for (;;) {
-        ptrdiff_t lo = atomic_fetch_add_explicit(w->next, CHUNK, memory_order_relaxed);
-        if (lo >= w->m)
+        ptrdiff_t k = atomic_fetch_add_explicit(w->next, w->forward ? CHUNK : 1,
+                                                memory_order_relaxed);
+        if (!w->forward) {
+            if (k >= w->groups)
+                break;
+            backward_group(w, k);
+            continue;
+        }
+        if (k >= w->m)
             break;
-        ptrdiff_t hi = lo + CHUNK < w->m ? lo + CHUNK : w->m;
-        int accumulate = w->chunks > 0;
-        if (w->forward && w->f32)
-            forward_range_f32(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, lo, hi);
-        else if (w->forward)
-            forward_range_f64(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, lo, hi);
-        else if (w->f32)
-            backward_range_f32(w->X, w->n, w->n, w->W, w->s2, w->out, w->ldg, lo, hi, accumulate);
+        ptrdiff_t hi = k + CHUNK < w->m ? k + CHUNK : w->m;
+        if (w->f32)
+            forward_range_f32(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, k, hi);
         else
-            backward_range_f64(w->X, w->n, w->n, w->W, w->s2, w->out, w->ldg, lo, hi, accumulate);
-        w->chunks++;
+            forward_range_f64(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, k, hi);
     }
     return NULL;
 }
 
 #define MAX_THREADS 64
 
-/* G (s2×n, row stride ldg) = or += P (s2×n, row stride n) */
+/* G (s2×n, row stride ldg) += group g's Δ (s2×n, row stride n) */
 static void
-add_into(const Work *base, const Work *part, int first)
+add_group(const Work *w, Py_ssize_t g)
 {
-    for (Py_ssize_t h = 0; h < base->s2; h++)
-        for (Py_ssize_t k = 0; k < base->n; k++) {
-            if (base->f32) {
-                float *g = (float *)base->out + h * base->ldg;
-                float p = ((const float *)part->out)[h * base->n + k];
-                g[k] = first ? p : g[k] + p;
-            } else {
-                double *g = (double *)base->out + h * base->ldg;
-                double p = ((const double *)part->out)[h * base->n + k];
-                g[k] = first ? p : g[k] + p;
-            }
+    size_t size = w->f32 ? 4 : 8;
+    const char *P = (const char *)w->partial + (size_t)((g - 1) * w->s2 * w->n) * size;
+    for (Py_ssize_t h = 0; h < w->s2; h++)
+        for (Py_ssize_t k = 0; k < w->n; k++) {
+            if (w->f32)
+                ((float *)w->out)[h * w->ldg + k] += ((const float *)P)[h * w->n + k];
+            else
+                ((double *)w->out)[h * w->ldg + k] += ((const double *)P)[h * w->n + k];
         }
 }
 
-/* Run one product on `threads` threads, one of them this one. Forward
- * chunks write disjoint rows of Z. Backward threads each sum their chunks
- * into a G of their own (this thread: straight into the output), added up
- * at the end. A thread that could not be started, or not given its G, is
- * simply not there: the others take its chunks. */
+/* Run one product on `threads` threads, one of them this one. A thread
+ * that could not be started is simply not there: the others take its work.
+ * Without memory for the groups' Δ, the backward product is one group. */
 static void
-run_split(Work base, int threads)
+run_split(Work w, int threads)
 {
-    Work parts[MAX_THREADS];
     pthread_t ids[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     atomic_ptrdiff_t next = 0;
-    size_t size = base.f32 ? 4 : 8;
-    Py_ssize_t chunks = (base.m + CHUNK - 1) / CHUNK;
-    if (threads > chunks)
-        threads = (int)chunks;
+    size_t size = w.f32 ? 4 : 8;
+    Py_ssize_t units = (w.m + CHUNK - 1) / CHUNK;
+    w.next = &next;
+    w.partial = NULL;
+    if (!w.forward) {
+        /* a fixed count (for m ≥ GROUPS·CHUNK), so that the sums do not
+         * depend on the threads */
+        w.groups = units < GROUPS ? units : GROUPS;
+        if (w.groups > 1) {
+            w.partial = malloc((size_t)((w.groups - 1) * w.s2 * w.n) * size);
+            if (!w.partial)
+                w.groups = 1;
+        }
+        units = w.groups;
+    }
+    if (threads > units)
+        threads = (int)units;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
-    base.next = &next;
-    base.chunks = 0;
-    for (int t = 0; t < threads; t++) {
-        parts[t] = base;
-        if (t == 0)
-            continue;
-        if (!base.forward) {
-            parts[t].out = malloc((size_t)(base.s2 * base.n) * size);
-            parts[t].ldg = base.n;
-            if (!parts[t].out)
-                continue;
-        }
-        started[t] = pthread_create(&ids[t], NULL, run, &parts[t]) == 0;
-        if (!started[t] && !base.forward)
-            free(parts[t].out);
-    }
-    run(&parts[0]);
-    int have = parts[0].chunks > 0;   /* whether G holds a sum yet */
-    for (int t = 1; t < threads; t++) {
-        if (!started[t])
-            continue;
-        pthread_join(ids[t], NULL);
-        if (!base.forward) {
-            if (parts[t].chunks > 0) {
-                add_into(&base, &parts[t], !have);
-                have = 1;
-            }
-            free(parts[t].out);
-        }
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&ids[t], NULL, run, &w) == 0;
+    run(&w);
+    for (int t = 1; t < threads; t++)
+        if (started[t])
+            pthread_join(ids[t], NULL);
+    if (!w.forward) {
+        for (Py_ssize_t g = 1; g < w.groups; g++)
+            add_group(&w, g);
+        free(w.partial);
     }
 }
 
@@ -208,8 +217,8 @@ call(PyObject *args, int forward)
                              && check_len(&out, m * s2, size, "Z") == 0
                            : check_len(&W, m * s2, size, "D") == 0
                              && check_len(&out, (s2 - 1) * ldg + n, size, "G") == 0)) {
-        Work w = {forward, f32, X.buf, W.buf, out.buf, m, n, s2, forward ? S : 0,
-                  forward ? 0 : ldg, NULL, 0};
+        Work w = {forward, f32, X.buf, W.buf, out.buf, NULL, m, n, s2, forward ? S : 0,
+                  forward ? 0 : ldg, 1, NULL};
         Py_BEGIN_ALLOW_THREADS
         run_split(w, threads);
         Py_END_ALLOW_THREADS
