@@ -21,6 +21,7 @@ import os
 import numpy as np
 
 from ._threads import blas_single_threaded
+from .activations import sigmoid_in_place
 
 try:
     from . import _kernels
@@ -61,33 +62,47 @@ def threads_for(X, s2):
     return blas_single_threaded() if _applies(X, s2) else contextlib.nullcontext()
 
 
-def input_layer(Th, X):
-    """z^(2) = Θ^(1)[:, 1:] Xᵀ + Θ^(1)[:, 0].
+def input_layer(Th, X, activate, check=True):
+    """z^(2) = Θ^(1)[:, 1:] Xᵀ + Θ^(1)[:, 0], or a^(2) = g(z^(2)).
 
     Parameters
     ----------
     Th : ndarray, shape (s2, n + 1)
         Θ^(1), in the dtype of X.
     X : ndarray, shape (m, n)
+    activate : bool
+        Whether to return g(z^(2)) (the kernels compute it as they write
+        z^(2)) rather than z^(2).
+    check : bool
+        Whether to find out if every z^(2) is finite (free in the kernels,
+        a pass over z in numpy).
 
     Returns
     -------
-    z : ndarray, shape (s2, m)
-        F-contiguous (the transpose of an m×s2 array) from the kernels,
-        C-contiguous from numpy.
+    values : ndarray, shape (s2, m)
+        z^(2) or a^(2); F-contiguous (the transpose of an m×s2 array) from
+        the kernels, C-contiguous from numpy.
+    finite : bool
+        Whether every z^(2) was finite (True when not checked). NaN or inf
+        in X, or an overflow of the product, makes it False.
     """
-    W, b = Th[:, 1:], Th[:, :1]
-    if not _applies(X, Th.shape[0]):
-        return _input_layer_numpy(W, b, X)
-    (m, n), s2 = X.shape, Th.shape[0]
+    s2 = Th.shape[0]
+    if not _applies(X, s2):
+        z = _input_layer_numpy(Th[:, 1:], Th[:, :1], X)
+        finite = bool(np.isfinite(z).all()) if check else True
+        return (sigmoid_in_place(z) if activate else z), finite
+    m, n = X.shape
     lanes = 64 // X.itemsize
     S = -(-s2 // lanes) * lanes  # s2 rounded up to whole vectors
     # Θ^(1)ᵀ, the biases as row 0, zero-padded to S columns
     Wt = np.zeros((n + 1, S), dtype=X.dtype)
     Wt[:, :s2] = Th.T
     Z = np.empty((m, s2), dtype=X.dtype)
-    _kernels.forward(X, Wt, Z, m, n, s2, S, X.dtype == np.float32, _threads(m, n, s2))
-    return Z.T
+    finite = _kernels.forward(X, Wt, Z, m, n, s2, S, X.dtype == np.float32,
+                              _threads(m, n, s2), activate)
+    if not activate and check:
+        finite = bool(np.isfinite(Z).all())
+    return Z.T, finite
 
 
 def _input_layer_numpy(W, b, X):
@@ -103,7 +118,7 @@ def _input_layer_numpy(W, b, X):
 
 
 def input_gradient(delta, X, out):
-    """Δ^(1)[:, 1:] = δ^(2) X, written into `out`.
+    """Δ^(1) = δ^(2) [1, X], written into `out`.
 
     Parameters
     ----------
@@ -111,13 +126,16 @@ def input_gradient(delta, X, out):
         δ^(2), in the dtype of X; the kernels take it F-contiguous (as
         `hidden_delta` makes it), numpy any way.
     X : ndarray, shape (m, n)
-    out : ndarray, shape (s2, n)
-        Overwritten; in practice the view G[:, 1:] of the gradient vector.
+    out : ndarray, shape (s2, n + 1)
+        Overwritten: column 0 with Σ_i δ^(2) (the bias column), the rest
+        with δ^(2) X. In practice a view into the gradient vector.
     """
     dT = delta.T
     if not (_applies(X, delta.shape[0]) and dT.flags.c_contiguous and dT.dtype == X.dtype
             and out.dtype == X.dtype and _is_column_view(out)):
-        np.matmul(delta, X, out=out)
+        np.matmul(delta, X, out=out[:, 1:])
+        # the bias column as a product with ones: BLAS beats sum(axis=1) here
+        np.matmul(delta, np.ones(delta.shape[1], dtype=delta.dtype), out=out[:, 0])
         return
     (m, n), s2 = X.shape, delta.shape[0]
     _kernels.backward(X, dT, _flat_from(out), m, n, s2, out.strides[0] // out.itemsize,

@@ -28,6 +28,7 @@
  * vector registers of AVX-512 */
 #define R_NV(NV) ((NV) == 4 ? 6 : (NV) == 3 ? 8 : 12)
 #define ROW_BLOCK 32     /* rows of X per backward block (see _kernels_tile.h) */
+#define MAX_HIDDEN 1024  /* s2 at most: the bias sums live on the stack */
 
 /* On x86-64 GCC and Clang build each kernel for AVX-512, AVX2 and the
  * baseline, and pick one when the module loads; the 64-byte vectors below
@@ -38,25 +39,107 @@
 #define CLONES
 #endif
 
+typedef double vf64 __attribute__((vector_size(64), aligned(8)));
+typedef long long vi64 __attribute__((vector_size(64)));
+typedef float vf32 __attribute__((vector_size(64), aligned(4)));
+typedef int vi32 __attribute__((vector_size(64)));
+
+/* ---- the sigmoid, for the forward kernel's epilogue ------------------------
+ *
+ * g(z) = 1/(1 + e^(−|z|)) for z ≥ 0 and e^(−|z|)/(1 + e^(−|z|)) for z < 0,
+ * so that e^x is only needed for x ≤ 0, where it cannot overflow. e^x is
+ * 2^k·e^r with k = round(x/ln 2) and r = x − k·ln 2 (ln 2 in two parts, so
+ * that k·ln2_hi is exact), |r| ≤ ln2/2, and e^r a Taylor polynomial whose
+ * truncation error is below the precision's rounding (degree 13 in double:
+ * 0.347^14/14! ≈ 4e-18; degree 7 in float: 5e-9). 2^k is built in the
+ * exponent bits; below e^-708 (e^-87 in float) the result is taken as 0, an
+ * absolute error under 1e-307. NaN stays NaN. Lanes whose z is NaN or ±inf
+ * are flagged in *bad (g would hide an overflow of X Θᵀ). */
+
+static inline __attribute__((always_inline)) vf64
+sigmoid_f64(vf64 z, vi64 *bad)
+{
+    const vf64 zero = {0};
+    vf64 a = (vf64)((vi64)z & 0x7fffffffffffffffLL);
+    *bad |= ~(a <= 1.7976931348623157e308);
+    vf64 x = -a;
+    vi64 tiny = x < -708.0;
+    x = (vf64)(((vi64)x & ~tiny) | ((vi64)(zero - 708.0) & tiny));
+    /* round(x/ln 2) by the 1.5·2^52 shift: its low mantissa bits are k */
+    vf64 kd = x * 1.4426950408889634 + 0x1.8p52;
+    vi64 k = (vi64)kd - (vi64)(zero + 0x1.8p52);
+    kd -= 0x1.8p52;
+    vf64 r = (x - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+    vf64 p = zero + 1.0 / 6227020800.0;   /* 1/13! */
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    vf64 e = p * (vf64)((k + 1023) << 52);
+    e = (vf64)((vi64)e & ~tiny);
+    vf64 s = (zero + 1.0) / (e + 1.0);
+    vi64 neg = z < 0.0;
+    return (vf64)(((vi64)s & ~neg) | ((vi64)(e * s) & neg));
+}
+
+static inline __attribute__((always_inline)) vf32
+sigmoid_f32(vf32 z, vi32 *bad)
+{
+    const vf32 zero = {0};
+    vf32 a = (vf32)((vi32)z & 0x7fffffff);
+    *bad |= ~(a <= 3.40282347e38f);
+    vf32 x = -a;
+    vi32 tiny = x < -87.0f;
+    x = (vf32)(((vi32)x & ~tiny) | ((vi32)(zero - 87.0f) & tiny));
+    vf32 kd = x * 1.44269504f + 0x1.8p23f;
+    vi32 k = (vi32)kd - (vi32)(zero + 0x1.8p23f);
+    kd -= 0x1.8p23f;
+    vf32 r = (x - kd * 0.693145751953125f) - kd * 1.428606765330187045e-06f;
+    vf32 p = zero + 1.0f / 5040.0f;       /* 1/7! */
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    vf32 e = p * (vf32)((k + 127) << 23);
+    e = (vf32)((vi32)e & ~tiny);
+    vf32 s = (zero + 1.0f) / (e + 1.0f);
+    vi32 neg = z < 0.0f;
+    return (vf32)(((vi32)s & ~neg) | ((vi32)(e * s) & neg));
+}
+
 #define T double
 #define V vf64
+#define VI vi64
 #define VL 8
 #define SFX f64
-typedef double vf64 __attribute__((vector_size(64), aligned(8)));
 #include "_kernels_tile.h"
 #undef T
 #undef V
+#undef VI
 #undef VL
 #undef SFX
 
 #define T float
 #define V vf32
+#define VI vi32
 #define VL 16
 #define SFX f32
-typedef float vf32 __attribute__((vector_size(64), aligned(4)));
 #include "_kernels_tile.h"
 #undef T
 #undef V
+#undef VI
 #undef VL
 #undef SFX
 
@@ -82,20 +165,40 @@ typedef struct {
     void *out;           /* Z, or G (group 0's Δ) */
     void *partial;       /* backward: groups 1.. Δ, s2×n each */
     Py_ssize_t m, n, s2, S, ldg, groups;
+    int activate;        /* forward: write g(z) */
+    atomic_int bad;      /* forward with activate: some z was not finite */
     atomic_ptrdiff_t *next;   /* forward: the first row not taken; backward: the first group */
 } Work;
 
+/* Group g's Δ = δ^(2) [1, X] over its rows: column 0 the sums of δ^(2)
+ * (the bias column), then δ^(2) X. */
 static void
 backward_group(const Work *w, Py_ssize_t g)
 {
     Py_ssize_t lo = w->m * g / w->groups, hi = w->m * (g + 1) / w->groups;
+    Py_ssize_t s2 = w->s2, n1 = w->n + 1;
     size_t size = w->f32 ? 4 : 8;
-    void *G = g == 0 ? w->out : (char *)w->partial + (size_t)((g - 1) * w->s2 * w->n) * size;
-    Py_ssize_t ldg = g == 0 ? w->ldg : w->n;
-    if (w->f32)
-        backward_range_f32(w->X, w->n, w->n, w->W, w->s2, G, ldg, lo, hi, 0);
-    else
-        backward_range_f64(w->X, w->n, w->n, w->W, w->s2, G, ldg, lo, hi, 0);
+    void *G = g == 0 ? w->out : (char *)w->partial + (size_t)((g - 1) * s2 * n1) * size;
+    Py_ssize_t ldg = g == 0 ? w->ldg : n1;
+    if (w->f32) {
+        const float *D = w->W;
+        float *Gf = G, sums[MAX_HIDDEN] = {0};
+        backward_range_f32(w->X, w->n, w->n, D, s2, Gf + 1, ldg, lo, hi, 0);
+        for (Py_ssize_t i = lo; i < hi; i++)
+            for (Py_ssize_t h = 0; h < s2; h++)
+                sums[h] += D[i * s2 + h];
+        for (Py_ssize_t h = 0; h < s2; h++)
+            Gf[h * ldg] = sums[h];
+    } else {
+        const double *D = w->W;
+        double *Gd = G, sums[MAX_HIDDEN] = {0};
+        backward_range_f64(w->X, w->n, w->n, D, s2, Gd + 1, ldg, lo, hi, 0);
+        for (Py_ssize_t i = lo; i < hi; i++)
+            for (Py_ssize_t h = 0; h < s2; h++)
+                sums[h] += D[i * s2 + h];
+        for (Py_ssize_t h = 0; h < s2; h++)
+            Gd[h * ldg] = sums[h];
+    }
 }
 
 static void *
@@ -114,28 +217,30 @@ run(void *arg)
         if (k >= w->m)
             break;
         ptrdiff_t hi = k + CHUNK < w->m ? k + CHUNK : w->m;
-        if (w->f32)
-            forward_range_f32(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, k, hi);
-        else
-            forward_range_f64(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, k, hi);
+        int bad = w->f32
+            ? forward_range_f32(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, k, hi, w->activate)
+            : forward_range_f64(w->X, w->n, w->n, w->W, w->S, w->out, w->s2, k, hi, w->activate);
+        if (bad)
+            atomic_store_explicit(&w->bad, 1, memory_order_relaxed);
     }
     return NULL;
 }
 
 #define MAX_THREADS 64
 
-/* G (s2×n, row stride ldg) += group g's Δ (s2×n, row stride n) */
+/* G (s2×(n+1), row stride ldg) += group g's Δ (s2×(n+1), contiguous) */
 static void
 add_group(const Work *w, Py_ssize_t g)
 {
     size_t size = w->f32 ? 4 : 8;
-    const char *P = (const char *)w->partial + (size_t)((g - 1) * w->s2 * w->n) * size;
+    Py_ssize_t n1 = w->n + 1;
+    const char *P = (const char *)w->partial + (size_t)((g - 1) * w->s2 * n1) * size;
     for (Py_ssize_t h = 0; h < w->s2; h++)
-        for (Py_ssize_t k = 0; k < w->n; k++) {
+        for (Py_ssize_t k = 0; k < n1; k++) {
             if (w->f32)
-                ((float *)w->out)[h * w->ldg + k] += ((const float *)P)[h * w->n + k];
+                ((float *)w->out)[h * w->ldg + k] += ((const float *)P)[h * n1 + k];
             else
-                ((double *)w->out)[h * w->ldg + k] += ((const double *)P)[h * w->n + k];
+                ((double *)w->out)[h * w->ldg + k] += ((const double *)P)[h * n1 + k];
         }
 }
 
@@ -143,8 +248,9 @@ add_group(const Work *w, Py_ssize_t g)
  * that could not be started is simply not there: the others take its work.
  * Without memory for the groups' Δ, the backward product is one group. */
 static void
-run_split(Work w, int threads)
+run_split(Work *wp, int threads)
 {
+#define w (*wp)
     pthread_t ids[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     atomic_ptrdiff_t next = 0;
@@ -157,7 +263,7 @@ run_split(Work w, int threads)
          * depend on the threads */
         w.groups = units < GROUPS ? units : GROUPS;
         if (w.groups > 1) {
-            w.partial = malloc((size_t)((w.groups - 1) * w.s2 * w.n) * size);
+            w.partial = malloc((size_t)((w.groups - 1) * w.s2 * (w.n + 1)) * size);
             if (!w.partial)
                 w.groups = 1;
         }
@@ -178,6 +284,7 @@ run_split(Work w, int threads)
             add_group(&w, g);
         free(w.partial);
     }
+#undef w
 }
 
 /* ---- Python entry points --------------------------------------------------- */
@@ -198,36 +305,42 @@ call(PyObject *args, int forward)
 {
     Py_buffer X, W, out;
     Py_ssize_t m, n, s2, S, ldg;
-    int f32, threads;
-    /* forward:  (X, Wt, Z, m, n, s2, S, f32, threads), ldg unused
-     * backward: (X, D,  G, m, n, s2, ldg, f32, threads) */
-    if (!PyArg_ParseTuple(args, "y*y*w*nnnnpi", &X, &W, &out, &m, &n, &s2,
-                          forward ? &S : &ldg, &f32, &threads))
+    int f32, threads, activate = 0;
+    /* forward:  (X, Wt, Z, m, n, s2, S, f32, threads, activate) -> all z finite?
+     * backward: (X, D,  G, m, n, s2, ldg, f32, threads) -> None */
+    if (forward ? !PyArg_ParseTuple(args, "y*y*w*nnnnpip", &X, &W, &out, &m, &n, &s2, &S,
+                                    &f32, &threads, &activate)
+                : !PyArg_ParseTuple(args, "y*y*w*nnnnpi", &X, &W, &out, &m, &n, &s2, &ldg,
+                                    &f32, &threads))
         return NULL;
     Py_ssize_t size = f32 ? 4 : 8, vl = f32 ? 16 : 8;
-    int bad = m < 1 || n < 1 || s2 < 1 || threads < 1;
+    int bad = m < 1 || n < 1 || s2 < 1 || s2 > MAX_HIDDEN || threads < 1;
     if (forward)
         bad = bad || S < s2 || S % vl;
     else
-        bad = bad || ldg < n;
+        bad = bad || ldg < n + 1;
+    int nonfinite = 0;
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "_kernels: inconsistent sizes");
     } else if (check_len(&X, m * n, size, "X") == 0
                && (forward ? check_len(&W, (n + 1) * S, size, "Wt") == 0
                              && check_len(&out, m * s2, size, "Z") == 0
                            : check_len(&W, m * s2, size, "D") == 0
-                             && check_len(&out, (s2 - 1) * ldg + n, size, "G") == 0)) {
+                             && check_len(&out, (s2 - 1) * ldg + n + 1, size, "G") == 0)) {
         Work w = {forward, f32, X.buf, W.buf, out.buf, NULL, m, n, s2, forward ? S : 0,
-                  forward ? 0 : ldg, 1, NULL};
+                  forward ? 0 : ldg, 1, activate, 0, NULL};
         Py_BEGIN_ALLOW_THREADS
-        run_split(w, threads);
+        run_split(&w, threads);
         Py_END_ALLOW_THREADS
+        nonfinite = atomic_load(&w.bad);
     }
     PyBuffer_Release(&X);
     PyBuffer_Release(&W);
     PyBuffer_Release(&out);
     if (PyErr_Occurred())
         return NULL;
+    if (forward)
+        return PyBool_FromLong(!nonfinite);
     Py_RETURN_NONE;
 }
 
@@ -245,9 +358,10 @@ backward(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"forward", forward, METH_VARARGS,
-     "forward(X, Wt, Z, m, n, s2, S, f32, threads): Z = X Wt[1:] + Wt[0], Z m×s2"},
+     "forward(X, Wt, Z, m, n, s2, S, f32, threads, activate): Z = X Wt[1:] + Wt[0], "
+     "or g of that; returns whether every z was finite (always True without activate)"},
     {"backward", backward, METH_VARARGS,
-     "backward(X, D, G, m, n, s2, ldg, f32, threads): G[:, :n] = Dᵀ X, D m×s2"},
+     "backward(X, D, G, m, n, s2, ldg, f32, threads): G[:, :n+1] = Dᵀ [1, X], D m×s2"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,8 +1,9 @@
 /* The register-blocked product of nnopt/_kernels.c, for one element type.
  *
  * Included twice by _kernels.c, with T (double or float), V (a 64-byte
- * vector of T), VL (lanes in V) and SFX (f64 or f32) defined; every name
- * below carries the suffix.
+ * vector of T), VI (the integer vector of its comparisons), VL (lanes in V)
+ * and SFX (f64 or f32) defined, and sigmoid_SFX; every name below carries
+ * the suffix.
  *
  * One tile is C[r, v] (r < R rows, NV vectors of VL columns) of
  *
@@ -20,6 +21,7 @@
 #define TILE_ANY CAT(tile_any, SFX)
 #define FORWARD_RANGE CAT(forward_range, SFX)
 #define BACKWARD_RANGE CAT(backward_range, SFX)
+#define SIGMOID CAT(sigmoid, SFX)
 
 /* STORE writes C = AB (+ bias); ADD accumulates C += AB */
 enum { CAT(STORE, SFX), CAT(ADD, SFX) };
@@ -101,13 +103,16 @@ TILE_ANY(int R, int NV, ptrdiff_t K, const T *A, ptrdiff_t sa, ptrdiff_t sp,
     }
 }
 
-/* z = X Wᵀ + b for the rows [i0, i1) of X (m×n, row stride ldx).
- * Wt is (n + 1)×S: row 0 the biases, row 1 + k the weights of input k, its
- * S ≥ s2 columns zero-padded to whole vectors. Z is m×s2 (row stride s2). */
-CLONES static void
+/* z = X Wᵀ + b, or a = g(z) with `activate`, for the rows [i0, i1) of X
+ * (m×n, row stride ldx). Wt is (n + 1)×S: row 0 the biases, row 1 + k the
+ * weights of input k, its S ≥ s2 columns zero-padded to whole vectors. Z is
+ * m×s2 (row stride s2). Returns 1 if some z was not finite (NaN or ±inf;
+ * checked only with `activate`, since g hides them), else 0. */
+CLONES static int
 FORWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *Wt, ptrdiff_t S,
-              T *Z, ptrdiff_t s2, ptrdiff_t i0, ptrdiff_t i1)
+              T *Z, ptrdiff_t s2, ptrdiff_t i0, ptrdiff_t i1, int activate)
 {
+    VI bad = {0};
     const ptrdiff_t nvec = S / VL;
     for (ptrdiff_t v0 = 0; v0 < nvec; v0 += MAX_NV) {
         int NV = (int)(nvec - v0 < MAX_NV ? nvec - v0 : MAX_NV);
@@ -121,6 +126,24 @@ FORWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *Wt, ptrdiff_t S,
                      Z + i * s2 + v0 * VL, s2, Wt + v0 * VL, CAT(STORE, SFX), lanes);
         }
     }
+    if (!activate)
+        return 0;
+    /* g over the rows just written, while they are still in cache */
+    T *z = Z + i0 * s2, *end = Z + i1 * s2;
+    for (; z + VL <= end; z += VL)
+        *(V *)z = SIGMOID(*(V *)z, &bad);
+    if (z < end) {
+        T tmp[VL] = {0};
+        for (int j = 0; j < end - z; j++)
+            tmp[j] = z[j];
+        *(V *)tmp = SIGMOID(*(V *)tmp, &bad);
+        for (int j = 0; j < end - z; j++)
+            z[j] = tmp[j];
+    }
+    for (int j = 0; j < VL; j++)
+        if (bad[j])
+            return 1;
+    return 0;
 }
 
 /* G[h, k] (+)= Σ_i D[i, h] X[i, k] over the rows i in [i0, i1) of X (m×n,
@@ -164,3 +187,4 @@ BACKWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *D, ptrdiff_t s2,
 #undef TILE_ANY
 #undef FORWARD_RANGE
 #undef BACKWARD_RANGE
+#undef SIGMOID

@@ -41,17 +41,21 @@ def _propagate(thetas, X, check_first=True):
     """
     a = [X.T]
     for l, Th in enumerate(thetas):
+        last = l == len(thetas) - 1
         if l == 0:
             # The product with X is where NaN or inf in X would surface; it
-            # is checked right after, so numpy's own warning is not the message.
+            # is checked here, so numpy's own warning is not the message.
             with np.errstate(over="ignore", invalid="ignore"):
-                z = _accel.input_layer(Th, X)
-            if check_first and not np.isfinite(z).all():
+                z, finite = _accel.input_layer(Th, X, activate=not last, check=check_first)
+            if check_first and not finite:
                 _raise_nonfinite(X)
+            if not last:
+                a.append(z)  # already a^(2) = g(z^(2))
+                continue
         else:
             z = Th[:, 1:] @ a[-1]
             z += Th[:, :1]
-        if l == len(thetas) - 1:
+        if last:
             return a, z
         a.append(sigmoid_in_place(z))
 
@@ -91,11 +95,11 @@ def _backward(thetas, a, delta, lam, grads):
         Th, G = thetas[l], grads[l]
         # straight into the gradient vector: G[:, 1:] is a strided view BLAS can write to
         if l == 0:
-            _accel.input_gradient(delta, a[0].T, out=G[:, 1:])
+            _accel.input_gradient(delta, a[0].T, out=G)
         else:
             np.matmul(delta, a[l].T, out=G[:, 1:])
-        # Σ_i δ_i, the bias column of Δ, as a product: BLAS beats sum(axis=1) here
-        np.matmul(delta, ones, out=G[:, 0])
+            # Σ_i δ_i, the bias column of Δ, as a product: BLAS beats sum(axis=1) here
+            np.matmul(delta, ones, out=G[:, 0])
         if lam:
             G[:, 1:] += (lam / m) * Th[:, 1:]
         if l > 0:

@@ -8,6 +8,7 @@ chunks of rows (CHUNK = 192 in _kernels.c) shared by three threads.
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
 import nnopt
 from nnopt import _accel, _threads
@@ -46,11 +47,53 @@ def test_forward_matches_numpy(m, n, s2, dtype, many_threads):
     rng = np.random.default_rng(m * 10_000 + n * 100 + s2)
     X = rng.standard_normal((m, n)).astype(dtype)
     Th = rng.standard_normal((s2, n + 1)).astype(dtype)
-    z = _accel.input_layer(Th, X)
+    z, finite = _accel.input_layer(Th, X, activate=False)
     expected = Th[:, 1:].astype(np.float64) @ X.T.astype(np.float64) + Th[:, :1]
-    assert z.shape == (s2, m) and z.dtype == dtype
+    assert z.shape == (s2, m) and z.dtype == dtype and finite
     scale = np.abs(Th[:, 1:]) @ np.abs(X.T) + np.abs(Th[:, :1])
     assert np.all(np.abs(z - expected) <= TOL[dtype] * scale)
+    # with the sigmoid of the kernels' epilogue: g(z) of the z above, to
+    # a few units in the last place, relative, even far in the tails
+    a, finite = _accel.input_layer(Th, X, activate=True)
+    assert a.shape == (s2, m) and a.dtype == dtype and finite
+    ulp = np.finfo(dtype).eps
+    g = expit(z.astype(np.float64))
+    assert np.all(np.abs(a - g) <= 4 * ulp * g)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_the_kernels_sigmoid_is_exact_to_a_few_ulp_over_its_whole_range(dtype, many_threads):
+    # z^(2) = X·1 + 0 with one input: z runs over the values of X itself
+    top = 750.0 if dtype == np.float64 else 110.0
+    z = np.concatenate([np.linspace(-top, top, 40_001), [0.0, -0.0, 1e-300, -1e-300],
+                        np.geomspace(1e-8, top, 2000), -np.geomspace(1e-8, top, 2000)])
+    z = z.astype(dtype)
+    Th = np.array([[0.0, 1.0]], dtype=dtype)
+    a, finite = _accel.input_layer(Th, z[:, None].copy(), activate=True)
+    g = expit(z.astype(np.float64))
+    tiny = np.finfo(dtype).tiny
+    assert finite
+    # relative accuracy wherever g is a normal number; 0 allowed below that
+    normal = g >= (2.3e-308 if dtype == np.float64 else 1.2e-38) * 1e8
+    assert np.all(np.abs(a[0, normal] - g[normal]) <= 4 * np.finfo(dtype).eps * g[normal])
+    assert np.all(np.abs(a[0, ~normal] - g[~normal]) <= tiny * 1e8)
+    assert np.all((a >= 0) & (a <= 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, "overflow"])
+def test_the_kernels_report_a_nonfinite_z_which_the_sigmoid_would_hide(dtype, bad, many_threads):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((400, 30)).astype(dtype)
+    Th = rng.standard_normal((25, 31)).astype(dtype)
+    if bad == "overflow":
+        X[123, 7] = np.finfo(dtype).max  # finite, but X Θᵀ overflows
+    else:
+        X[123, 7] = bad
+    z, finite = _accel.input_layer(Th, X, activate=True)
+    assert not finite
+    X[123, 7] = 0
+    assert _accel.input_layer(Th, X, activate=True)[1]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
@@ -61,30 +104,34 @@ def test_backward_matches_numpy_and_writes_only_its_columns(m, n, s2, dtype, man
     rng = np.random.default_rng(m * 10_000 + n * 100 + s2 + 1)
     X = rng.standard_normal((m, n)).astype(dtype)
     delta = np.asfortranarray(rng.standard_normal((s2, m)).astype(dtype))
-    g = np.full(s2 * (n + 1) + 3, 7.0, dtype=dtype)  # 3 guard entries after G
-    G = g[: s2 * (n + 1)].reshape(s2, n + 1)
-    _accel.input_gradient(delta, X, out=G[:, 1:])
+    g = np.full(s2 * (n + 2) + 3, 7.0, dtype=dtype)  # a spare column, and 3 guard entries
+    G = g[: s2 * (n + 2)].reshape(s2, n + 2)
+    _accel.input_gradient(delta, X, out=G[:, :-1])
     expected = delta.astype(np.float64) @ X.astype(np.float64)
     scale = np.abs(delta) @ np.abs(X)
-    assert np.all(np.abs(G[:, 1:] - expected) <= TOL[dtype] * scale)
-    assert np.all(G[:, 0] == 7.0) and np.all(g[-3:] == 7.0)  # the bias column and beyond: untouched
+    assert np.all(np.abs(G[:, 1:-1] - expected) <= TOL[dtype] * scale)
+    # column 0: the bias column Σ_i δ_i
+    sums = delta.astype(np.float64).sum(axis=1)
+    assert np.all(np.abs(G[:, 0] - sums) <= TOL[dtype] * np.abs(delta).sum(axis=1))
+    assert np.all(G[:, -1] == 7.0) and np.all(g[-3:] == 7.0)  # nothing beyond: untouched
 
 
 def test_backward_takes_numpys_path_for_a_c_ordered_delta():
     rng = np.random.default_rng(3)
     X, delta = rng.standard_normal((20, 9)), rng.standard_normal((4, 20))
-    out = np.empty((4, 9))
+    out = np.empty((4, 10))
     _accel.input_gradient(delta, X, out=out)
-    assert np.allclose(out, delta @ X, rtol=1e-14, atol=0)
+    assert np.allclose(out[:, 1:], delta @ X, rtol=1e-14, atol=0)
+    assert np.allclose(out[:, 0], delta.sum(axis=1), rtol=1e-14, atol=0)
 
 
 @pytest.mark.parametrize("call, args, message", [
-    ("forward", lambda X, Wt, Z: (X, Wt, Z[:-1], 5, 3, 2, 8, False, 1), "buffer Z"),
-    ("forward", lambda X, Wt, Z: (X[:-1], Wt, Z, 5, 3, 2, 8, False, 1), "buffer X"),
-    ("forward", lambda X, Wt, Z: (X, Wt[:-1], Z, 5, 3, 2, 8, False, 1), "buffer Wt"),
-    ("forward", lambda X, Wt, Z: (X, Wt, Z, 5, 3, 2, 6, False, 1), "inconsistent sizes"),
-    ("backward", lambda X, Wt, Z: (X, Z, Wt[:1], 5, 3, 2, 3, False, 1), "buffer G"),
-    ("backward", lambda X, Wt, Z: (X, Z, Wt, 5, 3, 2, 2, False, 1), "inconsistent sizes"),
+    ("forward", lambda X, Wt, Z: (X, Wt, Z[:-1], 5, 3, 2, 8, False, 1, True), "buffer Z"),
+    ("forward", lambda X, Wt, Z: (X[:-1], Wt, Z, 5, 3, 2, 8, False, 1, True), "buffer X"),
+    ("forward", lambda X, Wt, Z: (X, Wt[:-1], Z, 5, 3, 2, 8, False, 1, True), "buffer Wt"),
+    ("forward", lambda X, Wt, Z: (X, Wt, Z, 5, 3, 2, 6, False, 1, True), "inconsistent sizes"),
+    ("backward", lambda X, Wt, Z: (X, Z, Wt[:4], 5, 3, 2, 4, False, 1), "buffer G"),
+    ("backward", lambda X, Wt, Z: (X, Z, Wt, 5, 3, 2, 3, False, 1), "inconsistent sizes"),
 ])
 def test_the_kernels_refuse_buffers_too_short_for_the_sizes(call, args, message):
     # the sizes come from Python; a mistake there must be an error, not a stray write
@@ -133,13 +180,13 @@ def test_backward_sums_are_the_same_bits_for_any_threads_and_timing(dtype, monke
     results = []
     for cores in (1, 2, 3, 2, 2, 2, 2, 2):
         monkeypatch.setattr(_accel, "_CORES", cores)
-        out = np.empty((s2, n), dtype=dtype)
+        out = np.empty((s2, n + 1), dtype=dtype)
         _accel.input_gradient(delta, X, out=out)
         results.append(out)
     assert all(np.array_equal(r, results[0]) for r in results[1:])
     # and the grouping does change the bits against one plain sum, so the
     # test above is about something
-    assert not np.array_equal(results[0], delta @ X)
+    assert not np.array_equal(results[0][:, 1:], delta @ X)
 
 
 def test_a_default_training_run_repeats_bit_for_bit():
