@@ -66,7 +66,8 @@ def numpy_products(f):
 
 
 class KernelProducts:
-    """The two products with X alone, through nnopt's kernels (as an evaluation makes them)."""
+    """The two products with X through nnopt's kernels, as an evaluation makes
+    them: a^(2) = g(X Θ^(1)ᵀ) and Δ^(1) = δ^(2) [1, X]."""
 
     def __init__(self, X, hidden):
         rng = np.random.default_rng(0)
@@ -77,8 +78,8 @@ class KernelProducts:
 
     def __call__(self, i):
         with _accel.threads_for(self.X, self.Th.shape[0]):
-            _accel.input_layer(self.Th, self.X)
-            _accel.input_gradient(self.delta, self.X, out=self.G[:, 1:])
+            _accel.input_layer(self.Th, self.X, activate=True)
+            _accel.input_gradient(self.delta, self.X, out=self.G)
 
 
 # the two products with X alone, (forward, backward) either way round:
