@@ -1,8 +1,8 @@
 /* The two products with X that dominate an evaluation, as register-blocked
  * kernels on all cores.
  *
- *     forward:   z^(2) = X Θ^(1)[:, 1:]ᵀ + Θ^(1)[:, 0]      (m×s2)
- *     backward:  Δ^(1)[:, 1:] = δ^(2) X                      (s2×n)
+ *     forward:   a^(2) = g(X Θ^(1)[:, 1:]ᵀ + Θ^(1)[:, 0])   (m×s2), or z^(2)
+ *     backward:  Δ^(1) = δ^(2) [1, X]                        (s2×(n+1))
  *
  * OpenBLAS packs X into its own layout before every product, and with a
  * hidden layer of a few dozen units that copy costs about as much as the
@@ -163,7 +163,7 @@ typedef struct {
     int forward, f32;
     const void *X, *W;   /* W: Wt for forward, D for backward */
     void *out;           /* Z, or G (group 0's Δ) */
-    void *partial;       /* backward: groups 1.. Δ, s2×n each */
+    void *partial;       /* backward: the Δ of groups 1.., s2×(n+1) each */
     Py_ssize_t m, n, s2, S, ldg, groups;
     int activate;        /* forward: write g(z) */
     atomic_int bad;      /* forward with activate: some z was not finite */
