@@ -170,35 +170,18 @@ typedef struct {
     atomic_ptrdiff_t *next;   /* forward: the first row not taken; backward: the first group */
 } Work;
 
-/* Group g's Δ = δ^(2) [1, X] over its rows: column 0 the sums of δ^(2)
- * (the bias column), then δ^(2) X. */
+/* Group g's Δ = δ^(2) [1, X] over its rows, into G (g = 0) or its own buffer */
 static void
 backward_group(const Work *w, Py_ssize_t g)
 {
     Py_ssize_t lo = w->m * g / w->groups, hi = w->m * (g + 1) / w->groups;
-    Py_ssize_t s2 = w->s2, n1 = w->n + 1;
-    size_t size = w->f32 ? 4 : 8;
-    void *G = g == 0 ? w->out : (char *)w->partial + (size_t)((g - 1) * s2 * n1) * size;
-    Py_ssize_t ldg = g == 0 ? w->ldg : n1;
-    if (w->f32) {
-        const float *D = w->W;
-        float *Gf = G, sums[MAX_HIDDEN] = {0};
-        backward_range_f32(w->X, w->n, w->n, D, s2, Gf + 1, ldg, lo, hi, 0);
-        for (Py_ssize_t i = lo; i < hi; i++)
-            for (Py_ssize_t h = 0; h < s2; h++)
-                sums[h] += D[i * s2 + h];
-        for (Py_ssize_t h = 0; h < s2; h++)
-            Gf[h * ldg] = sums[h];
-    } else {
-        const double *D = w->W;
-        double *Gd = G, sums[MAX_HIDDEN] = {0};
-        backward_range_f64(w->X, w->n, w->n, D, s2, Gd + 1, ldg, lo, hi, 0);
-        for (Py_ssize_t i = lo; i < hi; i++)
-            for (Py_ssize_t h = 0; h < s2; h++)
-                sums[h] += D[i * s2 + h];
-        for (Py_ssize_t h = 0; h < s2; h++)
-            Gd[h * ldg] = sums[h];
-    }
+    Py_ssize_t offset = (g - 1) * w->s2 * (w->n + 1), ldg = g == 0 ? w->ldg : w->n + 1;
+    if (w->f32)
+        backward_group_f32(w->X, w->n, w->W, w->s2,
+                           g == 0 ? (float *)w->out : (float *)w->partial + offset, ldg, lo, hi);
+    else
+        backward_group_f64(w->X, w->n, w->W, w->s2,
+                           g == 0 ? (double *)w->out : (double *)w->partial + offset, ldg, lo, hi);
 }
 
 static void *
@@ -227,22 +210,6 @@ run(void *arg)
 }
 
 #define MAX_THREADS 64
-
-/* G (s2×(n+1), row stride ldg) += group g's Δ (s2×(n+1), contiguous) */
-static void
-add_group(const Work *w, Py_ssize_t g)
-{
-    size_t size = w->f32 ? 4 : 8;
-    Py_ssize_t n1 = w->n + 1;
-    const char *P = (const char *)w->partial + (size_t)((g - 1) * w->s2 * n1) * size;
-    for (Py_ssize_t h = 0; h < w->s2; h++)
-        for (Py_ssize_t k = 0; k < n1; k++) {
-            if (w->f32)
-                ((float *)w->out)[h * w->ldg + k] += ((const float *)P)[h * n1 + k];
-            else
-                ((double *)w->out)[h * w->ldg + k] += ((const double *)P)[h * n1 + k];
-        }
-}
 
 /* Run one product on `threads` threads, one of them this one. A thread
  * that could not be started is simply not there: the others take its work.
@@ -280,8 +247,14 @@ run_split(Work *wp, int threads)
         if (started[t])
             pthread_join(ids[t], NULL);
     if (!w.forward) {
-        for (Py_ssize_t g = 1; g < w.groups; g++)
-            add_group(&w, g);
+        /* in group order, whatever order the groups were done in */
+        for (Py_ssize_t g = 1; g < w.groups; g++) {
+            Py_ssize_t offset = (g - 1) * w.s2 * (w.n + 1);
+            if (w.f32)
+                add_into_f32(w.out, w.ldg, (float *)w.partial + offset, w.s2, w.n + 1);
+            else
+                add_into_f64(w.out, w.ldg, (double *)w.partial + offset, w.s2, w.n + 1);
+        }
         free(w.partial);
     }
 #undef w

@@ -22,6 +22,8 @@
 #define FORWARD_RANGE CAT(forward_range, SFX)
 #define BACKWARD_RANGE CAT(backward_range, SFX)
 #define SIGMOID CAT(sigmoid, SFX)
+#define BACKWARD_GROUP CAT(backward_group, SFX)
+#define ADD_INTO CAT(add_into, SFX)
 
 /* STORE writes C = AB (+ bias); ADD accumulates C += AB */
 enum { CAT(STORE, SFX), CAT(ADD, SFX) };
@@ -183,8 +185,34 @@ BACKWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *D, ptrdiff_t s2,
     }
 }
 
+/* Δ = δ^(2) [1, X] over the rows [i0, i1): G[:, 0] the sums of δ^(2) (the
+ * bias column), G[:, 1:] = δ^(2) X. G is s2×(n+1), row stride ldg. */
+static void
+BACKWARD_GROUP(const T *X, ptrdiff_t n, const T *D, ptrdiff_t s2, T *G, ptrdiff_t ldg,
+               ptrdiff_t i0, ptrdiff_t i1)
+{
+    T sums[MAX_HIDDEN] = {0};
+    BACKWARD_RANGE(X, n, n, D, s2, G + 1, ldg, i0, i1, 0);
+    for (ptrdiff_t i = i0; i < i1; i++)
+        for (ptrdiff_t h = 0; h < s2; h++)
+            sums[h] += D[i * s2 + h];
+    for (ptrdiff_t h = 0; h < s2; h++)
+        G[h * ldg] = sums[h];
+}
+
+/* G += P, both s2×n1; G with row stride ldg, P contiguous */
+static void
+ADD_INTO(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t s2, ptrdiff_t n1)
+{
+    for (ptrdiff_t h = 0; h < s2; h++)
+        for (ptrdiff_t k = 0; k < n1; k++)
+            G[h * ldg + k] += P[h * n1 + k];
+}
+
 #undef TILE
 #undef TILE_ANY
 #undef FORWARD_RANGE
 #undef BACKWARD_RANGE
 #undef SIGMOID
+#undef BACKWARD_GROUP
+#undef ADD_INTO
