@@ -34,6 +34,33 @@ def load():
         return "unknown"
 
 
+def _cpu_times():
+    """(stolen, total) CPU time in ticks since boot, from /proc/stat's first line (Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(t) for t in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice: inside user]
+    return ticks[7], sum(ticks[:8])
+
+
+_START = _cpu_times()
+
+
+def stolen():
+    """Share of CPU time the host took from this VM since the script started ('steal').
+
+    A virtual machine's cores are shared with other guests; when the host
+    runs them elsewhere, every timing here stretches. Runs with a few
+    percent of steal are comparable; with tens of percent they are not.
+    """
+    now = _cpu_times()
+    if _START is None or now is None or now[1] == _START[1]:
+        return "unknown"
+    return f"{100 * (now[0] - _START[0]) / (now[1] - _START[1]):.1f}% of CPU time"
+
+
 def _sklearn_version():
     try:
         import sklearn

@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nnopt  # noqa: E402
-from _machine import header, load  # noqa: E402
+from _machine import header, load, stolen  # noqa: E402
 from _baselines import (BareProducts, from_sklearn, loop_cost_and_gradient,  # noqa: E402
                         plain_cost_and_gradient, sklearn_objective, to_sklearn)
 from nnopt import _accel, cost_and_gradient  # noqa: E402
@@ -346,7 +346,7 @@ def main(argv=None):
     growth = scaling_tables(X, y, scaling_rounds)
     targets(times, loop_speedup, rel32, memory, growth)
     one_blas_thread(rounds)
-    print(f"\nload average at the end: {load()}")
+    print(f"\nload average at the end: {load()}; stolen by the host during the run: {stolen()}")
 
 
 if __name__ == "__main__":
