@@ -170,18 +170,27 @@ typedef struct {
     atomic_ptrdiff_t *next;   /* forward: the first row not taken; backward: the first group */
 } Work;
 
-/* Group g's Δ = δ^(2) [1, X] over its rows, into G (g = 0) or its own buffer */
+/* Where group g's Δ goes: G itself for group 0, else its own s2×(n+1)
+ * buffer; *ld gets the row stride */
+static void *
+group_delta(const Work *w, Py_ssize_t g, Py_ssize_t *ld)
+{
+    *ld = g == 0 ? w->ldg : w->n + 1;
+    if (g == 0)
+        return w->out;
+    return (char *)w->partial + (size_t)((g - 1) * w->s2 * (w->n + 1)) * (w->f32 ? 4 : 8);
+}
+
+/* Group g's Δ = δ^(2) [1, X] over its rows */
 static void
 backward_group(const Work *w, Py_ssize_t g)
 {
-    Py_ssize_t lo = w->m * g / w->groups, hi = w->m * (g + 1) / w->groups;
-    Py_ssize_t offset = (g - 1) * w->s2 * (w->n + 1), ldg = g == 0 ? w->ldg : w->n + 1;
+    Py_ssize_t lo = w->m * g / w->groups, hi = w->m * (g + 1) / w->groups, ld;
+    void *G = group_delta(w, g, &ld);
     if (w->f32)
-        backward_group_f32(w->X, w->n, w->W, w->s2,
-                           g == 0 ? (float *)w->out : (float *)w->partial + offset, ldg, lo, hi);
+        backward_group_f32(w->X, w->n, w->W, w->s2, G, ld, lo, hi);
     else
-        backward_group_f64(w->X, w->n, w->W, w->s2,
-                           g == 0 ? (double *)w->out : (double *)w->partial + offset, ldg, lo, hi);
+        backward_group_f64(w->X, w->n, w->W, w->s2, G, ld, lo, hi);
 }
 
 static void *
@@ -215,49 +224,47 @@ run(void *arg)
  * that could not be started is simply not there: the others take its work.
  * Without memory for the groups' Δ, the backward product is one group. */
 static void
-run_split(Work *wp, int threads)
+run_split(Work *w, int threads)
 {
-#define w (*wp)
     pthread_t ids[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     atomic_ptrdiff_t next = 0;
-    size_t size = w.f32 ? 4 : 8;
-    Py_ssize_t units = (w.m + CHUNK - 1) / CHUNK;
-    w.next = &next;
-    w.partial = NULL;
-    if (!w.forward) {
+    Py_ssize_t units = (w->m + CHUNK - 1) / CHUNK;
+    w->next = &next;
+    w->partial = NULL;
+    if (!w->forward) {
         /* a fixed count (for m ≥ GROUPS·CHUNK), so that the sums do not
          * depend on the threads */
-        w.groups = units < GROUPS ? units : GROUPS;
-        if (w.groups > 1) {
-            w.partial = malloc((size_t)((w.groups - 1) * w.s2 * (w.n + 1)) * size);
-            if (!w.partial)
-                w.groups = 1;
+        w->groups = units < GROUPS ? units : GROUPS;
+        if (w->groups > 1) {
+            w->partial = malloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)) * (w->f32 ? 4 : 8));
+            if (!w->partial)
+                w->groups = 1;
         }
-        units = w.groups;
+        units = w->groups;
     }
     if (threads > units)
         threads = (int)units;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
     for (int t = 1; t < threads; t++)
-        started[t] = pthread_create(&ids[t], NULL, run, &w) == 0;
-    run(&w);
+        started[t] = pthread_create(&ids[t], NULL, run, w) == 0;
+    run(w);
     for (int t = 1; t < threads; t++)
         if (started[t])
             pthread_join(ids[t], NULL);
-    if (!w.forward) {
+    if (!w->forward) {
         /* in group order, whatever order the groups were done in */
-        for (Py_ssize_t g = 1; g < w.groups; g++) {
-            Py_ssize_t offset = (g - 1) * w.s2 * (w.n + 1);
-            if (w.f32)
-                add_into_f32(w.out, w.ldg, (float *)w.partial + offset, w.s2, w.n + 1);
+        for (Py_ssize_t g = 1; g < w->groups; g++) {
+            Py_ssize_t ld;
+            void *P = group_delta(w, g, &ld);
+            if (w->f32)
+                add_into_f32(w->out, w->ldg, P, w->s2, w->n + 1);
             else
-                add_into_f64(w.out, w.ldg, (double *)w.partial + offset, w.s2, w.n + 1);
+                add_into_f64(w->out, w->ldg, P, w->s2, w->n + 1);
         }
-        free(w.partial);
+        free(w->partial);
     }
-#undef w
 }
 
 /* ---- Python entry points --------------------------------------------------- */

@@ -148,19 +148,19 @@ FORWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *Wt, ptrdiff_t S,
     return 0;
 }
 
-/* G[h, k] (+)= Σ_i D[i, h] X[i, k] over the rows i in [i0, i1) of X (m×n,
+/* G[h, k] = Σ_i D[i, h] X[i, k] over the rows i in [i0, i1) of X (m×n,
  * row stride ldx); G is s2×n (row stride ldg), D is m×s2 (row stride s2).
  * Rows are taken ROW_BLOCK at a time, and each block sweeps along its rows
  * in strips of MAX_NV vectors: the strip stays in L1 while every row tile
  * of G passes over it, and the hardware prefetcher sees ROW_BLOCK
- * sequential streams. With `accumulate` 0, G is overwritten. */
+ * sequential streams. G is overwritten. */
 CLONES static void
 BACKWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *D, ptrdiff_t s2,
-               T *G, ptrdiff_t ldg, ptrdiff_t i0, ptrdiff_t i1, int accumulate)
+               T *G, ptrdiff_t ldg, ptrdiff_t i0, ptrdiff_t i1)
 {
     for (ptrdiff_t ib = i0; ib < i1; ib += ROW_BLOCK) {
         ptrdiff_t K = i1 - ib < ROW_BLOCK ? i1 - ib : ROW_BLOCK;
-        int add = accumulate || ib > i0;
+        int add = ib > i0;
         for (ptrdiff_t k = 0; k < n; k += MAX_NV * VL) {
             ptrdiff_t width = n - k < MAX_NV * VL ? n - k : MAX_NV * VL;
             int NV = (int)(width / VL);
@@ -192,7 +192,7 @@ BACKWARD_GROUP(const T *X, ptrdiff_t n, const T *D, ptrdiff_t s2, T *G, ptrdiff_
                ptrdiff_t i0, ptrdiff_t i1)
 {
     T sums[MAX_HIDDEN] = {0};
-    BACKWARD_RANGE(X, n, n, D, s2, G + 1, ldg, i0, i1, 0);
+    BACKWARD_RANGE(X, n, n, D, s2, G + 1, ldg, i0, i1);
     for (ptrdiff_t i = i0; i < i1; i++)
         for (ptrdiff_t h = 0; h < s2; h++)
             sums[h] += D[i * s2 + h];
