@@ -41,7 +41,7 @@ except AttributeError:  # not on Linux
 _WORK_PER_THREAD = 2_000_000
 
 
-def _threads(m, n, s2):
+def _thread_count(m, n, s2):
     return int(max(1, min(_CORES, m * n * s2 // _WORK_PER_THREAD)))
 
 
@@ -99,7 +99,7 @@ def input_layer(Th, X, activate, check=True):
     Wt[:, :s2] = Th.T
     Z = np.empty((m, s2), dtype=X.dtype)
     finite = _kernels.forward(X, Wt, Z, m, n, s2, S, X.dtype == np.float32,
-                              _threads(m, n, s2), activate)
+                              _thread_count(m, n, s2), activate)
     if not activate and check:
         finite = bool(np.isfinite(Z).all())
     return Z.T, finite
@@ -118,32 +118,36 @@ def _input_layer_numpy(W, b, X):
 
 
 def input_gradient(delta, X, out):
-    """Δ^(1) = δ^(2) [1, X], written into `out`.
+    """Δ^(1) = δ^(2) [1, X], written into `out` by the kernels, if they apply.
 
     Parameters
     ----------
     delta : ndarray, shape (s2, m)
         δ^(2), in the dtype of X; the kernels take it F-contiguous (as
-        `hidden_delta` makes it), numpy any way.
+        `hidden_delta` makes it).
     X : ndarray, shape (m, n)
     out : ndarray, shape (s2, n + 1)
         Overwritten: column 0 with Σ_i δ^(2) (the bias column), the rest
         with δ^(2) X. In practice a view into the gradient vector.
+
+    Returns
+    -------
+    bool
+        Whether the kernels did it; if not, `out` is untouched and the
+        caller computes Δ^(1) as it does every other Δ^(l).
     """
     dT = delta.T
     if not (_applies(X, delta.shape[0]) and dT.flags.c_contiguous and dT.dtype == X.dtype
             and out.dtype == X.dtype and _is_column_view(out)):
-        np.matmul(delta, X, out=out[:, 1:])
-        # the bias column as a product with ones: BLAS beats sum(axis=1) here
-        np.matmul(delta, np.ones(delta.shape[1], dtype=delta.dtype), out=out[:, 0])
-        return
+        return False
     (m, n), s2 = X.shape, delta.shape[0]
     _kernels.backward(X, dT, _flat_from(out), m, n, s2, out.strides[0] // out.itemsize,
-                      X.dtype == np.float32, _threads(m, n, s2))
+                      X.dtype == np.float32, _thread_count(m, n, s2))
+    return True
 
 
 def _is_column_view(out):
-    """Whether `out` is rows of equal stride with contiguous columns, as G[:, 1:] is."""
+    """Whether `out` is rows of equal stride with contiguous columns, as G is."""
     return out.strides[1] == out.itemsize and out.strides[0] >= out.shape[1] * out.itemsize
 
 

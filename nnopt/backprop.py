@@ -93,10 +93,9 @@ def _backward(thetas, a, delta, lam, grads):
     ones = np.ones(m, dtype=delta.dtype)
     for l in range(len(thetas) - 1, -1, -1):
         Th, G = thetas[l], grads[l]
-        # straight into the gradient vector: G[:, 1:] is a strided view BLAS can write to
-        if l == 0:
-            _accel.input_gradient(delta, a[0].T, out=G)
-        else:
+        # Δ^(1), the product with X, through the kernels when they apply
+        if not (l == 0 and _accel.input_gradient(delta, a[0].T, out=G)):
+            # straight into the gradient vector: G[:, 1:] is a strided view BLAS can write to
             np.matmul(delta, a[l].T, out=G[:, 1:])
             # Σ_i δ_i, the bias column of Δ, as a product: BLAS beats sum(axis=1) here
             np.matmul(delta, ones, out=G[:, 0])

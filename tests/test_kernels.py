@@ -106,7 +106,7 @@ def test_backward_matches_numpy_and_writes_only_its_columns(m, n, s2, dtype, man
     delta = np.asfortranarray(rng.standard_normal((s2, m)).astype(dtype))
     g = np.full(s2 * (n + 2) + 3, 7.0, dtype=dtype)  # a spare column, and 3 guard entries
     G = g[: s2 * (n + 2)].reshape(s2, n + 2)
-    _accel.input_gradient(delta, X, out=G[:, :-1])
+    assert _accel.input_gradient(delta, X, out=G[:, :-1])
     expected = delta.astype(np.float64) @ X.astype(np.float64)
     scale = np.abs(delta) @ np.abs(X)
     assert np.all(np.abs(G[:, 1:-1] - expected) <= TOL[dtype] * scale)
@@ -116,13 +116,31 @@ def test_backward_matches_numpy_and_writes_only_its_columns(m, n, s2, dtype, man
     assert np.all(G[:, -1] == 7.0) and np.all(g[-3:] == 7.0)  # nothing beyond: untouched
 
 
-def test_backward_takes_numpys_path_for_a_c_ordered_delta():
+def test_backward_leaves_a_c_ordered_delta_to_numpy():
+    # the kernels take δ^(2) as rows of examples; otherwise they decline and
+    # touch nothing, and backpropagation computes Δ^(1) with numpy
     rng = np.random.default_rng(3)
     X, delta = rng.standard_normal((20, 9)), rng.standard_normal((4, 20))
-    out = np.empty((4, 10))
-    _accel.input_gradient(delta, X, out=out)
+    out = np.full((4, 10), 7.0)
+    assert _accel.input_gradient(delta, X, out=out) is False
+    assert np.all(out == 7.0)
+    assert _accel.input_gradient(np.asfortranarray(delta), X, out=out) is True
     assert np.allclose(out[:, 1:], delta @ X, rtol=1e-14, atol=0)
     assert np.allclose(out[:, 0], delta.sum(axis=1), rtol=1e-14, atol=0)
+
+
+def test_backpropagation_through_numpy_when_the_kernels_decline(monkeypatch):
+    # a non-contiguous X: numpy's products, the same result to rounding
+    rng = np.random.default_rng(8)
+    sizes = (30, 7, 4)
+    X = np.asfortranarray(rng.standard_normal((300, 30)))
+    y = rng.integers(0, 4, 300)
+    theta = random_init(sizes, seed=8)
+    assert not _accel._applies(X, 7)
+    J, grad = cost_and_gradient(theta, X, y, 1.0, sizes)
+    J1, grad1 = cost_and_gradient(theta, np.ascontiguousarray(X), y, 1.0, sizes)
+    assert J == pytest.approx(J1, rel=1e-14)
+    assert np.allclose(grad, grad1, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("call, args, message", [
@@ -181,7 +199,7 @@ def test_backward_sums_are_the_same_bits_for_any_threads_and_timing(dtype, monke
     for cores in (1, 2, 3, 2, 2, 2, 2, 2):
         monkeypatch.setattr(_accel, "_CORES", cores)
         out = np.empty((s2, n + 1), dtype=dtype)
-        _accel.input_gradient(delta, X, out=out)
+        assert _accel.input_gradient(delta, X, out=out)
         results.append(out)
     assert all(np.array_equal(r, results[0]) for r in results[1:])
     # and the grouping does change the bits against one plain sum, so the
