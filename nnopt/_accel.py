@@ -92,17 +92,75 @@ def input_layer(Th, X, activate, check=True):
         finite = bool(np.isfinite(z).all()) if check else True
         return (sigmoid_in_place(z) if activate else z), finite
     m, n = X.shape
-    lanes = 64 // X.itemsize
-    S = -(-s2 // lanes) * lanes  # s2 rounded up to whole vectors
-    # Θ^(1)ᵀ, the biases as row 0, zero-padded to S columns
-    Wt = np.zeros((n + 1, S), dtype=X.dtype)
-    Wt[:, :s2] = Th.T
+    Wt, S = _transposed_padded(Th, X.dtype)
     Z = np.empty((m, s2), dtype=X.dtype)
     finite = _kernels.forward(X, Wt, Z, m, n, s2, S, X.dtype == np.float32,
                               _thread_count(m, n, s2), activate)
     if not activate and check:
         finite = bool(np.isfinite(Z).all())
     return Z.T, finite
+
+
+def fuses(X, layer_sizes):
+    """Whether `network` takes this problem: one hidden layer, X for the kernels."""
+    return len(layer_sizes) == 3 and _applies(X, layer_sizes[1])
+
+
+def network(thetas, X, Y, squared, scale, out):
+    """A network with one hidden layer, forward and back to δ^(2), in one C call.
+
+    Each chunk of examples goes through the hidden layer, the output layer,
+    the cost and backpropagation to δ^(2) while it is in cache, where the
+    numpy path makes a dozen passes over the activations and three small
+    products. The cost is computed as `nnopt.losses` does, from z^(3) in
+    the form that never takes log(0).
+
+    Parameters
+    ----------
+    thetas : [ndarray (s2, n + 1), ndarray (K, s2 + 1)]
+        Θ^(1) and Θ^(2), in the dtype of X, C-contiguous.
+    X : ndarray, shape (m, n)
+        As `fuses` takes it.
+    Y : ndarray, shape (m, K)
+        The targets (one-hot for classes), C-contiguous, in the dtype of X.
+    squared : bool
+        Squared error rather than cross-entropy: δ^(3) then has the factor g′(z^(3)).
+    scale : float
+        Factor of δ^(3): 1/m makes every Δ^(l) the gradient's (1/m)·Δ^(l).
+    out : ndarray, shape (K, s2 + 1)
+        Overwritten with Δ^(2), bias column first; C-contiguous (in practice
+        the gradient vector's view).
+
+    Returns
+    -------
+    delta : ndarray, shape (s2, m)
+        δ^(2), F-contiguous, as `input_gradient` takes it.
+    cost : float
+        The summed cost over the examples and outputs (without 1/m and λ).
+    finite : bool
+        Whether every z^(2) was finite.
+    """
+    T1, T2 = thetas
+    (m, n), s2, K = X.shape, T1.shape[0], T2.shape[0]
+    Wt, S = _transposed_padded(T1, X.dtype)
+    W2t, S3 = _transposed_padded(T2, X.dtype)
+    # Θ^(2)[:, 1:] as it multiplies δ^(3), behind a zero row (see _kernels_tile.h)
+    W2d = np.zeros((K + 1, S), dtype=X.dtype)
+    W2d[1:, :s2] = T2[:, 1:]
+    A2 = np.empty((m, s2), dtype=X.dtype)
+    finite, cost = _kernels.network(X, Wt, A2, W2t, W2d, Y, out, m, n, s2, S, K, S3,
+                                    X.dtype == np.float32, _thread_count(m, n, s2), squared,
+                                    scale)
+    return A2.T, cost, finite
+
+
+def _transposed_padded(Th, dtype):
+    """Θᵀ with the biases as row 0, its columns zero-padded to whole vectors; and that width."""
+    lanes = 64 // dtype.itemsize
+    S = -(-Th.shape[0] // lanes) * lanes
+    Wt = np.zeros((Th.shape[1], S), dtype=dtype)
+    Wt[:, :Th.shape[0]] = Th.T
+    return Wt, S
 
 
 def _input_layer_numpy(W, b, X):

@@ -11,6 +11,14 @@
  * backward one as whole vectors of each row, with the s2 (or 6-by-vector)
  * accumulators in registers. See benchmarks/README.md for the figures.
  *
+ *     network:   for one hidden layer, forward's a^(2) and then, on the same
+ *                chunk of rows while it is in cache, the output layer, the
+ *                cost, δ^(3), Δ^(2) and δ^(2) (output_range, _kernels_tile.h)
+ *
+ * In numpy each of those steps is a pass over the m×(s2 + K) activations or
+ * a small product that BLAS does badly; together they cost about as much
+ * as one of the products with X.
+ *
  * No numpy C API: the arrays arrive as buffers with their sizes, checked
  * against those sizes here; nnopt/_accel.py is the only caller. Each call
  * splits its work between `threads` POSIX threads with the GIL released.
@@ -21,12 +29,14 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MAX_R 12         /* rows of a tile */
 #define MAX_NV 4         /* vectors of a tile */
 /* rows of a full tile of NV vectors: at most 24 accumulators, of the 32
  * vector registers of AVX-512 */
 #define R_NV(NV) ((NV) == 4 ? 6 : (NV) == 3 ? 8 : 12)
+#define PREFETCH 4      /* cache lines ahead, in the forward product (_kernels_tile.h) */
 #define ROW_BLOCK 32     /* rows of X per backward block (see _kernels_tile.h) */
 #define MAX_HIDDEN 1024  /* s2 at most: the bias sums live on the stack */
 
@@ -44,7 +54,7 @@ typedef long long vi64 __attribute__((vector_size(64)));
 typedef float vf32 __attribute__((vector_size(64), aligned(4)));
 typedef int vi32 __attribute__((vector_size(64)));
 
-/* ---- the sigmoid, for the forward kernel's epilogue ------------------------
+/* ---- e^(−|z|) and the sigmoid, for the forward kernel's epilogue and the output layer
  *
  * g(z) = 1/(1 + e^(−|z|)) for z ≥ 0 and e^(−|z|)/(1 + e^(−|z|)) for z < 0,
  * so that e^x is only needed for x ≤ 0, where it cannot overflow. e^x is
@@ -56,11 +66,11 @@ typedef int vi32 __attribute__((vector_size(64)));
  * absolute error under 1e-307. NaN stays NaN. Lanes whose z is NaN or ±inf
  * are flagged in *bad (g would hide an overflow of X Θᵀ). */
 
+/* e^(−a) for a = |z| (no sign bit), flagging NaN and ±inf in *bad */
 static inline __attribute__((always_inline)) vf64
-sigmoid_f64(vf64 z, vi64 *bad)
+exp_neg_f64(vf64 a, vi64 *bad)
 {
     const vf64 zero = {0};
-    vf64 a = (vf64)((vi64)z & 0x7fffffffffffffffLL);
     *bad |= ~(a <= 1.7976931348623157e308);
     vf64 x = -a;
     vi64 tiny = x < -708.0;
@@ -85,17 +95,22 @@ sigmoid_f64(vf64 z, vi64 *bad)
     p = p * r + 1.0;
     p = p * r + 1.0;
     vf64 e = p * (vf64)((k + 1023) << 52);
-    e = (vf64)((vi64)e & ~tiny);
-    vf64 s = (zero + 1.0) / (e + 1.0);
+    return (vf64)((vi64)e & ~tiny);
+}
+
+static inline __attribute__((always_inline)) vf64
+sigmoid_f64(vf64 z, vi64 *bad)
+{
+    vf64 e = exp_neg_f64((vf64)((vi64)z & 0x7fffffffffffffffLL), bad);
+    vf64 s = 1.0 / (e + 1.0);
     vi64 neg = z < 0.0;
     return (vf64)(((vi64)s & ~neg) | ((vi64)(e * s) & neg));
 }
 
 static inline __attribute__((always_inline)) vf32
-sigmoid_f32(vf32 z, vi32 *bad)
+exp_neg_f32(vf32 a, vi32 *bad)
 {
     const vf32 zero = {0};
-    vf32 a = (vf32)((vi32)z & 0x7fffffff);
     *bad |= ~(a <= 3.40282347e38f);
     vf32 x = -a;
     vi32 tiny = x < -87.0f;
@@ -113,8 +128,14 @@ sigmoid_f32(vf32 z, vi32 *bad)
     p = p * r + 1.0f;
     p = p * r + 1.0f;
     vf32 e = p * (vf32)((k + 127) << 23);
-    e = (vf32)((vi32)e & ~tiny);
-    vf32 s = (zero + 1.0f) / (e + 1.0f);
+    return (vf32)((vi32)e & ~tiny);
+}
+
+static inline __attribute__((always_inline)) vf32
+sigmoid_f32(vf32 z, vi32 *bad)
+{
+    vf32 e = exp_neg_f32((vf32)((vi32)z & 0x7fffffff), bad);
+    vf32 s = 1.0f / (e + 1.0f);
     vi32 neg = z < 0.0f;
     return (vf32)(((vi32)s & ~neg) | ((vi32)(e * s) & neg));
 }
@@ -123,24 +144,32 @@ sigmoid_f32(vf32 z, vi32 *bad)
 #define V vf64
 #define VI vi64
 #define VL 8
+#define LOG1P_TERMS 17
+#define ABS_MASK 0x7fffffffffffffffLL
 #define SFX f64
 #include "_kernels_tile.h"
 #undef T
 #undef V
 #undef VI
 #undef VL
+#undef LOG1P_TERMS
+#undef ABS_MASK
 #undef SFX
 
 #define T float
 #define V vf32
 #define VI vi32
 #define VL 16
+#define LOG1P_TERMS 8
+#define ABS_MASK 0x7fffffff
 #define SFX f32
 #include "_kernels_tile.h"
 #undef T
 #undef V
 #undef VI
 #undef VL
+#undef LOG1P_TERMS
+#undef ABS_MASK
 #undef SFX
 
 /* ---- the work of the threads ------------------------------------------- */
@@ -159,15 +188,27 @@ sigmoid_f32(vf32 z, vi32 *bad)
 #define CHUNK 192        /* a multiple of every tile height */
 #define GROUPS 8
 
+enum { FORWARD, BACKWARD, NETWORK };
+
 typedef struct {
-    int forward, f32;
-    const void *X, *W;   /* W: Wt for forward, D for backward */
-    void *out;           /* Z, or G (group 0's Δ) */
-    void *partial;       /* backward: the Δ of groups 1.., s2×(n+1) each */
+    int kind, f32;
+    const void *X, *W;   /* W: Wt for forward and network, D for backward */
+    void *out;           /* Z (a^(2), then δ^(2), for network), or G (group 0's Δ) */
+    /* backward: the Δ of groups 1.., s2×(n+1) each; network: each chunk's
+     * Δ^(2), K×(s2+1) each, then each thread's scratch */
+    void *partial;
     Py_ssize_t m, n, s2, S, ldg, groups;
     int activate;        /* forward: write g(z) */
-    atomic_int bad;      /* forward with activate: some z was not finite */
-    atomic_ptrdiff_t *next;   /* forward: the first row not taken; backward: the first group */
+    /* network: the output layer, as output_range (_kernels_tile.h) takes it */
+    const void *W2t, *W2d, *Y;
+    void *G2;            /* Δ^(2), K×(s2+1), out */
+    Py_ssize_t K, S3;
+    int squared;
+    double scale;
+    double cost;         /* network: the summed cost, out */
+    atomic_int bad;      /* some z^(2) was not finite (forward with activate, network) */
+    atomic_int slot;     /* network: the scratch the next thread takes */
+    atomic_ptrdiff_t *next;   /* the first row not taken; backward: the first group */
 } Work;
 
 /* Where group g's Δ goes: G itself for group 0, else its own s2×(n+1)
@@ -193,14 +234,104 @@ backward_group(const Work *w, Py_ssize_t g)
         backward_group_f64(w->X, w->n, w->W, w->s2, G, ld, lo, hi);
 }
 
+static Py_ssize_t
+chunks_of(Py_ssize_t m)
+{
+    return (m + CHUNK - 1) / CHUNK;
+}
+
+/* The network's buffers (in w->partial), in units of T: for each chunk its
+ * Δ^(2)ᵀ ((s2+1)×S3), then each chunk's cost (a double), then for each
+ * thread its scratch: z^(3) and δ^(3) (CHUNK×S3 each), and CHUNK×s2 */
+static size_t
+network_deltas(const Work *w)
+{
+    return (size_t)(chunks_of(w->m) * (w->s2 + 1) * w->S3);
+}
+
+static double *
+network_costs(const Work *w)
+{
+    return (double *)((char *)w->partial + network_deltas(w) * (w->f32 ? 4 : 8));
+}
+
+static size_t
+network_scratch(const Work *w)
+{
+    return (size_t)(CHUNK * (2 * w->S3 + w->s2));
+}
+
+/* Network: a^(2) for a chunk of rows, then the output layer on the same rows
+ * while they are in cache. Chunk c's Δ^(2) and cost go to their own slots,
+ * so that the sums over chunks (in run_split) do not depend on the threads. */
+static void
+network_chunks(Work *w)
+{
+    size_t size = w->f32 ? 4 : 8;
+    Py_ssize_t m = w->m, s2 = w->s2, K = w->K, S3 = w->S3, per = (s2 + 1) * S3;
+    char *z3 = (char *)(network_costs(w) + chunks_of(m))
+               + atomic_fetch_add(&w->slot, 1) * network_scratch(w) * size;
+    char *d3 = z3 + (size_t)(CHUNK * S3) * size, *d2 = d3 + (size_t)(CHUNK * S3) * size;
+    for (;;) {
+        ptrdiff_t i = atomic_fetch_add_explicit(w->next, CHUNK, memory_order_relaxed);
+        if (i >= m)
+            break;
+        ptrdiff_t hi = i + CHUNK < m ? i + CHUNK : m, c = i / CHUNK;
+        void *Gt = (char *)w->partial + (size_t)(c * per) * size;
+        int bad;
+        if (w->f32) {
+            bad = forward_range_f32(w->X, w->n, w->n, w->W, w->S, w->out, s2, i, hi, 1);
+            network_costs(w)[c] = output_range_f32(
+                (float *)w->out + i * s2, s2, w->S, w->W2t, K, S3, w->W2d,
+                (const float *)w->Y + i * K, Gt, (float *)z3, (float *)d3, (float *)d2, hi - i,
+                w->squared, (float)w->scale);
+        } else {
+            bad = forward_range_f64(w->X, w->n, w->n, w->W, w->S, w->out, s2, i, hi, 1);
+            network_costs(w)[c] = output_range_f64(
+                (double *)w->out + i * s2, s2, w->S, w->W2t, K, S3, w->W2d,
+                (const double *)w->Y + i * K, Gt, (double *)z3, (double *)d3, (double *)d2,
+                hi - i, w->squared, w->scale);
+        }
+        if (bad)
+            atomic_store_explicit(&w->bad, 1, memory_order_relaxed);
+    }
+}
+
+/* Network, after the threads: Δ^(2) and the cost summed in chunk order,
+ * and Δ^(2) transposed into G2 (K×(s2+1)) */
+static void
+network_sums(Work *w)
+{
+    Py_ssize_t chunks = chunks_of(w->m), per = (w->s2 + 1) * w->S3;
+    w->cost = 0;
+    for (Py_ssize_t c = 0; c < chunks; c++)
+        w->cost += network_costs(w)[c];
+    for (Py_ssize_t k = 0; k < w->K; k++)
+        for (Py_ssize_t h = 0; h <= w->s2; h++) {
+            double sum = 0;
+            for (Py_ssize_t c = 0; c < chunks; c++)
+                sum += w->f32 ? ((float *)w->partial)[c * per + h * w->S3 + k]
+                              : ((double *)w->partial)[c * per + h * w->S3 + k];
+            if (w->f32)
+                ((float *)w->G2)[k * (w->s2 + 1) + h] = (float)sum;
+            else
+                ((double *)w->G2)[k * (w->s2 + 1) + h] = sum;
+        }
+}
+
 static void *
 run(void *arg)
 {
     Work *w = arg;
+    if (w->kind == NETWORK) {
+        network_chunks(w);
+        return NULL;
+    }
+    int forward = w->kind == FORWARD;
     for (;;) {
-        ptrdiff_t k = atomic_fetch_add_explicit(w->next, w->forward ? CHUNK : 1,
+        ptrdiff_t k = atomic_fetch_add_explicit(w->next, forward ? CHUNK : 1,
                                                 memory_order_relaxed);
-        if (!w->forward) {
+        if (!forward) {
             if (k >= w->groups)
                 break;
             backward_group(w, k);
@@ -220,24 +351,26 @@ run(void *arg)
 
 #define MAX_THREADS 64
 
-/* Run one product on `threads` threads, one of them this one. A thread
- * that could not be started is simply not there: the others take its work.
- * Without memory for the groups' Δ, the backward product is one group. */
-static void
+/* Run one call on `threads` threads, one of them this one. A thread that
+ * could not be started is simply not there: the others take its work.
+ * Without memory for the groups' Δ, the backward product is one group;
+ * the network call needs its buffers and returns -1 without them. */
+static int
 run_split(Work *w, int threads)
 {
     pthread_t ids[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     atomic_ptrdiff_t next = 0;
-    Py_ssize_t units = (w->m + CHUNK - 1) / CHUNK;
+    size_t size = w->f32 ? 4 : 8;
+    Py_ssize_t units = chunks_of(w->m);
     w->next = &next;
     w->partial = NULL;
-    if (!w->forward) {
+    if (w->kind == BACKWARD) {
         /* a fixed count (for m ≥ GROUPS·CHUNK), so that the sums do not
          * depend on the threads */
         w->groups = units < GROUPS ? units : GROUPS;
         if (w->groups > 1) {
-            w->partial = malloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)) * (w->f32 ? 4 : 8));
+            w->partial = malloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)) * size);
             if (!w->partial)
                 w->groups = 1;
         }
@@ -247,13 +380,19 @@ run_split(Work *w, int threads)
         threads = (int)units;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
+    if (w->kind == NETWORK) {
+        w->partial = malloc((network_deltas(w) + threads * network_scratch(w)) * size
+                            + units * sizeof(double));
+        if (!w->partial)
+            return -1;
+    }
     for (int t = 1; t < threads; t++)
         started[t] = pthread_create(&ids[t], NULL, run, w) == 0;
     run(w);
     for (int t = 1; t < threads; t++)
         if (started[t])
             pthread_join(ids[t], NULL);
-    if (!w->forward) {
+    if (w->kind == BACKWARD) {
         /* in group order, whatever order the groups were done in */
         for (Py_ssize_t g = 1; g < w->groups; g++) {
             Py_ssize_t ld;
@@ -263,8 +402,11 @@ run_split(Work *w, int threads)
             else
                 add_into_f64(w->out, w->ldg, P, w->s2, w->n + 1);
         }
-        free(w->partial);
+    } else if (w->kind == NETWORK) {
+        network_sums(w);
     }
+    free(w->partial);
+    return 0;
 }
 
 /* ---- Python entry points --------------------------------------------------- */
@@ -307,8 +449,9 @@ call(PyObject *args, int forward)
                              && check_len(&out, m * s2, size, "Z") == 0
                            : check_len(&W, m * s2, size, "D") == 0
                              && check_len(&out, (s2 - 1) * ldg + n + 1, size, "G") == 0)) {
-        Work w = {forward, f32, X.buf, W.buf, out.buf, NULL, m, n, s2, forward ? S : 0,
-                  forward ? 0 : ldg, 1, activate, 0, NULL};
+        Work w = {.kind = forward ? FORWARD : BACKWARD, .f32 = f32, .X = X.buf, .W = W.buf,
+                  .out = out.buf, .m = m, .n = n, .s2 = s2, .S = forward ? S : 0,
+                  .ldg = forward ? 0 : ldg, .groups = 1, .activate = activate};
         Py_BEGIN_ALLOW_THREADS
         run_split(&w, threads);
         Py_END_ALLOW_THREADS
@@ -336,12 +479,59 @@ backward(PyObject *self, PyObject *args)
     return call(args, 0);
 }
 
+static PyObject *
+network(PyObject *self, PyObject *args)
+{
+    Py_buffer b[7];   /* X, Wt, A2, W2t, W2d, Y, G2 */
+    Py_ssize_t m, n, s2, S, K, S3;
+    int f32, threads, squared;
+    double scale, cost = 0;
+    if (!PyArg_ParseTuple(args, "y*y*w*y*y*y*w*nnnnnnpipd", &b[0], &b[1], &b[2], &b[3], &b[4],
+                          &b[5], &b[6], &m, &n, &s2, &S, &K, &S3, &f32, &threads, &squared,
+                          &scale))
+        return NULL;
+    Py_ssize_t size = f32 ? 4 : 8, vl = f32 ? 16 : 8;
+    int nonfinite = 0;
+    if (m < 1 || n < 1 || s2 < 1 || s2 > MAX_HIDDEN || K < 1 || threads < 1
+        || S < s2 || S % vl || S3 < K || S3 % vl) {
+        PyErr_SetString(PyExc_ValueError, "_kernels: inconsistent sizes");
+    } else if (check_len(&b[0], m * n, size, "X") == 0
+               && check_len(&b[1], (n + 1) * S, size, "Wt") == 0
+               && check_len(&b[2], m * s2, size, "A2") == 0
+               && check_len(&b[3], (s2 + 1) * S3, size, "W2t") == 0
+               && check_len(&b[4], (K + 1) * S, size, "W2d") == 0
+               && check_len(&b[5], m * K, size, "Y") == 0
+               && check_len(&b[6], K * (s2 + 1), size, "G2") == 0) {
+        Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .W = b[1].buf, .out = b[2].buf,
+                  .m = m, .n = n, .s2 = s2, .S = S, .groups = 1, .activate = 1,
+                  .W2t = b[3].buf, .W2d = b[4].buf, .Y = b[5].buf, .G2 = b[6].buf, .K = K,
+                  .S3 = S3, .squared = squared, .scale = scale};
+        int ok;
+        Py_BEGIN_ALLOW_THREADS
+        ok = run_split(&w, threads);
+        Py_END_ALLOW_THREADS
+        if (ok < 0)
+            PyErr_NoMemory();
+        nonfinite = atomic_load(&w.bad);
+        cost = w.cost;
+    }
+    for (int i = 0; i < 7; i++)
+        PyBuffer_Release(&b[i]);
+    if (PyErr_Occurred())
+        return NULL;
+    return Py_BuildValue("(Nd)", PyBool_FromLong(!nonfinite), cost);
+}
+
 static PyMethodDef methods[] = {
     {"forward", forward, METH_VARARGS,
      "forward(X, Wt, Z, m, n, s2, S, f32, threads, activate): Z = X Wt[1:] + Wt[0], "
      "or g of that; returns whether every z was finite (always True without activate)"},
     {"backward", backward, METH_VARARGS,
      "backward(X, D, G, m, n, s2, ldg, f32, threads): G[:, :n+1] = Dᵀ [1, X], D m×s2"},
+    {"network", network, METH_VARARGS,
+     "network(X, Wt, A2, W2t, W2d, Y, G2, m, n, s2, S, K, S3, f32, threads, squared, scale): "
+     "a network with one hidden layer, forward and back to δ^(2) (over A2), with Δ^(2) in "
+     "G2; returns (every z^(2) finite?, the summed cost)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,9 +11,11 @@ and z^(l+1) = Θ^(l) a^(l) reads as written. The data X (one example per
 row, the users' layout) enters as the view X.T, without a copy.
 
 Speed: the two products with X (z^(2) and Δ^(1)) take most of an
-evaluation; `_accel` runs them through nnopt's C kernels when it can.
-Everything else works on the m×(s_2 + K) activations, in place where it
-can, with no Python loop over examples. benchmarks/bench_cost.py measures
+evaluation; `_accel` runs them through nnopt's C kernels when it can. With
+one hidden layer, when the gradient is wanted, the kernels also do the
+output layer, the cost and δ^(2) in the same pass (`_accel.network`).
+Otherwise the rest works on the m×(s_2 + K) activations in numpy, in place
+where it can, with no Python loop over examples. benchmarks/bench_cost.py measures
 how close that comes to the products alone.
 """
 
@@ -79,14 +81,13 @@ def _raise_nonfinite(X):
     )
 
 
-def _backward(thetas, a, delta, lam, grads):
-    """Backpropagation, writing ∂J/∂Θ^(l) into ``grads[l]``.
+def _backward(thetas, a, delta, grads):
+    """Backpropagation, writing (1/m)·Δ^(l) into ``grads[l]``.
 
     `delta` is δ^(L), the output error of the summed cost, shape (K, m);
     then δ^(l) = Θ^(l)[:, 1:]ᵀ δ^(l+1) ⊙ g′(z^(l)) and
     Δ^(l) = δ^(l+1) [1, a^(l)ᵀ], scaled by 1/m. The bias row is left out of
-    δ^(l) (it has no input) and the bias column out of the λ term.
-    Overwrites `delta` and the hidden activations.
+    δ^(l) (it has no input). Overwrites `delta` and the hidden activations.
     """
     m = a[0].shape[1]
     delta *= 1.0 / m  # scaling δ^(L) once scales every Δ^(l) by 1/m
@@ -99,13 +100,28 @@ def _backward(thetas, a, delta, lam, grads):
             np.matmul(delta, a[l].T, out=G[:, 1:])
             # Σ_i δ_i, the bias column of Δ, as a product: BLAS beats sum(axis=1) here
             np.matmul(delta, ones, out=G[:, 0])
-        if lam:
-            G[:, 1:] += (lam / m) * Th[:, 1:]
         if l > 0:
             delta = _accel.hidden_delta(Th[:, 1:], delta, like=a[l])
             # ⊙ g′ = a(1 − a), with 1 − a written over a^(l), which is not needed again
             delta *= a[l]
             delta *= np.subtract(1.0, a[l], out=a[l])
+
+
+def _regularize(grads, thetas, lam, m):
+    """Adds (λ/m)·Θ^(l) to each gradient off the bias column."""
+    if lam:
+        for G, Th in zip(grads, thetas):
+            G[:, 1:] += (lam / m) * Th[:, 1:]
+
+
+def _dense_targets(idx, Y, K, dtype):
+    """The targets (class indices, or Y of shape (m, K)) as an (m, K)
+    C-contiguous matrix in `dtype`, one-hot for class indices."""
+    if Y is not None:
+        return np.ascontiguousarray(Y, dtype=dtype)
+    T = np.zeros((idx.shape[0], K), dtype=dtype)
+    T[np.arange(idx.shape[0]), idx] = 1
+    return T
 
 
 def _regularization(thetas, lam, m):
@@ -118,20 +134,45 @@ def _regularization(thetas, lam, m):
 class _Evaluation:
     """One forward pass at one θ, and the gradient once it is asked for."""
 
-    def __init__(self, theta, X, idx, Y, lam, layer_sizes, loss, dtype, check_first=True):
+    def __init__(self, theta, X, idx, Y, lam, layer_sizes, loss, dtype, check_first=True,
+                 gradient=False, targets=None):
         self.theta = theta.copy()
         self.layer_sizes = layer_sizes
         self.lam, self.loss, self.dtype = lam, loss, dtype
         self.idx, self.Y = idx, (None if Y is None else Y.T)  # Y.T: a column per example
         self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
-        with _accel.threads_for(X, layer_sizes[1]):
-            self.a, z_L = _propagate(self.thetas, X, check_first)
-        m = X.shape[0]
-        self.J = float(LOSSES[loss][0](z_L, idx, self.Y) / m + _regularization(self.thetas, lam, m))
-        self.a_L = sigmoid_in_place(z_L)  # the cost was the last use of z^(L)
         self._grad = None
         # backpropagation works in place on the activations: one caller at a time
         self._lock = threading.Lock()
+        m = X.shape[0]
+        if gradient and _accel.fuses(X, layer_sizes):
+            total = self._fused(X, targets, check_first)
+        else:
+            with _accel.threads_for(X, layer_sizes[1]):
+                self.a, z_L = _propagate(self.thetas, X, check_first)
+            total = LOSSES[loss][0](z_L, idx, self.Y)
+            self.a_L = sigmoid_in_place(z_L)  # the cost was the last use of z^(L)
+        self.J = float(total / m + _regularization(self.thetas, lam, m))
+
+    def _fused(self, X, targets, check_first):
+        """The gradient, and the summed cost it returns, from the kernels' one pass
+        (`_accel.network`)."""
+        m = X.shape[0]
+        if targets is None:
+            targets = _dense_targets(self.idx, None if self.Y is None else self.Y.T,
+                                     self.layer_sizes[-1], self.dtype)
+        g = np.empty(self.theta.size, dtype=self.dtype)
+        grads = reshape(g, self.layer_sizes)
+        with _accel.threads_for(X, self.layer_sizes[1]):
+            delta, total, finite = _accel.network(self.thetas, X, targets,
+                                                  self.loss == "squared_error", 1.0 / m,
+                                                  out=grads[1])
+            if check_first and not finite:
+                _raise_nonfinite(X)
+            _accel.input_gradient(delta, X, out=grads[0])
+        _regularize(grads, self.thetas, self.lam, m)
+        self._grad = g.astype(np.float64, copy=False)
+        return total
 
     def gradient(self):
         """∂J/∂θ as a float64 vector (computed on first use, then kept)."""
@@ -139,8 +180,10 @@ class _Evaluation:
             if self._grad is None:
                 g = np.empty(self.theta.size, dtype=self.dtype)
                 delta = LOSSES[self.loss][1](self.a_L, self.idx, self.Y)
+                grads = reshape(g, self.layer_sizes)
                 with _accel.threads_for(self.a[0].T, self.layer_sizes[1]):
-                    _backward(self.thetas, self.a, delta, self.lam, reshape(g, self.layer_sizes))
+                    _backward(self.thetas, self.a, delta, grads)
+                _regularize(grads, self.thetas, self.lam, self.a[0].shape[1])
                 self._grad = g.astype(np.float64, copy=False)
                 # the activations were overwritten and are no longer needed
                 self.a = self.a_L = None
@@ -160,7 +203,7 @@ def _fingerprint(X):
     return X[:: max(1, m // 64), :: max(1, n // 64)].copy()
 
 
-def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype):
+def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient):
     global _last
     sizes = _check_layer_sizes(layer_sizes)
     loss = v.check_loss(loss)
@@ -177,7 +220,7 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype):
             and _same(prev.target, idx if Y is None else Y)
             and np.array_equal(prev.fingerprint, _fingerprint(X))):
         return prev
-    ev = _Evaluation(theta, X.astype(dt, copy=False), idx, Y, lam, sizes, loss, dt)
+    ev = _Evaluation(theta, X.astype(dt, copy=False), idx, Y, lam, sizes, loss, dt, gradient=gradient)
     ev.key, ev.target, ev.fingerprint, ev.X = key, (idx if Y is None else Y).copy(), _fingerprint(X), X
     _last = ev
     return ev
@@ -224,16 +267,16 @@ _NOTES_DOC = """
 
 
 def cost(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
-    J = _evaluate(theta, X, y, lam, layer_sizes, loss, dtype).J
+    J = _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient=False).J
     return J
 
 
 def regularized_gradient(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
-    return _evaluate(theta, X, y, lam, layer_sizes, loss, dtype).gradient().copy()
+    return _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient=True).gradient().copy()
 
 
 def cost_and_gradient(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
-    ev = _evaluate(theta, X, y, lam, layer_sizes, loss, dtype)
+    ev = _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient=True)
     return ev.J, ev.gradient().copy()
 
 
@@ -304,6 +347,7 @@ class Objective:
         self.n_params = n_params(self.layer_sizes)
         self.n_evals = 0
         self._recent = []  # (θ, J) of the last few calls, newest last
+        self._targets = None  # the targets as (m, K), made on first need
 
     def evaluate(self, theta, gradient=True):
         """One evaluation at θ (no checks beyond θ's length).
@@ -323,8 +367,11 @@ class Objective:
         theta = np.asarray(theta, dtype=np.float64)
         if theta.shape != (self.n_params,):
             v.check_theta(theta, self.n_params, self.layer_sizes)
+        if gradient and self._targets is None and _accel.fuses(self.X, self.layer_sizes):
+            self._targets = _dense_targets(self.idx, self.Y, self.layer_sizes[-1], self.dtype)
         ev = _Evaluation(theta, self.X, self.idx, self.Y, self.lam, self.layer_sizes,
-                         self.loss, self.dtype, check_first=False)
+                         self.loss, self.dtype, check_first=False, gradient=gradient,
+                         targets=self._targets)
         if gradient:
             ev.gradient()
         self.n_evals += 1
@@ -360,6 +407,7 @@ class Objective:
         batch.lam = self.lam * batch.X.shape[0] / self.X.shape[0]
         batch.n_evals = 0
         batch._recent = []
+        batch._targets = None
         return batch
 
     def __call__(self, theta):

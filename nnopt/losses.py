@@ -3,7 +3,9 @@
 Each loss gives the summed (not yet averaged) cost over a batch, from the
 output pre-activations z^(L), and δ^(L), the error of the output units,
 from the activations a^(L) = g(z^(L)). As in the articles, these arrays
-hold one column per example: shape (K, m). Targets come either as class
+hold one column per example: shape (K, m), in C or Fortran order (the C
+kernels write z^(L) one example per row, which is its Fortran-ordered
+transpose). Targets come either as class
 indices (`idx`, shape (m,)) or as a target matrix (`Y`, shape (K, m));
 exactly one of the two is given. δ^(L) is written over a^(L), which
 backpropagation does not need again, so that no m×K array is allocated for it.
@@ -25,14 +27,23 @@ def _log1p_exp_neg_abs(z):
     return np.log1p(c, out=c)
 
 
-def _targets(shape, idx):
-    """Flat positions of each example's target unit in a (K, m) array.
+def _targets(a, idx):
+    """Positions of each example's target unit in ``_flat(a)``, for a (K, m).
 
     Flat indices make the gather and scatter one-dimensional (np.take,
     np.put), about twice as fast as indexing with two arrays.
     """
-    m = shape[1]
-    return idx * m + np.arange(m)
+    K, m = a.shape
+    if a.flags.c_contiguous:
+        return idx * m + np.arange(m)
+    return np.arange(0, m * K, K) + idx  # Fortran order: example i's units at i·K..
+
+
+def _flat(a):
+    """A contiguous (K, m) array as one flat view, in its memory order."""
+    if not (a.flags.c_contiguous or a.flags.f_contiguous):
+        raise ValueError("the losses take contiguous arrays")  # internal: never from users
+    return a.ravel(order="K")
 
 
 def cross_entropy(z, idx=None, Y=None):
@@ -52,9 +63,9 @@ def cross_entropy(z, idx=None, Y=None):
     total = _log1p_exp_neg_abs(z).sum(dtype=np.float64)
     if Y is None:
         # one-hot targets: the target entry costs max(−z, 0), the rest max(z, 0)
-        t = _targets(z.shape, idx)
-        u = np.maximum(z, 0)
-        np.put(u, t, np.maximum(-np.take(z, t), 0))
+        t = _targets(z, idx)
+        u = np.maximum(z, 0)  # in the memory order of z, so the same t applies
+        np.put(_flat(u), t, np.maximum(-np.take(_flat(z), t), 0))
     else:
         u = Y * np.maximum(-z, 0)
         u += (1 - Y) * np.maximum(z, 0)
@@ -64,8 +75,8 @@ def cross_entropy(z, idx=None, Y=None):
 def _subtract_targets(h, idx, Y):
     """h − y, written over h."""
     if Y is None:
-        t = _targets(h.shape, idx)
-        np.put(h, t, np.take(h, t) - 1)
+        t, flat = _targets(h, idx), _flat(h)
+        np.put(flat, t, np.take(flat, t) - 1)
     else:
         h -= Y
     return h
@@ -85,8 +96,8 @@ def _residual(z, idx, Y):
     """
     r = expit(z)
     if Y is None:
-        t = _targets(z.shape, idx)
-        np.put(r, t, -expit(-np.take(z, t)))
+        t = _targets(z, idx)
+        np.put(_flat(r), t, -expit(-np.take(_flat(z), t)))
         return r
     r *= 1 - Y
     r -= Y * expit(-z)

@@ -93,9 +93,11 @@ def test_cost_and_gradient_equals_cost_and_regularized_gradient(loss, small_prob
     J1 = cost(theta, X, y, 1.5, sizes, loss)
     cost(theta + 1, X, y, 1.5, sizes, loss)
     grad1 = regularized_gradient(theta, X, y, 1.5, sizes, loss)
-    # the same arithmetic on the same inputs: identical results
-    assert J == J1
+    # the gradient is computed the same way by both: identical
     assert np.array_equal(grad, grad1)
+    # cost alone skips the gradient, and with it the kernels' fused pass
+    # (one hidden layer), whose sums run in another order: equal to rounding
+    assert J1 == pytest.approx(J, rel=1e-14)
 
 
 @pytest.mark.parametrize("dtype", [None, np.float64, np.float32])

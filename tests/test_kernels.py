@@ -215,3 +215,128 @@ def test_a_default_training_run_repeats_bit_for_bit():
     assert np.array_equal(first.theta, second.theta)
     assert np.array_equal(first.cost_history, second.cost_history)
     assert first.n_evals == second.n_evals
+
+
+# ---------------------------------------------------------------- one hidden layer in one pass
+
+
+def _network_reference(T1, T2, X, Y, squared, scale):
+    """The fused pass's outputs by plain float64 numpy: δ^(2), the summed cost, Δ^(2)."""
+    T1, T2, X, Y = (a.astype(np.float64) for a in (T1, T2, X, Y))
+    a2 = expit(X @ T1[:, 1:].T + T1[:, 0])
+    z3 = a2 @ T2[:, 1:].T + T2[:, 0]
+    h = expit(z3)
+    if squared:
+        cost = 0.5 * np.sum((h - Y) ** 2)
+        d3 = (h - Y) * h * (1 - h) * scale
+    else:
+        cost = np.sum(np.logaddexp(0, -z3) * Y + np.logaddexp(0, z3) * (1 - Y))
+        d3 = (h - Y) * scale
+    G2 = d3.T @ np.hstack([np.ones((len(X), 1)), a2])
+    d2 = (d3 @ T2[:, 1:]) * a2 * (1 - a2)
+    return d2.T, cost, G2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("squared", [False, True], ids=["cross_entropy", "squared_error"])
+@pytest.mark.parametrize("m, n, s2, K", [(1, 1, 1, 1), (7, 5, 9, 3), (500, 17, 25, 10),
+                                         (500, 40, 33, 17), (193, 16, 8, 16), (385, 8, 17, 1)])
+def test_the_fused_pass_matches_numpy(m, n, s2, K, squared, dtype, many_threads):
+    rng = np.random.default_rng(m + n + s2 + K)
+    X = rng.standard_normal((m, n)).astype(dtype)
+    T1 = (0.5 * rng.standard_normal((s2, n + 1))).astype(dtype)
+    T2 = (2 * rng.standard_normal((K, s2 + 1))).astype(dtype)
+    Y = np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
+    out = np.full((K, s2 + 1), np.nan, dtype=dtype)
+    delta, cost, finite = _accel.network([T1, T2], X, Y, squared, 1.0 / m, out=out)
+    d2, cost0, G2 = _network_reference(T1, T2, X, Y, squared, 1.0 / m)
+    assert finite and delta.shape == (s2, m) and delta.dtype == dtype and delta.flags.f_contiguous
+    tol = TOL[dtype] * 10
+    assert cost == pytest.approx(cost0, rel=tol)
+    assert np.abs(out - G2).max() <= tol * np.abs(G2).max()
+    assert np.abs(delta - d2).max() <= tol * np.abs(d2).max()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("squared", [False, True], ids=["cross_entropy", "squared_error"])
+def test_the_fused_cost_and_output_error_keep_their_digits_where_sigmoids_saturate(squared, dtype):
+    # one example, one output unit whose z^(3) is its bias: the cost term
+    # and δ^(3) (Δ^(2)'s bias column, with scale 1) for z over the whole range
+    ulp = np.finfo(dtype).eps
+    tiny = np.finfo(dtype).tiny
+    X = np.ones((1, 3), dtype=dtype)
+    T1 = np.zeros((2, 4), dtype=dtype)
+    for z in [0.0, 1e-30, -1e-8, 0.3, -1.0, 2.5, -7.0, 15.0, -30.0, 40.0, -60.0, 85.0, -300.0, 700.0]:
+        for y in (0.0, 1.0):
+            T2 = np.array([[z, 0.0, 0.0]], dtype=dtype)
+            out = np.empty((1, 3), dtype=dtype)
+            _, cost, _ = _accel.network([T1, T2], X, np.array([[y]], dtype=dtype), squared, 1.0, out=out)
+            zz = float(dtype(z))
+            # h − y as −g(−z) for y = 1: not 0 where h rounds to 1
+            r = expit(zz) if y == 0 else -expit(-zz)
+            g1 = expit(zz) * expit(-zz)
+            expected_cost = 0.5 * r * r if squared else (np.log1p(np.exp(-abs(zz))) + max(zz if y == 0 else -zz, 0.0))
+            expected_delta = r * g1 if squared else r
+            for got, want in ((cost, expected_cost), (out[0, 0], expected_delta)):
+                want = float(dtype(want))  # what the dtype can hold (0 below its range)
+                assert abs(got - want) <= 4 * ulp * abs(want) + 2 * tiny, (z, y, got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_the_fused_sums_are_the_same_bits_for_any_threads(dtype, monkeypatch):
+    rng = np.random.default_rng(12)
+    m, n, s2, K = 3000, 40, 25, 10
+    X = rng.standard_normal((m, n)).astype(dtype)
+    T1 = (0.3 * rng.standard_normal((s2, n + 1))).astype(dtype)
+    T2 = rng.standard_normal((K, s2 + 1)).astype(dtype)
+    Y = np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
+    monkeypatch.setattr(_accel, "_WORK_PER_THREAD", 1)
+    results = []
+    for cores in (1, 2, 3, 2, 2, 2):
+        monkeypatch.setattr(_accel, "_CORES", cores)
+        out = np.empty((K, s2 + 1), dtype=dtype)
+        delta, cost, _ = _accel.network([T1, T2], X, Y, False, 1.0 / m, out=out)
+        results.append((out, cost, delta.copy()))
+    for out, cost, delta in results[1:]:
+        assert np.array_equal(out, results[0][0]) and cost == results[0][1]
+        assert np.array_equal(delta, results[0][2])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+@pytest.mark.parametrize("matrix_targets", [False, True], ids=["indices", "matrix"])
+def test_an_evaluation_is_the_same_through_the_fused_pass_or_not(matrix_targets, loss, dtype,
+                                                                   monkeypatch):
+    X, y = nnopt.load_digits()
+    X, y = X[:700], y[:700]
+    target = np.eye(10)[y] if matrix_targets else y
+    sizes = (784, 25, 10)
+    theta = random_init(sizes, seed=5)
+    objective = Objective(X, target, 0.7, sizes, loss=loss, dtype=dtype)
+    assert _accel.fuses(objective.X, sizes)
+    J, grad = objective(theta)
+    monkeypatch.setattr(_accel, "fuses", lambda X, sizes: False)
+    J0, grad0 = Objective(X, target, 0.7, sizes, loss=loss, dtype=dtype)(theta)
+    assert J == pytest.approx(J0, rel=1e-6 if dtype == np.float32 else 1e-13)
+    assert np.linalg.norm(grad - grad0) <= TOL[dtype] * 10 * np.linalg.norm(grad0)
+
+
+def test_the_fused_pass_reports_nonfinite_data_by_name():
+    X, y = nnopt.load_digits()
+    X = X[:300].copy()
+    X[17, 40] = np.nan
+    sizes = (784, 25, 10)
+    with pytest.raises(ValueError, match="X"):
+        cost_and_gradient(random_init(sizes, seed=0), X, y[:300], 1.0, sizes)
+
+
+def test_the_fused_pass_refuses_buffers_too_short_for_the_sizes():
+    X, Wt, A2 = np.ones(15), np.zeros(32), np.empty(10)   # m=5, n=3, s2=2, S=8
+    W2t, W2d, Y = np.zeros(24), np.zeros(32), np.zeros(15)  # K=3, S3=8
+    args = (5, 3, 2, 8, 3, 8, False, 1, False, 0.2)
+    with pytest.raises(ValueError, match="buffer G2"):
+        _accel._kernels.network(X, Wt, A2, W2t, W2d, Y, np.empty(8), *args)
+    with pytest.raises(ValueError, match="buffer Y"):
+        _accel._kernels.network(X, Wt, A2, W2t, W2d, Y[:-1], np.empty(9), *args)
+    with pytest.raises(ValueError, match="inconsistent sizes"):
+        _accel._kernels.network(X, Wt, A2, W2t, W2d, Y, np.empty(9), *args[:5], 4, *args[6:])
