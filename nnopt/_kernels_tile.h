@@ -186,6 +186,10 @@ BACKWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *D, ptrdiff_t s2,
                 }
             if (NV == 0)
                 continue;
+            /* the next strip of each row, while this one is summed */
+            for (ptrdiff_t i = ib; i < ib + K; i++)
+                for (ptrdiff_t l = 0; l < MAX_NV * VL; l += 64 / (ptrdiff_t)sizeof(T))
+                    __builtin_prefetch(X + i * ldx + k + MAX_NV * VL + l, 0, 3);
             int R = R_NV(NV);
             for (ptrdiff_t h = 0; h < s2; h += R) {
                 int r = (int)(s2 - h < R ? s2 - h : R);
