@@ -106,19 +106,19 @@ def fuses(X, layer_sizes):
     return len(layer_sizes) == 3 and _applies(X, layer_sizes[1])
 
 
-def network(thetas, X, Y, squared, scale, out):
-    """A network with one hidden layer, forward and back to δ^(2), in one C call.
+def network(thetas, X, Y, squared, scale, lam_m, out):
+    """A network with one hidden layer, its cost and its gradient, in one C call.
 
     Each chunk of examples goes through the hidden layer, the output layer,
-    the cost and backpropagation to δ^(2) while it is in cache, where the
-    numpy path makes a dozen passes over the activations and three small
-    products. The cost is computed as `nnopt.losses` does, from z^(3) in
-    the form that never takes log(0).
+    the cost, backpropagation and its share of Δ^(1) while it is in cache,
+    where the numpy path makes a dozen passes over the activations, three
+    small products, and a second pass over X. The cost is computed as
+    `nnopt.losses` does, in the form that never takes log(0).
 
     Parameters
     ----------
     thetas : [ndarray (s2, n + 1), ndarray (K, s2 + 1)]
-        Θ^(1) and Θ^(2), in the dtype of X, C-contiguous.
+        Θ^(1) and Θ^(2), in the dtype of X.
     X : ndarray, shape (m, n)
         As `fuses` takes it.
     Y : ndarray, shape (m, K)
@@ -127,16 +127,18 @@ def network(thetas, X, Y, squared, scale, out):
         Squared error rather than cross-entropy: δ^(3) then has the factor g′(z^(3)).
     scale : float
         Factor of δ^(3): 1/m makes every Δ^(l) the gradient's (1/m)·Δ^(l).
-    out : ndarray, shape (K, s2 + 1)
-        Overwritten with Δ^(2), bias column first; C-contiguous (in practice
-        the gradient vector's view).
+    lam_m : float
+        λ/m, the factor of Θ^(l) added to each gradient off its bias column.
+    out : [ndarray (s2, n + 1), ndarray (K, s2 + 1)]
+        Overwritten with scale·Δ^(l) + lam_m·Θ^(l) (bias column: no λ term);
+        C-contiguous (in practice the gradient vector's views).
 
     Returns
     -------
-    delta : ndarray, shape (s2, m)
-        δ^(2), F-contiguous, as `input_gradient` takes it.
     cost : float
         The summed cost over the examples and outputs (without 1/m and λ).
+    squares : float
+        Σ Θ² over the non-bias weights of both layers, for the λ term of J.
     finite : bool
         Whether every z^(2) was finite.
     """
@@ -147,11 +149,10 @@ def network(thetas, X, Y, squared, scale, out):
     # Θ^(2)[:, 1:] as it multiplies δ^(3), behind a zero row (see _kernels_tile.h)
     W2d = np.zeros((K + 1, S), dtype=X.dtype)
     W2d[1:, :s2] = T2[:, 1:]
-    A2 = np.empty((m, s2), dtype=X.dtype)
-    finite, cost = _kernels.network(X, Wt, A2, W2t, W2d, Y, out, m, n, s2, S, K, S3,
-                                    X.dtype == np.float32, _thread_count(m, n, s2), squared,
-                                    scale)
-    return A2.T, cost, finite
+    finite, cost, squares = _kernels.network(X, Wt, W2t, W2d, Y, out[0], out[1], m, n, s2, S, K,
+                                             S3, X.dtype == np.float32, _thread_count(m, n, s2),
+                                             squared, scale, lam_m)
+    return cost, squares, finite
 
 
 def _transposed_padded(Th, dtype):

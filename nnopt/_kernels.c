@@ -11,13 +11,15 @@
  * backward one as whole vectors of each row, with the s2 (or 6-by-vector)
  * accumulators in registers. See benchmarks/README.md for the figures.
  *
- *     network:   for one hidden layer, forward's a^(2) and then, on the same
- *                chunk of rows while it is in cache, the output layer, the
- *                cost, δ^(3), Δ^(2) and δ^(2) (output_range, _kernels_tile.h)
+ *     network:   for one hidden layer, the whole evaluation: per chunk of
+ *                rows, forward's a^(2), then the output layer, the cost,
+ *                δ^(3), Δ^(2) and δ^(2) (output_range, _kernels_tile.h), then
+ *                the chunk's part of Δ^(1), while the chunk is in cache
  *
- * In numpy each of those steps is a pass over the m×(s2 + K) activations or
- * a small product that BLAS does badly; together they cost about as much
- * as one of the products with X.
+ * In numpy each step of the output layer is a pass over the m×(s2 + K)
+ * activations or a small product that BLAS does badly; together they cost
+ * about as much as one of the products with X. In one pass X is also read
+ * from memory once rather than twice.
  *
  * No numpy C API: the arrays arrive as buffers with their sizes, checked
  * against those sizes here; nnopt/_accel.py is the only caller. Each call
@@ -193,10 +195,11 @@ enum { FORWARD, BACKWARD, NETWORK };
 typedef struct {
     int kind, f32;
     const void *X, *W;   /* W: Wt for forward and network, D for backward */
-    void *out;           /* Z (a^(2), then δ^(2), for network), or G (group 0's Δ) */
-    /* backward: the Δ of groups 1.., s2×(n+1) each; network: each chunk's
-     * Δ^(2), K×(s2+1) each, then each thread's scratch */
+    void *out;           /* Z, or G (group 0's Δ; Δ^(1) for network) */
+    /* backward: the Δ of groups 1.., s2×(n+1) each; network: see
+     * network_costs below */
     void *partial;
+    void *group_deltas;  /* where in `partial` the Δ of groups 1.. start */
     Py_ssize_t m, n, s2, S, ldg, groups;
     int activate;        /* forward: write g(z) */
     /* network: the output layer, as output_range (_kernels_tile.h) takes it */
@@ -205,7 +208,8 @@ typedef struct {
     Py_ssize_t K, S3;
     int squared;
     double scale;
-    double cost;         /* network: the summed cost, out */
+    double lam_m;        /* network: λ/m */
+    double cost, reg;    /* network, out: the summed cost, Σ Θ² off the bias columns */
     atomic_int bad;      /* some z^(2) was not finite (forward with activate, network) */
     atomic_int slot;     /* network: the scratch the next thread takes */
     atomic_ptrdiff_t *next;   /* the first row not taken; backward: the first group */
@@ -219,7 +223,7 @@ group_delta(const Work *w, Py_ssize_t g, Py_ssize_t *ld)
     *ld = g == 0 ? w->ldg : w->n + 1;
     if (g == 0)
         return w->out;
-    return (char *)w->partial + (size_t)((g - 1) * w->s2 * (w->n + 1)) * (w->f32 ? 4 : 8);
+    return (char *)w->group_deltas + (size_t)((g - 1) * w->s2 * (w->n + 1)) * (w->f32 ? 4 : 8);
 }
 
 /* Group g's Δ = δ^(2) [1, X] over its rows */
@@ -229,9 +233,9 @@ backward_group(const Work *w, Py_ssize_t g)
     Py_ssize_t lo = w->m * g / w->groups, hi = w->m * (g + 1) / w->groups, ld;
     void *G = group_delta(w, g, &ld);
     if (w->f32)
-        backward_group_f32(w->X, w->n, w->W, w->s2, G, ld, lo, hi);
+        backward_group_f32(w->X, w->n, w->W, w->s2, G, ld, lo, hi, 0);
     else
-        backward_group_f64(w->X, w->n, w->W, w->s2, G, ld, lo, hi);
+        backward_group_f64(w->X, w->n, w->W, w->s2, G, ld, lo, hi, 0);
 }
 
 static Py_ssize_t
@@ -240,69 +244,82 @@ chunks_of(Py_ssize_t m)
     return (m + CHUNK - 1) / CHUNK;
 }
 
-/* The network's buffers (in w->partial), in units of T: for each chunk its
- * Δ^(2)ᵀ ((s2+1)×S3), then each chunk's cost (a double), then for each
- * thread its scratch: z^(3) and δ^(3) (CHUNK×S3 each), and CHUNK×s2 */
-static size_t
-network_deltas(const Work *w)
-{
-    return (size_t)(chunks_of(w->m) * (w->s2 + 1) * w->S3);
-}
-
+/* The network's buffers (in w->partial): each chunk's cost (a double),
+ * the Δ^(1) of groups 1.. (s2×(n+1) each, as for backward), each chunk's
+ * Δ^(2)ᵀ ((s2+1)×S3), then for each thread its scratch: a^(2) (then
+ * δ^(2)) and CHUNK×s2 more, z^(3) and δ^(3) (CHUNK×S3 each). */
 static double *
 network_costs(const Work *w)
 {
-    return (double *)((char *)w->partial + network_deltas(w) * (w->f32 ? 4 : 8));
+    return w->partial;
+}
+
+static char *
+network_deltas(const Work *w)
+{
+    return (char *)w->group_deltas + (size_t)((w->groups - 1) * w->s2 * (w->n + 1)) * (w->f32 ? 4 : 8);
 }
 
 static size_t
 network_scratch(const Work *w)
 {
-    return (size_t)(CHUNK * (2 * w->S3 + w->s2));
+    return (size_t)(CHUNK * 2 * (w->S3 + w->s2));
 }
 
-/* Network: a^(2) for a chunk of rows, then the output layer on the same rows
- * while they are in cache. Chunk c's Δ^(2) and cost go to their own slots,
- * so that the sums over chunks (in run_split) do not depend on the threads. */
+/* Network: group by group, each chunk of rows goes through the hidden
+ * layer, the output layer (output_range) and Δ^(1) while it is in cache:
+ * X is read from memory once. Groups are fixed runs of chunks, as the
+ * backward product's are, and each chunk's Δ^(2) and cost have their own
+ * slots: the sums (in run_split) do not depend on the threads. */
 static void
-network_chunks(Work *w)
+network_groups(Work *w)
 {
     size_t size = w->f32 ? 4 : 8;
-    Py_ssize_t m = w->m, s2 = w->s2, K = w->K, S3 = w->S3, per = (s2 + 1) * S3;
-    char *z3 = (char *)(network_costs(w) + chunks_of(m))
+    Py_ssize_t m = w->m, n = w->n, s2 = w->s2, K = w->K, S3 = w->S3, per = (s2 + 1) * S3;
+    Py_ssize_t chunks = chunks_of(m);
+    char *a2 = network_deltas(w) + (size_t)(chunks * per) * size
                + atomic_fetch_add(&w->slot, 1) * network_scratch(w) * size;
-    char *d3 = z3 + (size_t)(CHUNK * S3) * size, *d2 = d3 + (size_t)(CHUNK * S3) * size;
+    char *d2 = a2 + (size_t)(CHUNK * s2) * size, *z3 = d2 + (size_t)(CHUNK * s2) * size;
+    char *d3 = z3 + (size_t)(CHUNK * S3) * size;
     for (;;) {
-        ptrdiff_t i = atomic_fetch_add_explicit(w->next, CHUNK, memory_order_relaxed);
-        if (i >= m)
+        ptrdiff_t g = atomic_fetch_add_explicit(w->next, 1, memory_order_relaxed);
+        if (g >= w->groups)
             break;
-        ptrdiff_t hi = i + CHUNK < m ? i + CHUNK : m, c = i / CHUNK;
-        void *Gt = (char *)w->partial + (size_t)(c * per) * size;
-        int bad;
-        if (w->f32) {
-            bad = forward_range_f32(w->X, w->n, w->n, w->W, w->S, w->out, s2, i, hi, 1);
-            network_costs(w)[c] = output_range_f32(
-                (float *)w->out + i * s2, s2, w->S, w->W2t, K, S3, w->W2d,
-                (const float *)w->Y + i * K, Gt, (float *)z3, (float *)d3, (float *)d2, hi - i,
-                w->squared, (float)w->scale);
-        } else {
-            bad = forward_range_f64(w->X, w->n, w->n, w->W, w->S, w->out, s2, i, hi, 1);
-            network_costs(w)[c] = output_range_f64(
-                (double *)w->out + i * s2, s2, w->S, w->W2t, K, S3, w->W2d,
-                (const double *)w->Y + i * K, Gt, (double *)z3, (double *)d3, (double *)d2,
-                hi - i, w->squared, w->scale);
+        Py_ssize_t ld;
+        void *G1 = group_delta(w, g, &ld);
+        for (Py_ssize_t c = chunks * g / w->groups; c < chunks * (g + 1) / w->groups; c++) {
+            ptrdiff_t i = c * CHUNK, rows = (i + CHUNK < m ? i + CHUNK : m) - i;
+            void *Gt = network_deltas(w) + (size_t)(c * per) * size;
+            int bad, more = c > chunks * g / w->groups;
+            if (w->f32) {
+                const float *Xc = (const float *)w->X + i * n;
+                bad = forward_range_f32(Xc, n, n, w->W, w->S, (float *)a2, s2, 0, rows, 1);
+                network_costs(w)[c] = output_range_f32(
+                    (float *)a2, s2, w->S, w->W2t, K, S3, w->W2d, (const float *)w->Y + i * K,
+                    Gt, (float *)z3, (float *)d3, (float *)d2, rows, w->squared, (float)w->scale);
+                backward_group_f32(Xc, n, (float *)a2, s2, G1, ld, 0, rows, more);
+            } else {
+                const double *Xc = (const double *)w->X + i * n;
+                bad = forward_range_f64(Xc, n, n, w->W, w->S, (double *)a2, s2, 0, rows, 1);
+                network_costs(w)[c] = output_range_f64(
+                    (double *)a2, s2, w->S, w->W2t, K, S3, w->W2d, (const double *)w->Y + i * K,
+                    Gt, (double *)z3, (double *)d3, (double *)d2, rows, w->squared, w->scale);
+                backward_group_f64(Xc, n, (double *)a2, s2, G1, ld, 0, rows, more);
+            }
+            if (bad)
+                atomic_store_explicit(&w->bad, 1, memory_order_relaxed);
         }
-        if (bad)
-            atomic_store_explicit(&w->bad, 1, memory_order_relaxed);
     }
 }
 
 /* Network, after the threads: Δ^(2) and the cost summed in chunk order,
- * and Δ^(2) transposed into G2 (K×(s2+1)) */
+ * Δ^(2) transposed into G2 (K×(s2+1)); then Σ Θ² over the non-bias weights
+ * (into w->reg), and λ/m·Θ added to both gradients off their bias column */
 static void
 network_sums(Work *w)
 {
-    Py_ssize_t chunks = chunks_of(w->m), per = (w->s2 + 1) * w->S3;
+    Py_ssize_t chunks = chunks_of(w->m), per = (w->s2 + 1) * w->S3, n1 = w->n + 1;
+    const void *Gt = network_deltas(w);
     w->cost = 0;
     for (Py_ssize_t c = 0; c < chunks; c++)
         w->cost += network_costs(w)[c];
@@ -310,12 +327,32 @@ network_sums(Work *w)
         for (Py_ssize_t h = 0; h <= w->s2; h++) {
             double sum = 0;
             for (Py_ssize_t c = 0; c < chunks; c++)
-                sum += w->f32 ? ((float *)w->partial)[c * per + h * w->S3 + k]
-                              : ((double *)w->partial)[c * per + h * w->S3 + k];
+                sum += w->f32 ? ((const float *)Gt)[c * per + h * w->S3 + k]
+                              : ((const double *)Gt)[c * per + h * w->S3 + k];
+            if (h > 0) {
+                /* Θ^(2)[k, h] is W2t[h, k] */
+                double t = w->f32 ? ((const float *)w->W2t)[h * w->S3 + k]
+                                  : ((const double *)w->W2t)[h * w->S3 + k];
+                w->reg += t * t;
+                sum += w->lam_m * t;
+            }
             if (w->f32)
                 ((float *)w->G2)[k * (w->s2 + 1) + h] = (float)sum;
             else
                 ((double *)w->G2)[k * (w->s2 + 1) + h] = sum;
+        }
+    for (Py_ssize_t h = 0; h < w->s2; h++)
+        for (Py_ssize_t k = 1; k < n1; k++) {
+            /* Θ^(1)[h, k] is Wt[k, h] */
+            if (w->f32) {
+                double t = ((const float *)w->W)[k * w->S + h];
+                w->reg += t * t;
+                ((float *)w->out)[h * n1 + k] += (float)(w->lam_m * t);
+            } else {
+                double t = ((const double *)w->W)[k * w->S + h];
+                w->reg += t * t;
+                ((double *)w->out)[h * n1 + k] += w->lam_m * t;
+            }
         }
 }
 
@@ -324,7 +361,7 @@ run(void *arg)
 {
     Work *w = arg;
     if (w->kind == NETWORK) {
-        network_chunks(w);
+        network_groups(w);
         return NULL;
     }
     int forward = w->kind == FORWARD;
@@ -365,26 +402,28 @@ run_split(Work *w, int threads)
     Py_ssize_t units = chunks_of(w->m);
     w->next = &next;
     w->partial = NULL;
-    if (w->kind == BACKWARD) {
+    if (w->kind != FORWARD) {
         /* a fixed count (for m ≥ GROUPS·CHUNK), so that the sums do not
          * depend on the threads */
         w->groups = units < GROUPS ? units : GROUPS;
-        if (w->groups > 1) {
-            w->partial = malloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)) * size);
-            if (!w->partial)
-                w->groups = 1;
-        }
         units = w->groups;
     }
     if (threads > units)
         threads = (int)units;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
-    if (w->kind == NETWORK) {
-        w->partial = malloc((network_deltas(w) + threads * network_scratch(w)) * size
-                            + units * sizeof(double));
+    if (w->kind == BACKWARD && w->groups > 1) {
+        w->partial = w->group_deltas = malloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)) * size);
+        if (!w->partial)
+            w->groups = 1;
+    } else if (w->kind == NETWORK) {
+        w->partial = malloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)
+                                     + chunks_of(w->m) * (w->s2 + 1) * w->S3
+                                     + threads * network_scratch(w)) * size
+                            + chunks_of(w->m) * sizeof(double));
         if (!w->partial)
             return -1;
+        w->group_deltas = network_costs(w) + chunks_of(w->m);
     }
     for (int t = 1; t < threads; t++)
         started[t] = pthread_create(&ids[t], NULL, run, w) == 0;
@@ -392,7 +431,7 @@ run_split(Work *w, int threads)
     for (int t = 1; t < threads; t++)
         if (started[t])
             pthread_join(ids[t], NULL);
-    if (w->kind == BACKWARD) {
+    if (w->kind != FORWARD) {
         /* in group order, whatever order the groups were done in */
         for (Py_ssize_t g = 1; g < w->groups; g++) {
             Py_ssize_t ld;
@@ -402,9 +441,9 @@ run_split(Work *w, int threads)
             else
                 add_into_f64(w->out, w->ldg, P, w->s2, w->n + 1);
         }
-    } else if (w->kind == NETWORK) {
-        network_sums(w);
     }
+    if (w->kind == NETWORK)
+        network_sums(w);
     free(w->partial);
     return 0;
 }
@@ -482,13 +521,13 @@ backward(PyObject *self, PyObject *args)
 static PyObject *
 network(PyObject *self, PyObject *args)
 {
-    Py_buffer b[7];   /* X, Wt, A2, W2t, W2d, Y, G2 */
+    Py_buffer b[7];   /* X, Wt, W2t, W2d, Y, G1, G2 */
     Py_ssize_t m, n, s2, S, K, S3;
     int f32, threads, squared;
-    double scale, cost = 0;
-    if (!PyArg_ParseTuple(args, "y*y*w*y*y*y*w*nnnnnnpipd", &b[0], &b[1], &b[2], &b[3], &b[4],
+    double scale, lam_m, cost = 0, reg = 0;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*w*w*nnnnnnpipdd", &b[0], &b[1], &b[2], &b[3], &b[4],
                           &b[5], &b[6], &m, &n, &s2, &S, &K, &S3, &f32, &threads, &squared,
-                          &scale))
+                          &scale, &lam_m))
         return NULL;
     Py_ssize_t size = f32 ? 4 : 8, vl = f32 ? 16 : 8;
     int nonfinite = 0;
@@ -497,15 +536,15 @@ network(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "_kernels: inconsistent sizes");
     } else if (check_len(&b[0], m * n, size, "X") == 0
                && check_len(&b[1], (n + 1) * S, size, "Wt") == 0
-               && check_len(&b[2], m * s2, size, "A2") == 0
-               && check_len(&b[3], (s2 + 1) * S3, size, "W2t") == 0
-               && check_len(&b[4], (K + 1) * S, size, "W2d") == 0
-               && check_len(&b[5], m * K, size, "Y") == 0
+               && check_len(&b[2], (s2 + 1) * S3, size, "W2t") == 0
+               && check_len(&b[3], (K + 1) * S, size, "W2d") == 0
+               && check_len(&b[4], m * K, size, "Y") == 0
+               && check_len(&b[5], s2 * (n + 1), size, "G1") == 0
                && check_len(&b[6], K * (s2 + 1), size, "G2") == 0) {
-        Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .W = b[1].buf, .out = b[2].buf,
-                  .m = m, .n = n, .s2 = s2, .S = S, .groups = 1, .activate = 1,
-                  .W2t = b[3].buf, .W2d = b[4].buf, .Y = b[5].buf, .G2 = b[6].buf, .K = K,
-                  .S3 = S3, .squared = squared, .scale = scale};
+        Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .W = b[1].buf, .out = b[5].buf,
+                  .m = m, .n = n, .s2 = s2, .S = S, .ldg = n + 1, .groups = 1, .activate = 1,
+                  .W2t = b[2].buf, .W2d = b[3].buf, .Y = b[4].buf, .G2 = b[6].buf, .K = K,
+                  .S3 = S3, .squared = squared, .scale = scale, .lam_m = lam_m};
         int ok;
         Py_BEGIN_ALLOW_THREADS
         ok = run_split(&w, threads);
@@ -514,12 +553,13 @@ network(PyObject *self, PyObject *args)
             PyErr_NoMemory();
         nonfinite = atomic_load(&w.bad);
         cost = w.cost;
+        reg = w.reg;
     }
     for (int i = 0; i < 7; i++)
         PyBuffer_Release(&b[i]);
     if (PyErr_Occurred())
         return NULL;
-    return Py_BuildValue("(Nd)", PyBool_FromLong(!nonfinite), cost);
+    return Py_BuildValue("(Ndd)", PyBool_FromLong(!nonfinite), cost, reg);
 }
 
 static PyMethodDef methods[] = {
@@ -529,9 +569,9 @@ static PyMethodDef methods[] = {
     {"backward", backward, METH_VARARGS,
      "backward(X, D, G, m, n, s2, ldg, f32, threads): G[:, :n+1] = Dᵀ [1, X], D m×s2"},
     {"network", network, METH_VARARGS,
-     "network(X, Wt, A2, W2t, W2d, Y, G2, m, n, s2, S, K, S3, f32, threads, squared, scale): "
-     "a network with one hidden layer, forward and back to δ^(2) (over A2), with Δ^(2) in "
-     "G2; returns (every z^(2) finite?, the summed cost)"},
+     "network(X, Wt, W2t, W2d, Y, G1, G2, m, n, s2, S, K, S3, f32, threads, squared, scale, "
+     "lam_m): a network with one hidden layer, forward and back, with Δ^(l) + λ/m·Θ^(l) in "
+     "G1 and G2; returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -164,14 +164,14 @@ FORWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *Wt, ptrdiff_t S,
  * Rows are taken ROW_BLOCK at a time, and each block sweeps along its rows
  * in strips of MAX_NV vectors: the strip stays in L1 while every row tile
  * of G passes over it, and the hardware prefetcher sees ROW_BLOCK
- * sequential streams. G is overwritten. */
+ * sequential streams. G is overwritten, or added to with `accumulate`. */
 CLONES static void
 BACKWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *D, ptrdiff_t s2,
-               T *G, ptrdiff_t ldg, ptrdiff_t i0, ptrdiff_t i1)
+               T *G, ptrdiff_t ldg, ptrdiff_t i0, ptrdiff_t i1, int accumulate)
 {
     for (ptrdiff_t ib = i0; ib < i1; ib += ROW_BLOCK) {
         ptrdiff_t K = i1 - ib < ROW_BLOCK ? i1 - ib : ROW_BLOCK;
-        int add = ib > i0;
+        int add = accumulate || ib > i0;
         for (ptrdiff_t k = 0; k < n; k += MAX_NV * VL) {
             ptrdiff_t width = n - k < MAX_NV * VL ? n - k : MAX_NV * VL;
             int NV = (int)(width / VL);
@@ -201,18 +201,19 @@ BACKWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *D, ptrdiff_t s2,
 }
 
 /* Δ = δ^(2) [1, X] over the rows [i0, i1): G[:, 0] the sums of δ^(2) (the
- * bias column), G[:, 1:] = δ^(2) X. G is s2×(n+1), row stride ldg. */
+ * bias column), G[:, 1:] = δ^(2) X. G is s2×(n+1), row stride ldg; it is
+ * overwritten, or added to with `accumulate`. */
 static void
 BACKWARD_GROUP(const T *X, ptrdiff_t n, const T *D, ptrdiff_t s2, T *G, ptrdiff_t ldg,
-               ptrdiff_t i0, ptrdiff_t i1)
+               ptrdiff_t i0, ptrdiff_t i1, int accumulate)
 {
     T sums[MAX_HIDDEN] = {0};
-    BACKWARD_RANGE(X, n, n, D, s2, G + 1, ldg, i0, i1);
+    BACKWARD_RANGE(X, n, n, D, s2, G + 1, ldg, i0, i1, accumulate);
     for (ptrdiff_t i = i0; i < i1; i++)
         for (ptrdiff_t h = 0; h < s2; h++)
             sums[h] += D[i * s2 + h];
     for (ptrdiff_t h = 0; h < s2; h++)
-        G[h * ldg] = sums[h];
+        G[h * ldg] = accumulate ? G[h * ldg] + sums[h] : sums[h];
 }
 
 /* G += P, both s2×n1; G with row stride ldg, P contiguous */
@@ -333,7 +334,7 @@ OUTPUT_RANGE(T *A2, ptrdiff_t s2, ptrdiff_t S, const T *W2t, ptrdiff_t K, ptrdif
 {
     FORWARD_RANGE(A2, s2, s2, W2t, S3, z3, S3, 0, rows, 0);
     double cost = OUTPUT_DELTA(z3, Y, d3, rows, K, S3, squared, scale);
-    BACKWARD_RANGE(d3, S3, S3, A2, s2, Gt + S3, S3, 0, rows);
+    BACKWARD_RANGE(d3, S3, S3, A2, s2, Gt + S3, S3, 0, rows, 0);
     for (ptrdiff_t v = 0; v < S3; v += VL) {
         V sum = {0};
         for (ptrdiff_t i = 0; i < rows; i++)

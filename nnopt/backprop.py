@@ -142,37 +142,36 @@ class _Evaluation:
         self.idx, self.Y = idx, (None if Y is None else Y.T)  # Y.T: a column per example
         self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
         self._grad = None
+        self.targets = targets
         # backpropagation works in place on the activations: one caller at a time
         self._lock = threading.Lock()
         m = X.shape[0]
         if gradient and _accel.fuses(X, layer_sizes):
-            total = self._fused(X, targets, check_first)
-        else:
-            with _accel.threads_for(X, layer_sizes[1]):
-                self.a, z_L = _propagate(self.thetas, X, check_first)
-            total = LOSSES[loss][0](z_L, idx, self.Y)
-            self.a_L = sigmoid_in_place(z_L)  # the cost was the last use of z^(L)
+            self.J = self._fused(X, targets, check_first)
+            return
+        with _accel.threads_for(X, layer_sizes[1]):
+            self.a, z_L = _propagate(self.thetas, X, check_first)
+        total = LOSSES[loss][0](z_L, idx, self.Y)
         self.J = float(total / m + _regularization(self.thetas, lam, m))
+        self.a_L = sigmoid_in_place(z_L)  # the cost was the last use of z^(L)
 
     def _fused(self, X, targets, check_first):
-        """The gradient, and the summed cost it returns, from the kernels' one pass
-        (`_accel.network`)."""
+        """J, and the gradient (kept), from the kernels' one pass (`_accel.network`)."""
         m = X.shape[0]
         if targets is None:
             targets = _dense_targets(self.idx, None if self.Y is None else self.Y.T,
                                      self.layer_sizes[-1], self.dtype)
+        self.targets = targets  # for the next evaluation on the same targets
         g = np.empty(self.theta.size, dtype=self.dtype)
         grads = reshape(g, self.layer_sizes)
         with _accel.threads_for(X, self.layer_sizes[1]):
-            delta, total, finite = _accel.network(self.thetas, X, targets,
-                                                  self.loss == "squared_error", 1.0 / m,
-                                                  out=grads[1])
-            if check_first and not finite:
-                _raise_nonfinite(X)
-            _accel.input_gradient(delta, X, out=grads[0])
-        _regularize(grads, self.thetas, self.lam, m)
+            total, squares, finite = _accel.network(self.thetas, X, targets,
+                                                    self.loss == "squared_error", 1.0 / m,
+                                                    self.lam / m, out=grads)
+        if check_first and not finite:
+            _raise_nonfinite(X)
         self._grad = g.astype(np.float64, copy=False)
-        return total
+        return float(total / m + self.lam / (2.0 * m) * squares)
 
     def gradient(self):
         """∂J/∂θ as a float64 vector (computed on first use, then kept)."""
@@ -216,12 +215,17 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient):
     key = (id(X), X.__array_interface__["data"][0], X.shape, X.strides, X.dtype,
            lam, sizes, loss, dt)
     prev = _last
+    target = idx if Y is None else Y
     if (prev is not None and prev.key == key and np.array_equal(prev.theta, theta)
-            and _same(prev.target, idx if Y is None else Y)
-            and np.array_equal(prev.fingerprint, _fingerprint(X))):
+            and _same(prev.target, target) and np.array_equal(prev.fingerprint, _fingerprint(X))):
         return prev
-    ev = _Evaluation(theta, X.astype(dt, copy=False), idx, Y, lam, sizes, loss, dt, gradient=gradient)
-    ev.key, ev.target, ev.fingerprint, ev.X = key, (idx if Y is None else Y).copy(), _fingerprint(X), X
+    # the (m, K) targets of the fused pass, made once for a run of calls on the same y
+    dense = (prev.targets if prev is not None and prev.targets is not None
+             and prev.targets.dtype == dt and prev.targets.shape[1] == sizes[-1]
+             and _same(prev.target, target) else None)
+    ev = _Evaluation(theta, X.astype(dt, copy=False), idx, Y, lam, sizes, loss, dt,
+                     gradient=gradient, targets=dense)
+    ev.key, ev.target, ev.fingerprint, ev.X = key, target.copy(), _fingerprint(X), X
     _last = ev
     return ev
 

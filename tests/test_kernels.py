@@ -221,7 +221,7 @@ def test_a_default_training_run_repeats_bit_for_bit():
 
 
 def _network_reference(T1, T2, X, Y, squared, scale):
-    """The fused pass's outputs by plain float64 numpy: δ^(2), the summed cost, Δ^(2)."""
+    """The fused pass's outputs by plain float64 numpy: the summed cost, Δ^(1), Δ^(2)."""
     T1, T2, X, Y = (a.astype(np.float64) for a in (T1, T2, X, Y))
     a2 = expit(X @ T1[:, 1:].T + T1[:, 0])
     z3 = a2 @ T2[:, 1:].T + T2[:, 0]
@@ -234,27 +234,41 @@ def _network_reference(T1, T2, X, Y, squared, scale):
         d3 = (h - Y) * scale
     G2 = d3.T @ np.hstack([np.ones((len(X), 1)), a2])
     d2 = (d3 @ T2[:, 1:]) * a2 * (1 - a2)
-    return d2.T, cost, G2
+    G1 = d2.T @ np.hstack([np.ones((len(X), 1)), X])
+    return cost, G1, G2
+
+
+def _fused(T1, T2, X, Y, squared, scale, lam_m=0.0):
+    out = [np.full(T1.shape, np.nan, dtype=X.dtype), np.full(T2.shape, np.nan, dtype=X.dtype)]
+    cost, squares, finite = _accel.network([T1, T2], X, Y, squared, scale, lam_m, out=out)
+    # λ/m·Θ off the bias column, and Σ Θ² over the same weights
+    assert squares == pytest.approx(np.sum(T1[:, 1:].astype(float) ** 2)
+                                    + np.sum(T2[:, 1:].astype(float) ** 2), rel=1e-12)
+    return cost, finite, out
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("squared", [False, True], ids=["cross_entropy", "squared_error"])
 @pytest.mark.parametrize("m, n, s2, K", [(1, 1, 1, 1), (7, 5, 9, 3), (500, 17, 25, 10),
-                                         (500, 40, 33, 17), (193, 16, 8, 16), (385, 8, 17, 1)])
+                                         (500, 40, 33, 17), (193, 16, 8, 16), (385, 8, 17, 1),
+                                         (2000, 33, 25, 10)])
 def test_the_fused_pass_matches_numpy(m, n, s2, K, squared, dtype, many_threads):
+    # 2000 rows: 11 chunks in 8 groups, some of two chunks
     rng = np.random.default_rng(m + n + s2 + K)
     X = rng.standard_normal((m, n)).astype(dtype)
     T1 = (0.5 * rng.standard_normal((s2, n + 1))).astype(dtype)
     T2 = (2 * rng.standard_normal((K, s2 + 1))).astype(dtype)
     Y = np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
-    out = np.full((K, s2 + 1), np.nan, dtype=dtype)
-    delta, cost, finite = _accel.network([T1, T2], X, Y, squared, 1.0 / m, out=out)
-    d2, cost0, G2 = _network_reference(T1, T2, X, Y, squared, 1.0 / m)
-    assert finite and delta.shape == (s2, m) and delta.dtype == dtype and delta.flags.f_contiguous
+    lam_m = 0.7 / m
+    cost, finite, (G1, G2) = _fused(T1, T2, X, Y, squared, 1.0 / m, lam_m)
+    cost0, G1_0, G2_0 = _network_reference(T1, T2, X, Y, squared, 1.0 / m)
+    G1_0[:, 1:] += lam_m * T1[:, 1:]
+    G2_0[:, 1:] += lam_m * T2[:, 1:]
+    assert finite
     tol = TOL[dtype] * 10
     assert cost == pytest.approx(cost0, rel=tol)
-    assert np.abs(out - G2).max() <= tol * np.abs(G2).max()
-    assert np.abs(delta - d2).max() <= tol * np.abs(d2).max()
+    assert np.abs(G2 - G2_0).max() <= tol * np.abs(G2_0).max()
+    assert np.abs(G1 - G1_0).max() <= tol * np.abs(G1_0).max()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
@@ -269,8 +283,7 @@ def test_the_fused_cost_and_output_error_keep_their_digits_where_sigmoids_satura
     for z in [0.0, 1e-30, -1e-8, 0.3, -1.0, 2.5, -7.0, 15.0, -30.0, 40.0, -60.0, 85.0, -300.0, 700.0]:
         for y in (0.0, 1.0):
             T2 = np.array([[z, 0.0, 0.0]], dtype=dtype)
-            out = np.empty((1, 3), dtype=dtype)
-            _, cost, _ = _accel.network([T1, T2], X, np.array([[y]], dtype=dtype), squared, 1.0, out=out)
+            cost, _, (_, out) = _fused(T1, T2, X, np.array([[y]], dtype=dtype), squared, 1.0)
             zz = float(dtype(z))
             # h − y as −g(−z) for y = 1: not 0 where h rounds to 1
             r = expit(zz) if y == 0 else -expit(-zz)
@@ -294,12 +307,10 @@ def test_the_fused_sums_are_the_same_bits_for_any_threads(dtype, monkeypatch):
     results = []
     for cores in (1, 2, 3, 2, 2, 2):
         monkeypatch.setattr(_accel, "_CORES", cores)
-        out = np.empty((K, s2 + 1), dtype=dtype)
-        delta, cost, _ = _accel.network([T1, T2], X, Y, False, 1.0 / m, out=out)
-        results.append((out, cost, delta.copy()))
-    for out, cost, delta in results[1:]:
-        assert np.array_equal(out, results[0][0]) and cost == results[0][1]
-        assert np.array_equal(delta, results[0][2])
+        results.append(_fused(T1, T2, X, Y, False, 1.0 / m))
+    for cost, _, (G1, G2) in results[1:]:
+        assert cost == results[0][0]
+        assert np.array_equal(G1, results[0][2][0]) and np.array_equal(G2, results[0][2][1])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
@@ -331,12 +342,15 @@ def test_the_fused_pass_reports_nonfinite_data_by_name():
 
 
 def test_the_fused_pass_refuses_buffers_too_short_for_the_sizes():
-    X, Wt, A2 = np.ones(15), np.zeros(32), np.empty(10)   # m=5, n=3, s2=2, S=8
+    X, Wt = np.ones(15), np.zeros(32)                       # m=5, n=3, s2=2, S=8
     W2t, W2d, Y = np.zeros(24), np.zeros(32), np.zeros(15)  # K=3, S3=8
-    args = (5, 3, 2, 8, 3, 8, False, 1, False, 0.2)
+    G1, G2 = np.empty(8), np.empty(9)
+    args = (5, 3, 2, 8, 3, 8, False, 1, False, 0.2, 0.0)
     with pytest.raises(ValueError, match="buffer G2"):
-        _accel._kernels.network(X, Wt, A2, W2t, W2d, Y, np.empty(8), *args)
+        _accel._kernels.network(X, Wt, W2t, W2d, Y, G1, G2[:-1], *args)
+    with pytest.raises(ValueError, match="buffer G1"):
+        _accel._kernels.network(X, Wt, W2t, W2d, Y, G1[:-1], G2, *args)
     with pytest.raises(ValueError, match="buffer Y"):
-        _accel._kernels.network(X, Wt, A2, W2t, W2d, Y[:-1], np.empty(9), *args)
+        _accel._kernels.network(X, Wt, W2t, W2d, Y[:-1], G1, G2, *args)
     with pytest.raises(ValueError, match="inconsistent sizes"):
-        _accel._kernels.network(X, Wt, A2, W2t, W2d, Y, np.empty(9), *args[:5], 4, *args[6:])
+        _accel._kernels.network(X, Wt, W2t, W2d, Y, G1, G2, *args[:5], 4, *args[6:])
