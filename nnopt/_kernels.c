@@ -388,7 +388,9 @@ run(void *arg)
 
 #define MAX_THREADS 64
 
-/* Run one call on `threads` threads, one of them this one. A thread that
+/* Run one call on `threads` threads, one of them this one. Its buffers come
+ * from PyMem_RawMalloc (callable without the GIL), so that tracemalloc
+ * counts them with the rest of an evaluation's memory. A thread that
  * could not be started is simply not there: the others take its work.
  * Without memory for the groups' Δ, the backward product is one group;
  * the network call needs its buffers and returns -1 without them. */
@@ -413,11 +415,12 @@ run_split(Work *w, int threads)
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
     if (w->kind == BACKWARD && w->groups > 1) {
-        w->partial = w->group_deltas = malloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)) * size);
+        w->partial = PyMem_RawMalloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)) * size);
+        w->group_deltas = w->partial;
         if (!w->partial)
             w->groups = 1;
     } else if (w->kind == NETWORK) {
-        w->partial = malloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)
+        w->partial = PyMem_RawMalloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)
                                      + chunks_of(w->m) * (w->s2 + 1) * w->S3
                                      + threads * network_scratch(w)) * size
                             + chunks_of(w->m) * sizeof(double));
@@ -444,7 +447,7 @@ run_split(Work *w, int threads)
     }
     if (w->kind == NETWORK)
         network_sums(w);
-    free(w->partial);
+    PyMem_RawFree(w->partial);
     return 0;
 }
 
