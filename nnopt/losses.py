@@ -3,9 +3,9 @@
 Each loss gives the summed (not yet averaged) cost over a batch, from the
 output pre-activations z^(L), and δ^(L), the error of the output units,
 from the activations a^(L) = g(z^(L)). As in the articles, these arrays
-hold one column per example: shape (K, m), in C or Fortran order (the C
-kernels write z^(L) one example per row, which is its Fortran-ordered
-transpose). Targets come either as class
+hold one column per example: shape (K, m), in C or Fortran order (with no
+hidden layer, z^(L) comes from the C kernels one example per row, which is
+its Fortran-ordered transpose). Targets come either as class
 indices (`idx`, shape (m,)) or as a target matrix (`Y`, shape (K, m));
 exactly one of the two is given. δ^(L) is written over a^(L), which
 backpropagation does not need again, so that no m×K array is allocated for it.
