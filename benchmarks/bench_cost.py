@@ -149,16 +149,30 @@ def ms(t):
 # ---------------------------------------------------------------- the tables
 
 
-def main_table(X, X32, y, thetas, sklearn, rounds):
-    """nnopt, the baselines and the bare products on the same data."""
+def _evaluations(X, X32, y, thetas):
+    """nnopt's evaluations, the first rows of tables 1 and 1b."""
     objective = Objective(X, y, LAM, SIZES)
-    candidates = {
+    return {
         NNOPT64: lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
         NNOPT32: lambda i: cost_and_gradient(thetas[i % 2], X32, y, LAM, SIZES),
         "nnopt Objective (what nnopt.train calls), float64": lambda i: objective(thetas[i % 2]),
-        "plain vectorized numpy (hstack, log h), float64":
-            lambda i: plain_cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
     }
+
+
+def _sklearn_row(sklearn, thetas):
+    """scikit-learn's objective on the same two θ, when it is installed."""
+    sk, _ = sklearn
+    if sk is None:
+        return {}
+    packed = [to_sklearn(t, SIZES) for t in thetas]
+    return {SKLEARN: lambda i: sk(packed[i % 2])}
+
+
+def main_table(X, X32, y, thetas, sklearn, rounds):
+    """nnopt, the baselines and the bare products on the same data."""
+    candidates = _evaluations(X, X32, y, thetas)
+    candidates["plain vectorized numpy (hstack, log h), float64"] = \
+        lambda i: plain_cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES)
     if KERNELS_BUILT:
         candidates.update({
             "nnopt, kernels off (numpy products), float64":
@@ -171,10 +185,7 @@ def main_table(X, X32, y, thetas, sklearn, rounds):
     for dtype, data in (("float64", X), ("float32", X32)):
         for arrangement in ARRANGEMENTS:
             candidates[bare(arrangement, dtype)] = BareProducts(data, SIZES[1], *arrangement)
-    sk, sk_note = sklearn
-    if sk is not None:
-        packed = [to_sklearn(t, SIZES) for t in thetas]
-        candidates[SKLEARN] = lambda i: sk(packed[i % 2])
+    candidates.update(_sklearn_row(sklearn, thetas))
     times = time_rounds(candidates, rounds)
 
     print(f"\n1. One evaluation (J and gradient), m = {X.shape[0]}, {'-'.join(map(str, SIZES))} network, "
@@ -186,6 +197,7 @@ def main_table(X, X32, y, thetas, sklearn, rounds):
         print(f"   {name:52s} {ms(t)}   {ratio(times, name, bare(ISSUE, dtype)):13.2f}× "
               f"{ratio(times, name, fastest(times, dtype)):8.2f}×")
     print(f"   fastest bare products: {fastest(times, 'float64')!r}, {fastest(times, 'float32')!r}")
+    sk, sk_note = sklearn
     print(f"   ({sk_note}{'' if sk is not None else ': its row is left out'})")
     print(f"   nnopt's C kernels: {'built and used' if KERNELS_BUILT else 'NOT built (numpy does the products)'}")
     return times
@@ -193,18 +205,10 @@ def main_table(X, X32, y, thetas, sklearn, rounds):
 
 def loop_like_table(X, X32, y, thetas, sklearn, rounds):
     """Table 1's main rows again, each timed call right after another of its own."""
-    objective = Objective(X, y, LAM, SIZES)
-    candidates = {
-        NNOPT64: lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
-        NNOPT32: lambda i: cost_and_gradient(thetas[i % 2], X32, y, LAM, SIZES),
-        "nnopt Objective (what nnopt.train calls), float64": lambda i: objective(thetas[i % 2]),
-        bare(ISSUE, "float64"): BareProducts(X, SIZES[1], *ISSUE),
-        bare(ISSUE, "float32"): BareProducts(X32, SIZES[1], *ISSUE),
-    }
-    sk, _ = sklearn
-    if sk is not None:
-        packed = [to_sklearn(t, SIZES) for t in thetas]
-        candidates[SKLEARN] = lambda i: sk(packed[i % 2])
+    candidates = _evaluations(X, X32, y, thetas)
+    candidates[bare(ISSUE, "float64")] = BareProducts(X, SIZES[1], *ISSUE)
+    candidates[bare(ISSUE, "float32")] = BareProducts(X32, SIZES[1], *ISSUE)
+    candidates.update(_sklearn_row(sklearn, thetas))
     times = time_rounds(candidates, rounds, in_a_loop=True)
     print(f"\n1b. The same, each timed call right after an untimed one (as in an optimizer's loop): "
           f"medians of {rounds} rounds")
