@@ -29,6 +29,29 @@
 #define OUTPUT_DELTA CAT(output_delta, SFX)
 #define OUTPUT_RANGE CAT(output_range, SFX)
 
+/* Loads the `n` ≤ VL elements at p as one vector, zeros after them */
+static inline __attribute__((always_inline)) V
+CAT(load_part, SFX)(const T *p, ptrdiff_t n)
+{
+    if (n == VL)
+        return *(const V *)p;
+    T tmp[VL] = {0};
+    for (ptrdiff_t j = 0; j < n; j++)
+        tmp[j] = p[j];
+    return *(V *)tmp;
+}
+
+static inline __attribute__((always_inline)) void
+CAT(store_part, SFX)(T *p, V v, ptrdiff_t n)
+{
+    if (n == VL) {
+        *(V *)p = v;
+        return;
+    }
+    for (ptrdiff_t j = 0; j < n; j++)
+        p[j] = v[j];
+}
+
 /* STORE writes C = AB (+ bias); ADD accumulates C += AB */
 enum { CAT(STORE, SFX), CAT(ADD, SFX) };
 
@@ -142,16 +165,9 @@ FORWARD_RANGE(const T *X, ptrdiff_t ldx, ptrdiff_t n, const T *Wt, ptrdiff_t S,
     if (!activate)
         return 0;
     /* g over the rows just written, while they are still in cache */
-    T *z = Z + i0 * s2, *end = Z + i1 * s2;
-    for (; z + VL <= end; z += VL)
-        *(V *)z = SIGMOID(*(V *)z, &bad);
-    if (z < end) {
-        T tmp[VL] = {0};
-        for (int j = 0; j < end - z; j++)
-            tmp[j] = z[j];
-        *(V *)tmp = SIGMOID(*(V *)tmp, &bad);
-        for (int j = 0; j < end - z; j++)
-            z[j] = tmp[j];
+    for (ptrdiff_t j = i0 * s2; j < i1 * s2; j += VL) {
+        ptrdiff_t n = i1 * s2 - j < VL ? i1 * s2 - j : VL;
+        CAT(store_part, SFX)(Z + j, SIGMOID(CAT(load_part, SFX)(Z + j, n), &bad), n);
     }
     for (int j = 0; j < VL; j++)
         if (bad[j])
@@ -223,29 +239,6 @@ ADD_INTO(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t s2, ptrdiff_t n1)
     for (ptrdiff_t h = 0; h < s2; h++)
         for (ptrdiff_t k = 0; k < n1; k++)
             G[h * ldg + k] += P[h * n1 + k];
-}
-
-/* Loads the `n` ≤ VL elements at p as one vector, zeros after them */
-static inline __attribute__((always_inline)) V
-CAT(load_part, SFX)(const T *p, ptrdiff_t n)
-{
-    if (n == VL)
-        return *(const V *)p;
-    T tmp[VL] = {0};
-    for (ptrdiff_t j = 0; j < n; j++)
-        tmp[j] = p[j];
-    return *(V *)tmp;
-}
-
-static inline __attribute__((always_inline)) void
-CAT(store_part, SFX)(T *p, V v, ptrdiff_t n)
-{
-    if (n == VL) {
-        *(V *)p = v;
-        return;
-    }
-    for (ptrdiff_t j = 0; j < n; j++)
-        p[j] = v[j];
 }
 
 /* log(1 + u) for 0 ≤ u ≤ 1, as 2·atanh(t) with t = u/(2 + u) ≤ 1/3:
