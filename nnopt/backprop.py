@@ -12,11 +12,11 @@ row, the users' layout) enters as the view X.T, without a copy.
 
 Speed: the two products with X (z^(2) and Δ^(1)) take most of an
 evaluation; `_accel` runs them through nnopt's C kernels when it can. With
-one hidden layer, when the gradient is wanted, the kernels also do the
-output layer, the cost and δ^(2) in the same pass (`_accel.network`).
-Otherwise the rest works on the m×(s_2 + K) activations in numpy, in place
-where it can, with no Python loop over examples. benchmarks/bench_cost.py measures
-how close that comes to the products alone.
+one hidden layer, when the gradient is wanted, the kernels do the whole
+evaluation in one pass over X (`_accel.network`). Otherwise the rest works
+on the m×(s_2 + K) activations in numpy, in place where it can, with no
+Python loop over examples. benchmarks/bench_cost.py measures how close that
+comes to the products alone.
 """
 
 import copy
@@ -351,7 +351,7 @@ class Objective:
         self.n_params = n_params(self.layer_sizes)
         self.n_evals = 0
         self._recent = []  # (θ, J) of the last few calls, newest last
-        self._targets = None  # the targets as (m, K), made on first need
+        self._targets = None  # the targets as (m, K) for the kernels' pass, once made
 
     def evaluate(self, theta, gradient=True):
         """One evaluation at θ (no checks beyond θ's length).
@@ -371,11 +371,10 @@ class Objective:
         theta = np.asarray(theta, dtype=np.float64)
         if theta.shape != (self.n_params,):
             v.check_theta(theta, self.n_params, self.layer_sizes)
-        if gradient and self._targets is None and _accel.fuses(self.X, self.layer_sizes):
-            self._targets = _dense_targets(self.idx, self.Y, self.layer_sizes[-1], self.dtype)
         ev = _Evaluation(theta, self.X, self.idx, self.Y, self.lam, self.layer_sizes,
                          self.loss, self.dtype, check_first=False, gradient=gradient,
                          targets=self._targets)
+        self._targets = ev.targets  # made by the first fused evaluation, then reused
         if gradient:
             ev.gradient()
         self.n_evals += 1
