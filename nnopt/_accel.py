@@ -1,13 +1,15 @@
-"""The two products with X, through nnopt's C kernels when they apply.
+"""The products with X, or a whole evaluation, through nnopt's C kernels when they apply.
 
 z^(2) = Θ^(1)[:, 1:] Xᵀ + Θ^(1)[:, 0] and Δ^(1)[:, 1:] = δ^(2) X take most
 of an evaluation. numpy hands them to OpenBLAS, which copies ("packs") X into
 its own layout on every call; with a hidden layer of a few dozen units each
 element of X is used only s2 times, so that copy costs about as much as the
 arithmetic. `nnopt._kernels` (nnopt/_kernels.c) reads X in place instead,
-with register-blocked tiles on every core: about 0.8× OpenBLAS's time in
-float64 and 0.6× in float32 on the digits, for up to MAX_HIDDEN units in the
-first hidden layer (benchmarks/README.md).
+with register-blocked tiles on every core: about 0.75× OpenBLAS's time in
+float64 and 0.65× in float32 on the digits, for up to MAX_HIDDEN units in
+the first hidden layer (benchmarks/README.md). For a network with one
+hidden layer `network` does the whole evaluation, output layer and cost
+included, in one pass over X.
 
 The kernels are built when nnopt is installed, if a C compiler is there;
 without them, or for data they do not take (X not C-contiguous, or neither
