@@ -56,7 +56,7 @@ typedef long long vi64 __attribute__((vector_size(64)));
 typedef float vf32 __attribute__((vector_size(64), aligned(4)));
 typedef int vi32 __attribute__((vector_size(64)));
 
-/* ---- e^(−|z|) and the sigmoid, for the forward kernel's epilogue and the output layer
+/* ---- e^(−|z|), for the sigmoid (_kernels_tile.h) and the output layer's cost ----
  *
  * g(z) = 1/(1 + e^(−|z|)) for z ≥ 0 and e^(−|z|)/(1 + e^(−|z|)) for z < 0,
  * so that e^x is only needed for x ≤ 0, where it cannot overflow. e^x is
@@ -100,15 +100,6 @@ exp_neg_f64(vf64 a, vi64 *bad)
     return (vf64)((vi64)e & ~tiny);
 }
 
-static inline __attribute__((always_inline)) vf64
-sigmoid_f64(vf64 z, vi64 *bad)
-{
-    vf64 e = exp_neg_f64((vf64)((vi64)z & 0x7fffffffffffffffLL), bad);
-    vf64 s = 1.0 / (e + 1.0);
-    vi64 neg = z < 0.0;
-    return (vf64)(((vi64)s & ~neg) | ((vi64)(e * s) & neg));
-}
-
 static inline __attribute__((always_inline)) vf32
 exp_neg_f32(vf32 a, vi32 *bad)
 {
@@ -131,15 +122,6 @@ exp_neg_f32(vf32 a, vi32 *bad)
     p = p * r + 1.0f;
     vf32 e = p * (vf32)((k + 127) << 23);
     return (vf32)((vi32)e & ~tiny);
-}
-
-static inline __attribute__((always_inline)) vf32
-sigmoid_f32(vf32 z, vi32 *bad)
-{
-    vf32 e = exp_neg_f32((vf32)((vi32)z & 0x7fffffff), bad);
-    vf32 s = 1.0f / (e + 1.0f);
-    vi32 neg = z < 0.0f;
-    return (vf32)(((vi32)s & ~neg) | ((vi32)(e * s) & neg));
 }
 
 #define T double

@@ -3,8 +3,7 @@
  * Included twice by _kernels.c, with T (double or float), V (a 64-byte
  * vector of T), VI (the integer vector of its comparisons), VL (lanes in V),
  * ABS_MASK (all bits but the sign) and SFX (f64 or f32) defined, and
- * sigmoid_SFX and exp_neg_SFX; every name below carries
- * the suffix.
+ * exp_neg_SFX; every name below carries the suffix.
  *
  * One tile is C[r, v] (r < R rows, NV vectors of VL columns) of
  *
@@ -50,6 +49,17 @@ CAT(store_part, SFX)(T *p, V v, ptrdiff_t n)
     }
     for (ptrdiff_t j = 0; j < n; j++)
         p[j] = v[j];
+}
+
+/* g(z) = 1/(1 + e^(−|z|)) for z ≥ 0 and e^(−|z|)/(1 + e^(−|z|)) for z < 0
+ * (see exp_neg in _kernels.c); NaN and ±inf z are flagged in *bad */
+static inline __attribute__((always_inline)) V
+SIGMOID(V z, VI *bad)
+{
+    V e = EXP_NEG((V)((VI)z & ABS_MASK), bad);
+    V s = 1 / (e + 1);
+    VI neg = z < 0;
+    return (V)(((VI)s & ~neg) | ((VI)(e * s) & neg));
 }
 
 /* STORE writes C = AB (+ bias); ADD accumulates C += AB */
