@@ -25,6 +25,7 @@ records a run.
 """
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -78,11 +79,7 @@ def run_sklearn(split, max_iter):
 
 
 def _has_sklearn():
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("sklearn") is not None
 
 
 def median_run(run, repeats):
