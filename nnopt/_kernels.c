@@ -527,7 +527,7 @@ network(PyObject *self, PyObject *args)
                && check_len(&b[5], s2 * (n + 1), size, "G1") == 0
                && check_len(&b[6], K * (s2 + 1), size, "G2") == 0) {
         Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .W = b[1].buf, .out = b[5].buf,
-                  .m = m, .n = n, .s2 = s2, .S = S, .ldg = n + 1, .groups = 1, .activate = 1,
+                  .m = m, .n = n, .s2 = s2, .S = S, .ldg = n + 1, .groups = 1,
                   .W2t = b[2].buf, .W2d = b[3].buf, .Y = b[4].buf, .G2 = b[6].buf, .K = K,
                   .S3 = S3, .squared = squared, .scale = scale, .lam_m = lam_m};
         int ok;
