@@ -354,3 +354,18 @@ def test_the_fused_pass_refuses_buffers_too_short_for_the_sizes():
         _accel._kernels.network(X, Wt, W2t, W2d, Y[:-1], G1, G2, *args)
     with pytest.raises(ValueError, match="inconsistent sizes"):
         _accel._kernels.network(X, Wt, W2t, W2d, Y, G1, G2, *args[:5], 4, *args[6:])
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+def test_a_network_without_hidden_layer_is_the_same_with_and_without_kernels(loss, monkeypatch):
+    # there z^(L) comes from the kernels one example per row, a Fortran-ordered
+    # (K, m) array, and the losses find each example's target unit in it
+    X, y = nnopt.load_digits()
+    X, y = X[:400], y[:400]
+    sizes = (784, 10)
+    theta = random_init(sizes, seed=6)
+    J, grad = Objective(X, y, 0.5, sizes, loss=loss)(theta)
+    monkeypatch.setattr(_accel, "enabled", False)
+    J0, grad0 = Objective(X, y, 0.5, sizes, loss=loss)(theta)
+    assert J == pytest.approx(J0, rel=1e-13)
+    np.testing.assert_allclose(grad, grad0, rtol=1e-10, atol=1e-15)
