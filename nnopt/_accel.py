@@ -144,15 +144,12 @@ def network(thetas, X, Y, squared, scale, lam_m, out):
     finite : bool
         Whether every z^(2) was finite.
     """
-    T1, T2 = thetas
+    T1, T2 = (np.ascontiguousarray(Th, dtype=X.dtype) for Th in thetas)
     (m, n), s2, K = X.shape, T1.shape[0], T2.shape[0]
-    Wt, S = _transposed_padded(T1, X.dtype)
-    W2t, S3 = _transposed_padded(T2, X.dtype)
-    # Θ^(2)[:, 1:] as it multiplies δ^(3), behind a zero row (see _kernels_tile.h)
-    W2d = np.zeros((K + 1, S), dtype=X.dtype)
-    W2d[1:, :s2] = T2[:, 1:]
-    finite, cost, squares = _kernels.network(X, Wt, W2t, W2d, Y, out[0], out[1], m, n, s2, S, K,
-                                             S3, X.dtype == np.float32, _thread_count(m, n, s2),
+    # the kernel lays out the weights for its products itself (weights_f64
+    # in _kernels_tile.h): in numpy that took three arrays and ~0.1 ms a call
+    finite, cost, squares = _kernels.network(X, T1, T2, Y, out[0], out[1], m, n, s2, K,
+                                             X.dtype == np.float32, _thread_count(m, n, s2),
                                              squared, scale, lam_m)
     return cost, squares, finite
 

@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,7 @@ typedef double vf64 __attribute__((vector_size(64), aligned(8)));
 typedef long long vi64 __attribute__((vector_size(64)));
 typedef float vf32 __attribute__((vector_size(64), aligned(4)));
 typedef int vi32 __attribute__((vector_size(64)));
+typedef double vd16 __attribute__((vector_size(128)));   /* a vf32 converted to double */
 
 /* ---- e^(−|z|), for the sigmoid (_kernels_tile.h) and the output layer's cost ----
  *
@@ -128,6 +130,7 @@ exp_neg_f32(vf32 a, vi32 *bad)
 #define V vf64
 #define VI vi64
 #define VL 8
+#define VD vf64
 #define LOG1P_TERMS 17
 #define ABS_MASK 0x7fffffffffffffffLL
 #define SFX f64
@@ -136,6 +139,7 @@ exp_neg_f32(vf32 a, vi32 *bad)
 #undef V
 #undef VI
 #undef VL
+#undef VD
 #undef LOG1P_TERMS
 #undef ABS_MASK
 #undef SFX
@@ -144,6 +148,7 @@ exp_neg_f32(vf32 a, vi32 *bad)
 #define V vf32
 #define VI vi32
 #define VL 16
+#define VD vd16
 #define LOG1P_TERMS 8
 #define ABS_MASK 0x7fffffff
 #define SFX f32
@@ -152,6 +157,7 @@ exp_neg_f32(vf32 a, vi32 *bad)
 #undef V
 #undef VI
 #undef VL
+#undef VD
 #undef LOG1P_TERMS
 #undef ABS_MASK
 #undef SFX
@@ -168,7 +174,8 @@ exp_neg_f32(vf32 a, vi32 *bad)
  * one thread into a Δ of its own, and the groups' Δ are added in group
  * order at the end. The sums are thus the same, bit for bit, whichever
  * thread took which group and however many threads there were: a training
- * run repeats exactly. */
+ * run repeats exactly. The groups shrink from first to last (group_start),
+ * so that the threads finish close together. */
 #define CHUNK 192        /* a multiple of every tile height */
 #define GROUPS 8
 
@@ -186,6 +193,7 @@ typedef struct {
     int activate;        /* forward: write g(z) */
     /* network: the output layer, as output_range (_kernels_tile.h) takes it */
     const void *W2t, *W2d, *Y;
+    const void *T1, *T2;   /* Θ^(1) (s2×(n+1)) and Θ^(2) (K×(s2+1)), as given */
     void *G2;            /* Δ^(2), K×(s2+1), out */
     Py_ssize_t K, S3;
     int squared;
@@ -196,6 +204,19 @@ typedef struct {
     atomic_int slot;     /* network: the scratch the next thread takes */
     atomic_ptrdiff_t *next;   /* the first row not taken; backward: the first group */
 } Work;
+
+/* The first of `units` (rows, or chunks of rows) in group g, 0 ≤ g ≤ groups.
+ * Each group has one unit, and the units beyond those are shared out in
+ * shares that fall linearly from the first group to the last: threads take
+ * the groups in order, so the last ones taken are small, and a thread
+ * finishes at most a small group after the other (with equal groups of 3
+ * or 4 chunks, 3 chunks of 27 apart, an eighth of the call, was typical). */
+static Py_ssize_t
+group_start(Py_ssize_t units, Py_ssize_t groups, Py_ssize_t g)
+{
+    Py_ssize_t rest = units - groups, left = groups - g;
+    return g + rest - rest * left * (left + 1) / (groups * (groups + 1));
+}
 
 /* Where group g's Δ goes: G itself for group 0, else its own s2×(n+1)
  * buffer; *ld gets the row stride */
@@ -212,7 +233,7 @@ group_delta(const Work *w, Py_ssize_t g, Py_ssize_t *ld)
 static void
 backward_group(const Work *w, Py_ssize_t g)
 {
-    Py_ssize_t lo = w->m * g / w->groups, hi = w->m * (g + 1) / w->groups, ld;
+    Py_ssize_t lo = group_start(w->m, w->groups, g), hi = group_start(w->m, w->groups, g + 1), ld;
     void *G = group_delta(w, g, &ld);
     if (w->f32)
         backward_group_f32(w->X, w->n, w->W, w->s2, G, ld, lo, hi, 0);
@@ -229,7 +250,9 @@ chunks_of(Py_ssize_t m)
 /* The network's buffers (in w->partial): each chunk's cost (a double),
  * the Δ^(1) of groups 1.. (s2×(n+1) each, as for backward), each chunk's
  * Δ^(2)ᵀ ((s2+1)×S3), then for each thread its scratch: a^(2) (then
- * δ^(2)) and CHUNK×s2 more, z^(3) and δ^(3) (CHUNK×S3 each). */
+ * δ^(2)) and CHUNK×s2 more, z^(3) and δ^(3) (CHUNK×S3 each); last, on a
+ * 64-byte boundary, the weights as the products read them (weights_SFX in
+ * _kernels_tile.h), Wt, W2t and W2d. */
 static double *
 network_costs(const Work *w)
 {
@@ -246,6 +269,13 @@ static size_t
 network_scratch(const Work *w)
 {
     return (size_t)(CHUNK * 2 * (w->S3 + w->s2));
+}
+
+/* Elements of Wt, W2t and W2d together */
+static size_t
+network_weights(const Work *w)
+{
+    return (size_t)((w->n + 1) * w->S + (w->s2 + 1) * w->S3 + (w->K + 1) * w->S);
 }
 
 /* Network: group by group, each chunk of rows goes through the hidden
@@ -269,10 +299,11 @@ network_groups(Work *w)
             break;
         Py_ssize_t ld;
         void *G1 = group_delta(w, g, &ld);
-        for (Py_ssize_t c = chunks * g / w->groups; c < chunks * (g + 1) / w->groups; c++) {
+        Py_ssize_t first = group_start(chunks, w->groups, g);
+        for (Py_ssize_t c = first; c < group_start(chunks, w->groups, g + 1); c++) {
             ptrdiff_t i = c * CHUNK, rows = (i + CHUNK < m ? i + CHUNK : m) - i;
             void *Gt = network_deltas(w) + (size_t)(c * per) * size;
-            int bad, more = c > chunks * g / w->groups;
+            int bad, more = c > first;
             if (w->f32) {
                 const float *Xc = (const float *)w->X + i * n;
                 bad = forward_range_f32(Xc, n, n, w->W, w->S, (float *)a2, s2, 0, rows, 1);
@@ -294,27 +325,29 @@ network_groups(Work *w)
     }
 }
 
-/* Network, after the threads: Δ^(2) and the cost summed in chunk order,
- * Δ^(2) transposed into G2 (K×(s2+1)); then Σ Θ² over the non-bias weights
- * (into w->reg), and λ/m·Θ added to both gradients off their bias column */
+/* Network, after the threads: the cost and Δ^(2) summed in chunk order,
+ * Δ^(2) transposed into G2 (K×(s2+1)) with λ/m·Θ^(2) added off its bias
+ * column, and Σ Θ^(2)² over the same weights added to w->reg. (Θ^(1)'s
+ * terms are added with the groups' Δ^(1), in run_split.) */
 static void
 network_sums(Work *w)
 {
-    Py_ssize_t chunks = chunks_of(w->m), per = (w->s2 + 1) * w->S3, n1 = w->n + 1;
-    const void *Gt = network_deltas(w);
+    Py_ssize_t chunks = chunks_of(w->m), per = (w->s2 + 1) * w->S3;
+    void *Gt = network_deltas(w);
     w->cost = 0;
     for (Py_ssize_t c = 0; c < chunks; c++)
         w->cost += network_costs(w)[c];
+    if (w->f32)
+        reduce_f32(Gt, w->S3, (float *)Gt + per, chunks - 1, w->s2 + 1, w->S3, NULL, 0);
+    else
+        reduce_f64(Gt, w->S3, (double *)Gt + per, chunks - 1, w->s2 + 1, w->S3, NULL, 0);
     for (Py_ssize_t k = 0; k < w->K; k++)
         for (Py_ssize_t h = 0; h <= w->s2; h++) {
-            double sum = 0;
-            for (Py_ssize_t c = 0; c < chunks; c++)
-                sum += w->f32 ? ((const float *)Gt)[c * per + h * w->S3 + k]
-                              : ((const double *)Gt)[c * per + h * w->S3 + k];
+            /* Δ^(2)[k, h] is Gt[h, k], and Θ^(2)[k, h] is W2t[h, k] */
+            Py_ssize_t i = h * w->S3 + k;
+            double sum = w->f32 ? ((const float *)Gt)[i] : ((const double *)Gt)[i];
             if (h > 0) {
-                /* Θ^(2)[k, h] is W2t[h, k] */
-                double t = w->f32 ? ((const float *)w->W2t)[h * w->S3 + k]
-                                  : ((const double *)w->W2t)[h * w->S3 + k];
+                double t = w->f32 ? ((const float *)w->W2t)[i] : ((const double *)w->W2t)[i];
                 w->reg += t * t;
                 sum += w->lam_m * t;
             }
@@ -322,19 +355,6 @@ network_sums(Work *w)
                 ((float *)w->G2)[k * (w->s2 + 1) + h] = (float)sum;
             else
                 ((double *)w->G2)[k * (w->s2 + 1) + h] = sum;
-        }
-    for (Py_ssize_t h = 0; h < w->s2; h++)
-        for (Py_ssize_t k = 1; k < n1; k++) {
-            /* Θ^(1)[h, k] is Wt[k, h] */
-            if (w->f32) {
-                double t = ((const float *)w->W)[k * w->S + h];
-                w->reg += t * t;
-                ((float *)w->out)[h * n1 + k] += (float)(w->lam_m * t);
-            } else {
-                double t = ((const double *)w->W)[k * w->S + h];
-                w->reg += t * t;
-                ((double *)w->out)[h * n1 + k] += w->lam_m * t;
-            }
         }
 }
 
@@ -402,13 +422,24 @@ run_split(Work *w, int threads)
         if (!w->partial)
             w->groups = 1;
     } else if (w->kind == NETWORK) {
-        w->partial = PyMem_RawMalloc((size_t)((w->groups - 1) * w->s2 * (w->n + 1)
-                                     + chunks_of(w->m) * (w->s2 + 1) * w->S3
-                                     + threads * network_scratch(w)) * size
-                            + chunks_of(w->m) * sizeof(double));
+        size_t before = (size_t)((w->groups - 1) * w->s2 * (w->n + 1)
+                                 + chunks_of(w->m) * (w->s2 + 1) * w->S3
+                                 + threads * network_scratch(w)) * size
+                        + chunks_of(w->m) * sizeof(double);
+        w->partial = PyMem_RawMalloc(before + 64 + network_weights(w) * size);
         if (!w->partial)
             return -1;
         w->group_deltas = network_costs(w) + chunks_of(w->m);
+        char *weights = (char *)(((uintptr_t)w->partial + before + 63) & ~(uintptr_t)63);
+        void *Wt = weights, *W2t = weights + (size_t)((w->n + 1) * w->S) * size;
+        void *W2d = (char *)W2t + (size_t)((w->s2 + 1) * w->S3) * size;
+        if (w->f32)
+            weights_f32(w->T1, w->T2, Wt, W2t, W2d, w->n, w->s2, w->S, w->K, w->S3);
+        else
+            weights_f64(w->T1, w->T2, Wt, W2t, W2d, w->n, w->s2, w->S, w->K, w->S3);
+        w->W = Wt;
+        w->W2t = W2t;
+        w->W2d = W2d;
     }
     for (int t = 1; t < threads; t++)
         started[t] = pthread_create(&ids[t], NULL, run, w) == 0;
@@ -417,15 +448,15 @@ run_split(Work *w, int threads)
         if (started[t])
             pthread_join(ids[t], NULL);
     if (w->kind != FORWARD) {
-        /* in group order, whatever order the groups were done in */
-        for (Py_ssize_t g = 1; g < w->groups; g++) {
-            Py_ssize_t ld;
-            void *P = group_delta(w, g, &ld);
-            if (w->f32)
-                add_into_f32(w->out, w->ldg, P, w->s2, w->n + 1);
-            else
-                add_into_f64(w->out, w->ldg, P, w->s2, w->n + 1);
-        }
+        /* in group order, whatever order the groups were done in; for the
+         * network with λ/m·Θ^(1) and its Σ Θ² */
+        const void *Th = w->kind == NETWORK ? w->T1 : NULL;
+        if (w->f32)
+            w->reg = reduce_f32(w->out, w->ldg, w->group_deltas, w->groups - 1, w->s2, w->n + 1,
+                                Th, (float)w->lam_m);
+        else
+            w->reg = reduce_f64(w->out, w->ldg, w->group_deltas, w->groups - 1, w->s2, w->n + 1,
+                                Th, w->lam_m);
     }
     if (w->kind == NETWORK)
         network_sums(w);
@@ -506,30 +537,29 @@ backward(PyObject *self, PyObject *args)
 static PyObject *
 network(PyObject *self, PyObject *args)
 {
-    Py_buffer b[7];   /* X, Wt, W2t, W2d, Y, G1, G2 */
-    Py_ssize_t m, n, s2, S, K, S3;
+    Py_buffer b[6];   /* X, T1, T2, Y, G1, G2 */
+    Py_ssize_t m, n, s2, K;
     int f32, threads, squared;
     double scale, lam_m, cost = 0, reg = 0;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*w*w*nnnnnnpipdd", &b[0], &b[1], &b[2], &b[3], &b[4],
-                          &b[5], &b[6], &m, &n, &s2, &S, &K, &S3, &f32, &threads, &squared,
-                          &scale, &lam_m))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*w*w*nnnnpipdd", &b[0], &b[1], &b[2], &b[3], &b[4],
+                          &b[5], &m, &n, &s2, &K, &f32, &threads, &squared, &scale, &lam_m))
         return NULL;
     Py_ssize_t size = f32 ? 4 : 8, vl = f32 ? 16 : 8;
     int nonfinite = 0;
-    if (m < 1 || n < 1 || s2 < 1 || s2 > MAX_HIDDEN || K < 1 || threads < 1
-        || S < s2 || S % vl || S3 < K || S3 % vl) {
+    if (m < 1 || n < 1 || s2 < 1 || s2 > MAX_HIDDEN || K < 1 || threads < 1) {
         PyErr_SetString(PyExc_ValueError, "_kernels: inconsistent sizes");
     } else if (check_len(&b[0], m * n, size, "X") == 0
-               && check_len(&b[1], (n + 1) * S, size, "Wt") == 0
-               && check_len(&b[2], (s2 + 1) * S3, size, "W2t") == 0
-               && check_len(&b[3], (K + 1) * S, size, "W2d") == 0
-               && check_len(&b[4], m * K, size, "Y") == 0
-               && check_len(&b[5], s2 * (n + 1), size, "G1") == 0
-               && check_len(&b[6], K * (s2 + 1), size, "G2") == 0) {
-        Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .W = b[1].buf, .out = b[5].buf,
-                  .m = m, .n = n, .s2 = s2, .S = S, .ldg = n + 1, .groups = 1,
-                  .W2t = b[2].buf, .W2d = b[3].buf, .Y = b[4].buf, .G2 = b[6].buf, .K = K,
-                  .S3 = S3, .squared = squared, .scale = scale, .lam_m = lam_m};
+               && check_len(&b[1], s2 * (n + 1), size, "T1") == 0
+               && check_len(&b[2], K * (s2 + 1), size, "T2") == 0
+               && check_len(&b[3], m * K, size, "Y") == 0
+               && check_len(&b[4], s2 * (n + 1), size, "G1") == 0
+               && check_len(&b[5], K * (s2 + 1), size, "G2") == 0) {
+        /* the hidden and output units padded to whole vectors */
+        Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .T1 = b[1].buf, .T2 = b[2].buf,
+                  .Y = b[3].buf, .out = b[4].buf, .G2 = b[5].buf, .m = m, .n = n, .s2 = s2,
+                  .S = (s2 + vl - 1) / vl * vl, .K = K, .S3 = (K + vl - 1) / vl * vl,
+                  .ldg = n + 1, .groups = 1, .squared = squared, .scale = scale,
+                  .lam_m = lam_m};
         int ok;
         Py_BEGIN_ALLOW_THREADS
         ok = run_split(&w, threads);
@@ -540,7 +570,7 @@ network(PyObject *self, PyObject *args)
         cost = w.cost;
         reg = w.reg;
     }
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 6; i++)
         PyBuffer_Release(&b[i]);
     if (PyErr_Occurred())
         return NULL;
@@ -554,7 +584,7 @@ static PyMethodDef methods[] = {
     {"backward", backward, METH_VARARGS,
      "backward(X, D, G, m, n, s2, ldg, f32, threads): G[:, :n+1] = Dᵀ [1, X], D m×s2"},
     {"network", network, METH_VARARGS,
-     "network(X, Wt, W2t, W2d, Y, G1, G2, m, n, s2, S, K, S3, f32, threads, squared, scale, "
+     "network(X, T1, T2, Y, G1, G2, m, n, s2, K, f32, threads, squared, scale, "
      "lam_m): a network with one hidden layer, forward and back, with Δ^(l) + λ/m·Θ^(l) in "
      "G1 and G2; returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns)"},
     {NULL, NULL, 0, NULL},

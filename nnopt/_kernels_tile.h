@@ -2,6 +2,7 @@
  *
  * Included twice by _kernels.c, with T (double or float), V (a 64-byte
  * vector of T), VI (the integer vector of its comparisons), VL (lanes in V),
+ * VD (VL doubles),
  * ABS_MASK (all bits but the sign) and SFX (f64 or f32) defined, and
  * exp_neg_SFX; every name below carries the suffix.
  *
@@ -23,7 +24,7 @@
 #define BACKWARD_RANGE CAT(backward_range, SFX)
 #define SIGMOID CAT(sigmoid, SFX)
 #define BACKWARD_GROUP CAT(backward_group, SFX)
-#define ADD_INTO CAT(add_into, SFX)
+#define REDUCE CAT(reduce, SFX)
 #define EXP_NEG CAT(exp_neg, SFX)
 #define OUTPUT_DELTA CAT(output_delta, SFX)
 #define OUTPUT_RANGE CAT(output_range, SFX)
@@ -242,13 +243,77 @@ BACKWARD_GROUP(const T *X, ptrdiff_t n, const T *D, ptrdiff_t s2, T *G, ptrdiff_
         G[h * ldg] = accumulate ? G[h * ldg] + sums[h] : sums[h];
 }
 
-/* G += P, both s2×n1; G with row stride ldg, P contiguous */
-static void
-ADD_INTO(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t s2, ptrdiff_t n1)
+/* G += P_1 + ... + P_others, added in that order, and + lam·Θ off column 0
+ * when Th is given. G is rows×n1 (row stride ldg); the P_p follow each
+ * other in P, rows×n1 each, contiguous; Th is rows×n1, contiguous. Returns
+ * Σ Θ² off column 0 (0 without Th), summed in double row by row.
+ *
+ * This is what the threads' partial sums come to after they are joined, on
+ * one thread: as whole vectors, one pass over each row of every part. */
+CLONES static double
+REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdiff_t n1,
+       const T *Th, T lam)
 {
-    for (ptrdiff_t h = 0; h < s2; h++)
-        for (ptrdiff_t k = 0; k < n1; k++)
-            G[h * ldg + k] += P[h * n1 + k];
+    double squares = 0;
+    for (ptrdiff_t h = 0; h < rows; h++) {
+        VD sq = {0};
+        for (ptrdiff_t k = 0; k < n1; k += VL) {
+            ptrdiff_t n = n1 - k < VL ? n1 - k : VL;
+            V v = CAT(load_part, SFX)(G + h * ldg + k, n);
+            for (ptrdiff_t p = 0; p < others; p++)
+                v += CAT(load_part, SFX)(P + (p * rows + h) * n1 + k, n);
+            if (Th) {
+                V t = CAT(load_part, SFX)(Th + h * n1 + k, n);
+                if (k == 0)
+                    t[0] = 0;   /* the bias: no λ term (v + 0 is v exactly) */
+                v += lam * t;
+                /* in double: a float's square is exact there */
+                VD td = __builtin_convertvector(t, VD);
+                sq += td * td;
+            }
+            CAT(store_part, SFX)(G + h * ldg + k, v, n);
+        }
+        double row = 0;
+        for (int j = 0; j < VL; j++)
+            row += sq[j];
+        squares += row;
+    }
+    return squares;
+}
+
+/* The weights as the network's products read them, from Θ^(1) (s2×(n+1))
+ * and Θ^(2) (K×(s2+1)), both C-ordered:
+ *
+ *     Wt  = Θ^(1)ᵀ, (n+1)×S, biases in row 0          (forward_range's Wt)
+ *     W2t = Θ^(2)ᵀ, (s2+1)×S3, biases in row 0        (output_range's W2t)
+ *     W2d = a zero row 0, then Θ^(2)[k, 1:] in row 1 + k, (K+1)×S
+ *
+ * each row zero-padded to its width (S ≥ s2, S3 ≥ K, whole vectors), so
+ * that the padding adds nothing to any product. */
+static void
+CAT(weights, SFX)(const T *T1, const T *T2, T *Wt, T *W2t, T *W2d, ptrdiff_t n, ptrdiff_t s2,
+                  ptrdiff_t S, ptrdiff_t K, ptrdiff_t S3)
+{
+    for (ptrdiff_t k = 0; k <= n; k++) {
+        for (ptrdiff_t h = 0; h < s2; h++)
+            Wt[k * S + h] = T1[h * (n + 1) + k];
+        for (ptrdiff_t h = s2; h < S; h++)
+            Wt[k * S + h] = 0;
+    }
+    for (ptrdiff_t h = 0; h <= s2; h++) {
+        for (ptrdiff_t k = 0; k < K; k++)
+            W2t[h * S3 + k] = T2[k * (s2 + 1) + h];
+        for (ptrdiff_t k = K; k < S3; k++)
+            W2t[h * S3 + k] = 0;
+    }
+    for (ptrdiff_t j = 0; j < S; j++)
+        W2d[j] = 0;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        for (ptrdiff_t h = 0; h < s2; h++)
+            W2d[(k + 1) * S + h] = T2[k * (s2 + 1) + 1 + h];
+        for (ptrdiff_t h = s2; h < S; h++)
+            W2d[(k + 1) * S + h] = 0;
+    }
 }
 
 /* log(1 + u) for 0 ≤ u ≤ 1, as 2·atanh(t) with t = u/(2 + u) ≤ 1/3:
@@ -363,4 +428,4 @@ OUTPUT_RANGE(T *A2, ptrdiff_t s2, ptrdiff_t S, const T *W2t, ptrdiff_t K, ptrdif
 #undef BACKWARD_RANGE
 #undef SIGMOID
 #undef BACKWARD_GROUP
-#undef ADD_INTO
+#undef REDUCE

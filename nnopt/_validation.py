@@ -40,6 +40,11 @@ def check_X(X, n_features=None, name="X", check_finite=True):
 
 def check_finite_array(A, name):
     """Raise if A holds NaN or inf, saying where the first one is."""
+    # One pass first: a sum of finite values is finite unless it overflows.
+    # Only then, or with a NaN or inf, are the values looked at one by one.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(A, axis=None)):
+            return
     bad = ~np.isfinite(A)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -82,7 +87,7 @@ def check_y(y, m, K):
                 f"class index {bad} in y is outside 0..{K - 1} (the output layer has K = {K} units); "
                 "labels 1..K from the course must be shifted to 0..K-1"
             )
-        return y.astype(np.intp), None
+        return y.astype(np.intp, copy=False), None
     if y.shape[1] != K:
         raise ValueError(
             f"y is an (m, K) target matrix with K = {y.shape[1]} columns, but the output "

@@ -164,10 +164,11 @@ class _Evaluation:
         self.targets = targets  # for the next evaluation on the same targets
         g = np.empty(self.theta.size, dtype=self.dtype)
         grads = reshape(g, self.layer_sizes)
-        with _accel.threads_for(X, self.layer_sizes[1]):
-            total, squares, finite = _accel.network(self.thetas, X, targets,
-                                                    self.loss == "squared_error", 1.0 / m,
-                                                    self.lam / m, out=grads)
+        # no threads_for: this call runs no BLAS product, and switching BLAS's
+        # thread count took ~0.13 ms of a 4-8 ms evaluation
+        total, squares, finite = _accel.network(self.thetas, X, targets,
+                                                self.loss == "squared_error", 1.0 / m,
+                                                self.lam / m, out=grads)
         if check_first and not finite:
             _raise_nonfinite(X)
         self._grad = g.astype(np.float64, copy=False)
@@ -197,9 +198,12 @@ _last = None
 
 
 def _fingerprint(X):
-    """A cheap sample of X (at most 64×64 entries) to notice in-place changes."""
+    """A cheap sample of X to notice in-place changes: at most 64 rows, and in
+    each at most 64 consecutive columns from the middle (where images have
+    their ink), a few cache lines a row rather than one line an entry."""
     m, n = X.shape
-    return X[:: max(1, m // 64), :: max(1, n // 64)].copy()
+    c0 = max(0, (n - 64) // 2)
+    return X[:: max(1, m // 64), c0:c0 + 64].copy()
 
 
 def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient):

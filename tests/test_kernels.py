@@ -342,18 +342,19 @@ def test_the_fused_pass_reports_nonfinite_data_by_name():
 
 
 def test_the_fused_pass_refuses_buffers_too_short_for_the_sizes():
-    X, Wt = np.ones(15), np.zeros(32)                       # m=5, n=3, s2=2, S=8
-    W2t, W2d, Y = np.zeros(24), np.zeros(32), np.zeros(15)  # K=3, S3=8
-    G1, G2 = np.empty(8), np.empty(9)
-    args = (5, 3, 2, 8, 3, 8, False, 1, False, 0.2, 0.0)
-    with pytest.raises(ValueError, match="buffer G2"):
-        _accel._kernels.network(X, Wt, W2t, W2d, Y, G1, G2[:-1], *args)
-    with pytest.raises(ValueError, match="buffer G1"):
-        _accel._kernels.network(X, Wt, W2t, W2d, Y, G1[:-1], G2, *args)
-    with pytest.raises(ValueError, match="buffer Y"):
-        _accel._kernels.network(X, Wt, W2t, W2d, Y[:-1], G1, G2, *args)
+    X, T1, T2 = np.ones(15), np.zeros(8), np.zeros(9)       # m=5, n=3, s2=2, K=3
+    Y, G1, G2 = np.zeros(15), np.empty(8), np.empty(9)
+    args = (5, 3, 2, 3, False, 1, False, 0.2, 0.0)
+    for i, name in enumerate(["X", "T1", "T2", "Y", "G1", "G2"]):
+        buffers = [X, T1, T2, Y, G1, G2]
+        buffers[i] = buffers[i][:-1]
+        with pytest.raises(ValueError, match=f"buffer {name} "):
+            _accel._kernels.network(*buffers, *args)
     with pytest.raises(ValueError, match="inconsistent sizes"):
-        _accel._kernels.network(X, Wt, W2t, W2d, Y, G1, G2, *args[:5], 4, *args[6:])
+        _accel._kernels.network(X, T1, T2, Y, G1, G2, *args[:5], 0, *args[6:])
+    # and the right lengths are taken
+    finite, cost, squares = _accel._kernels.network(X, T1, T2, Y, G1, G2, *args)
+    assert finite and cost == pytest.approx(15 * np.log(2))
 
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
