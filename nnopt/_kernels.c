@@ -202,6 +202,9 @@ typedef struct {
     double cost, reg;    /* network, out: the summed cost, Σ Θ² off the bias columns */
     atomic_int bad;      /* some z^(2) was not finite (forward with activate, network) */
     atomic_int slot;     /* network: the scratch the next thread takes */
+    atomic_int done[GROUPS];  /* backward, network: group g's Δ is complete */
+    atomic_int reducer;  /* taken by the first thread left without a group */
+    Py_ssize_t reduced;  /* groups 1..reduced−1 already added into group 0's Δ */
     atomic_ptrdiff_t *next;   /* the first row not taken; backward: the first group */
 } Work;
 
@@ -227,6 +230,36 @@ group_delta(const Work *w, Py_ssize_t g, Py_ssize_t *ld)
     if (g == 0)
         return w->out;
     return (char *)w->group_deltas + (size_t)((g - 1) * w->s2 * (w->n + 1)) * (w->f32 ? 4 : 8);
+}
+
+/* Called by a thread that found no group left to take: the first such
+ * thread adds the complete groups' Δ, in group order from group 1, into
+ * group 0's (w->out), while the others finish theirs. That is the sum
+ * run_split would make after the join, begun early: the same additions in
+ * the same order, and the same bits. It stops at the first group still in
+ * progress; run_split adds the rest. */
+static void
+reduce_early(Work *w)
+{
+    if (atomic_exchange(&w->reducer, 1))
+        return;
+    Py_ssize_t g = 1;
+    if (atomic_load_explicit(&w->done[0], memory_order_acquire))
+        for (; g < w->groups && atomic_load_explicit(&w->done[g], memory_order_acquire); g++) {
+            Py_ssize_t ld;
+            const void *P = group_delta(w, g, &ld);
+            if (w->f32)
+                reduce_f32(w->out, w->ldg, P, 1, w->s2, w->n + 1, NULL, 0);
+            else
+                reduce_f64(w->out, w->ldg, P, 1, w->s2, w->n + 1, NULL, 0);
+        }
+    w->reduced = g;   /* read by run_split after the join */
+}
+
+static void
+group_done(Work *w, Py_ssize_t g)
+{
+    atomic_store_explicit(&w->done[g], 1, memory_order_release);
 }
 
 /* Group g's Δ = δ^(2) [1, X] over its rows */
@@ -295,8 +328,10 @@ network_groups(Work *w)
     char *d3 = z3 + (size_t)(CHUNK * S3) * size;
     for (;;) {
         ptrdiff_t g = atomic_fetch_add_explicit(w->next, 1, memory_order_relaxed);
-        if (g >= w->groups)
+        if (g >= w->groups) {
+            reduce_early(w);
             break;
+        }
         Py_ssize_t ld;
         void *G1 = group_delta(w, g, &ld);
         Py_ssize_t first = group_start(chunks, w->groups, g);
@@ -322,6 +357,7 @@ network_groups(Work *w)
             if (bad)
                 atomic_store_explicit(&w->bad, 1, memory_order_relaxed);
         }
+        group_done(w, g);
     }
 }
 
@@ -371,9 +407,12 @@ run(void *arg)
         ptrdiff_t k = atomic_fetch_add_explicit(w->next, forward ? CHUNK : 1,
                                                 memory_order_relaxed);
         if (!forward) {
-            if (k >= w->groups)
+            if (k >= w->groups) {
+                reduce_early(w);
                 break;
+            }
             backward_group(w, k);
+            group_done(w, k);
             continue;
         }
         if (k >= w->m)
@@ -406,6 +445,7 @@ run_split(Work *w, int threads)
     Py_ssize_t units = chunks_of(w->m);
     w->next = &next;
     w->partial = NULL;
+    w->reduced = 1;
     if (w->kind != FORWARD) {
         /* a fixed count (for m ≥ GROUPS·CHUNK), so that the sums do not
          * depend on the threads */
@@ -448,14 +488,17 @@ run_split(Work *w, int threads)
         if (started[t])
             pthread_join(ids[t], NULL);
     if (w->kind != FORWARD) {
-        /* in group order, whatever order the groups were done in; for the
-         * network with λ/m·Θ^(1) and its Σ Θ² */
+        /* the groups not yet added (reduce_early), in group order, whatever
+         * order they were done in; for the network with λ/m·Θ^(1) and its
+         * Σ Θ² */
         const void *Th = w->kind == NETWORK ? w->T1 : NULL;
+        Py_ssize_t g = w->reduced, ld;
+        const void *P = group_delta(w, g < w->groups ? g : 1, &ld);
         if (w->f32)
-            w->reg = reduce_f32(w->out, w->ldg, w->group_deltas, w->groups - 1, w->s2, w->n + 1,
+            w->reg = reduce_f32(w->out, w->ldg, P, w->groups - g, w->s2, w->n + 1,
                                 Th, (float)w->lam_m);
         else
-            w->reg = reduce_f64(w->out, w->ldg, w->group_deltas, w->groups - 1, w->s2, w->n + 1,
+            w->reg = reduce_f64(w->out, w->ldg, P, w->groups - g, w->s2, w->n + 1,
                                 Th, w->lam_m);
     }
     if (w->kind == NETWORK)
