@@ -6,6 +6,11 @@ not a whole vector, row counts that leave partial tiles, and 500 rows: three
 chunks of rows (CHUNK = 192 in _kernels.c) shared by three threads.
 """
 
+import os
+import threading
+import time
+import warnings
+
 import numpy as np
 import pytest
 from scipy.special import expit
@@ -330,6 +335,76 @@ def test_an_evaluation_is_the_same_through_the_fused_pass_or_not(matrix_targets,
     J0, grad0 = Objective(X, target, 0.7, sizes, loss=loss, dtype=dtype)(theta)
     assert J == pytest.approx(J0, rel=1e-6 if dtype == np.float32 else 1e-13)
     assert np.linalg.norm(grad - grad0) <= TOL[dtype] * 10 * np.linalg.norm(grad0)
+
+
+def _digits_problem(m, dtype, seed):
+    X, y = nnopt.load_digits()
+    X = np.ascontiguousarray(X[:m], dtype=dtype)
+    T1, T2 = (T.astype(dtype) for T in nnopt.reshape(random_init((784, 25, 10), seed=seed),
+                                                     (784, 25, 10)))
+    return [T1, T2], X, np.eye(10, dtype=dtype)[y[:m]]
+
+
+def _fused_on_two_threads(thetas, X, Y, monkeypatch):
+    monkeypatch.setattr(_accel, "_CORES", 2)
+    monkeypatch.setattr(_accel, "_WORK_PER_THREAD", 1)
+    out = [np.empty_like(T) for T in thetas]
+    cost, squares, finite = _accel.network(thetas, X, Y, False, 1 / len(X), 0.1, out=out)
+    return cost, out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_the_fused_pass_from_several_python_threads_at_once(dtype, monkeypatch):
+    # one call holds the kernels' pooled workers; the others start threads
+    # of their own: every call must still get its own problem's result
+    problems = [_digits_problem(600 + 100 * i, dtype, seed=i) for i in range(4)]
+    expected = [_fused_on_two_threads(*p, monkeypatch) for p in problems]
+    got = [[] for _ in problems]
+
+    def work(i):
+        for _ in range(5):
+            got[i].append(_fused_on_two_threads(*problems[i], monkeypatch))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(problems))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for want, results in zip(expected, got):
+        assert len(results) == 5
+        for cost, out in results:
+            assert cost == want[0]
+            assert all(np.array_equal(a, b) for a, b in zip(out, want[1]))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_the_fused_pass_works_in_a_child_forked_after_a_call(monkeypatch):
+    # the child has none of the parent's pooled workers; waiting for them
+    # would hang, so the child is given 60 s and then killed
+    thetas, X, Y = _digits_problem(800, np.float64, seed=3)
+    expected = _fused_on_two_threads(thetas, X, Y, monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads, Python ≥ 3.12
+        pid = os.fork()
+    if pid == 0:
+        try:
+            cost, out = _fused_on_two_threads(thetas, X, Y, monkeypatch)
+            same = cost == expected[0] and all(np.array_equal(a, b)
+                                               for a, b in zip(out, expected[1]))
+            os._exit(0 if same else 1)
+        finally:
+            os._exit(2)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's evaluation did not finish in 60 s")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_the_fused_pass_reports_nonfinite_data_by_name():
