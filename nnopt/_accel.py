@@ -143,15 +143,18 @@ def network(thetas, X, Y, squared, scale, lam_m, out):
         Σ Θ² over the non-bias weights of both layers, for the λ term of J.
     finite : bool
         Whether every z^(2) was finite.
+    weights_finite : bool
+        Whether every weight of Θ^(1) and Θ^(2) was finite (the kernel reads
+        them all to lay them out, so the caller need not check θ first).
     """
     T1, T2 = (np.ascontiguousarray(Th, dtype=X.dtype) for Th in thetas)
     (m, n), s2, K = X.shape, T1.shape[0], T2.shape[0]
     # the kernel lays out the weights for its products itself (weights_f64
     # in _kernels_tile.h): in numpy that took three arrays and ~0.1 ms a call
-    finite, cost, squares = _kernels.network(X, T1, T2, Y, out[0], out[1], m, n, s2, K,
+    finite, cost, squares, weights_finite = _kernels.network(X, T1, T2, Y, out[0], out[1], m, n, s2, K,
                                              X.dtype == np.float32, _thread_count(m, n, s2),
                                              squared, scale, lam_m)
-    return cost, squares, finite
+    return cost, squares, finite, weights_finite
 
 
 def _transposed_padded(Th, dtype):

@@ -201,6 +201,7 @@ typedef struct {
     double lam_m;        /* network: λ/m */
     double cost, reg;    /* network, out: the summed cost, Σ Θ² off the bias columns */
     atomic_int bad;      /* some z^(2) was not finite (forward with activate, network) */
+    int weights_finite;  /* network, out: every weight in Θ^(1), Θ^(2) is finite */
     atomic_int slot;     /* network: the scratch the next thread takes */
     atomic_int done[GROUPS];  /* backward, network: group g's Δ is complete */
     atomic_int reducer;  /* taken by the first thread left without a group */
@@ -566,10 +567,9 @@ run_split(Work *w, int threads)
         char *weights = (char *)(((uintptr_t)w->partial + before + 63) & ~(uintptr_t)63);
         void *Wt = weights, *W2t = weights + (size_t)((w->n + 1) * w->S) * size;
         void *W2d = (char *)W2t + (size_t)((w->s2 + 1) * w->S3) * size;
-        if (w->f32)
-            weights_f32(w->T1, w->T2, Wt, W2t, W2d, w->n, w->s2, w->S, w->K, w->S3);
-        else
-            weights_f64(w->T1, w->T2, Wt, W2t, W2d, w->n, w->s2, w->S, w->K, w->S3);
+        w->weights_finite = w->f32
+            ? weights_f32(w->T1, w->T2, Wt, W2t, W2d, w->n, w->s2, w->S, w->K, w->S3)
+            : weights_f64(w->T1, w->T2, Wt, W2t, W2d, w->n, w->s2, w->S, w->K, w->S3);
         w->W = Wt;
         w->W2t = W2t;
         w->W2d = W2d;
@@ -686,6 +686,7 @@ network(PyObject *self, PyObject *args)
     Py_ssize_t m, n, s2, K;
     int f32, threads, squared;
     double scale, lam_m, cost = 0, reg = 0;
+    int weights_finite = 0;
     if (!PyArg_ParseTuple(args, "y*y*y*y*w*w*nnnnpipdd", &b[0], &b[1], &b[2], &b[3], &b[4],
                           &b[5], &m, &n, &s2, &K, &f32, &threads, &squared, &scale, &lam_m))
         return NULL;
@@ -714,12 +715,14 @@ network(PyObject *self, PyObject *args)
         nonfinite = atomic_load(&w.bad);
         cost = w.cost;
         reg = w.reg;
+        weights_finite = w.weights_finite;
     }
     for (int i = 0; i < 6; i++)
         PyBuffer_Release(&b[i]);
     if (PyErr_Occurred())
         return NULL;
-    return Py_BuildValue("(Ndd)", PyBool_FromLong(!nonfinite), cost, reg);
+    return Py_BuildValue("(NddN)", PyBool_FromLong(!nonfinite), cost, reg,
+                         PyBool_FromLong(weights_finite));
 }
 
 static PyMethodDef methods[] = {
@@ -731,7 +734,8 @@ static PyMethodDef methods[] = {
     {"network", network, METH_VARARGS,
      "network(X, T1, T2, Y, G1, G2, m, n, s2, K, f32, threads, squared, scale, "
      "lam_m): a network with one hidden layer, forward and back, with Δ^(l) + λ/m·Θ^(l) in "
-     "G1 and G2; returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns)"},
+     "G1 and G2; returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns, "
+     "every weight finite?)"},
     {NULL, NULL, 0, NULL},
 };
 

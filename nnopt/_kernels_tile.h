@@ -297,20 +297,29 @@ REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdif
  *     W2d = a zero row 0, then Θ^(2)[k, 1:] in row 1 + k, (K+1)×S
  *
  * each row zero-padded to its width (S ≥ s2, S3 ≥ K, whole vectors), so
- * that the padding adds nothing to any product. */
-static void
+ * that the padding adds nothing to any product. Returns whether every
+ * weight is finite: t − t is 0 for a finite t and NaN for ±inf and NaN, so
+ * the caller need not make a pass of its own over θ. */
+static int
 CAT(weights, SFX)(const T *T1, const T *T2, T *Wt, T *W2t, T *W2d, ptrdiff_t n, ptrdiff_t s2,
                   ptrdiff_t S, ptrdiff_t K, ptrdiff_t S3)
 {
+    T zero = 0;
     for (ptrdiff_t k = 0; k <= n; k++) {
-        for (ptrdiff_t h = 0; h < s2; h++)
-            Wt[k * S + h] = T1[h * (n + 1) + k];
+        for (ptrdiff_t h = 0; h < s2; h++) {
+            T t = T1[h * (n + 1) + k];
+            zero += t - t;
+            Wt[k * S + h] = t;
+        }
         for (ptrdiff_t h = s2; h < S; h++)
             Wt[k * S + h] = 0;
     }
     for (ptrdiff_t h = 0; h <= s2; h++) {
-        for (ptrdiff_t k = 0; k < K; k++)
-            W2t[h * S3 + k] = T2[k * (s2 + 1) + h];
+        for (ptrdiff_t k = 0; k < K; k++) {
+            T t = T2[k * (s2 + 1) + h];
+            zero += t - t;
+            W2t[h * S3 + k] = t;
+        }
         for (ptrdiff_t k = K; k < S3; k++)
             W2t[h * S3 + k] = 0;
     }
@@ -322,6 +331,7 @@ CAT(weights, SFX)(const T *T1, const T *T2, T *Wt, T *W2t, T *W2d, ptrdiff_t n, 
         for (ptrdiff_t h = s2; h < S; h++)
             W2d[(k + 1) * S + h] = 0;
     }
+    return zero == 0;
 }
 
 /* log(1 + u) for 0 ≤ u ≤ 1, as 2·atanh(t) with t = u/(2 + u) ≤ 1/3:

@@ -135,7 +135,7 @@ class _Evaluation:
     """One forward pass at one θ, and the gradient once it is asked for."""
 
     def __init__(self, theta, X, idx, Y, lam, layer_sizes, loss, dtype, check_first=True,
-                 gradient=False, targets=None):
+                 gradient=False, targets=None, check_theta=False):
         self.theta = theta.copy()
         self.layer_sizes = layer_sizes
         self.lam, self.loss, self.dtype = lam, loss, dtype
@@ -147,15 +147,17 @@ class _Evaluation:
         self._lock = threading.Lock()
         m = X.shape[0]
         if gradient and _accel.fuses(X, layer_sizes):
-            self.J = self._fused(X, targets, check_first)
+            self.J = self._fused(X, targets, check_first, check_theta)
             return
+        if check_theta:
+            v.check_finite_array(self.theta, "theta")
         with _accel.threads_for(X, layer_sizes[1]):
             self.a, z_L = _propagate(self.thetas, X, check_first)
         total = LOSSES[loss][0](z_L, idx, self.Y)
         self.J = float(total / m + _regularization(self.thetas, lam, m))
         self.a_L = sigmoid_in_place(z_L)  # the cost was the last use of z^(L)
 
-    def _fused(self, X, targets, check_first):
+    def _fused(self, X, targets, check_first, check_theta):
         """J, and the gradient (kept), from the kernels' one pass (`_accel.network`)."""
         m = X.shape[0]
         if targets is None:
@@ -166,9 +168,12 @@ class _Evaluation:
         grads = reshape(g, self.layer_sizes)
         # no threads_for: this call runs no BLAS product, and switching BLAS's
         # thread count took ~0.13 ms of a 4-8 ms evaluation
-        total, squares, finite = _accel.network(self.thetas, X, targets,
-                                                self.loss == "squared_error", 1.0 / m,
-                                                self.lam / m, out=grads)
+        total, squares, finite, weights_finite = _accel.network(
+            self.thetas, X, targets, self.loss == "squared_error", 1.0 / m, self.lam / m,
+            out=grads)
+        if check_theta and not weights_finite:
+            # raises, unless θ is finite and only its float32 copy overflowed
+            v.check_finite_array(self.theta, "theta")
         if check_first and not finite:
             _raise_nonfinite(X)
         self._grad = g.astype(np.float64, copy=False)
@@ -213,7 +218,7 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient):
     lam = v.check_lam(lam)
     X = v.check_X(X, sizes[0], check_finite=False)  # non-finite X is caught after the first product
     theta = v.check_theta(theta, n_params(sizes), sizes)
-    v.check_finite_array(theta, "theta")
+    # θ's finiteness is checked by _Evaluation (in the kernels' pass, when it runs)
     idx, Y = v.check_y(y, X.shape[0], sizes[-1])
     dt = v.check_dtype(dtype, X)
     key = (id(X), X.__array_interface__["data"][0], X.shape, X.strides, X.dtype,
@@ -228,7 +233,7 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient):
              and prev.targets.dtype == dt and prev.targets.shape[1] == sizes[-1]
              and _same(prev.target, target) else None)
     ev = _Evaluation(theta, X.astype(dt, copy=False), idx, Y, lam, sizes, loss, dt,
-                     gradient=gradient, targets=dense)
+                     gradient=gradient, targets=dense, check_theta=True)
     ev.key, ev.target, ev.fingerprint, ev.X = key, target.copy(), _fingerprint(X), X
     _last = ev
     return ev

@@ -245,7 +245,9 @@ def _network_reference(T1, T2, X, Y, squared, scale):
 
 def _fused(T1, T2, X, Y, squared, scale, lam_m=0.0):
     out = [np.full(T1.shape, np.nan, dtype=X.dtype), np.full(T2.shape, np.nan, dtype=X.dtype)]
-    cost, squares, finite = _accel.network([T1, T2], X, Y, squared, scale, lam_m, out=out)
+    cost, squares, finite, weights_finite = _accel.network([T1, T2], X, Y, squared, scale, lam_m,
+                                                           out=out)
+    assert weights_finite
     # λ/m·Θ off the bias column, and Σ Θ² over the same weights
     assert squares == pytest.approx(np.sum(T1[:, 1:].astype(float) ** 2)
                                     + np.sum(T2[:, 1:].astype(float) ** 2), rel=1e-12)
@@ -349,7 +351,7 @@ def _fused_on_two_threads(thetas, X, Y, monkeypatch):
     monkeypatch.setattr(_accel, "_CORES", 2)
     monkeypatch.setattr(_accel, "_WORK_PER_THREAD", 1)
     out = [np.empty_like(T) for T in thetas]
-    cost, squares, finite = _accel.network(thetas, X, Y, False, 1 / len(X), 0.1, out=out)
+    cost, squares, finite, _ = _accel.network(thetas, X, Y, False, 1 / len(X), 0.1, out=out)
     return cost, out
 
 
@@ -428,8 +430,8 @@ def test_the_fused_pass_refuses_buffers_too_short_for_the_sizes():
     with pytest.raises(ValueError, match="inconsistent sizes"):
         _accel._kernels.network(X, T1, T2, Y, G1, G2, *args[:5], 0, *args[6:])
     # and the right lengths are taken
-    finite, cost, squares = _accel._kernels.network(X, T1, T2, Y, G1, G2, *args)
-    assert finite and cost == pytest.approx(15 * np.log(2))
+    finite, cost, squares, weights_finite = _accel._kernels.network(X, T1, T2, Y, G1, G2, *args)
+    assert finite and weights_finite and cost == pytest.approx(15 * np.log(2))
 
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])

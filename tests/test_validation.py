@@ -137,6 +137,32 @@ def test_nonfinite_X_raises_without_a_runtime_warning(case, func, dtype):
 
 
 @pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("where,value", [(3, np.nan), (30, -np.inf)], ids=["theta1_nan", "theta2_inf"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nonfinite_theta_in_either_layer_raises_without_a_runtime_warning(func, where, value, dtype):
+    # with one hidden layer the kernels' pass reports θ's finiteness (it reads
+    # every weight), in place of a pass of its own: both layers, both dtypes
+    kwargs = _valid()
+    kwargs["X"] = kwargs["X"].astype(dtype)
+    kwargs["theta"][where] = value
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=rf"theta must be finite.*the first at index \({where},\)"):
+            func(**kwargs)
+    assert [str(w.message) for w in caught] == []
+
+
+def test_a_finite_theta_whose_float32_copy_overflows_is_not_called_nonfinite():
+    kwargs = _valid()
+    kwargs["X"] = kwargs["X"].astype(np.float32)
+    kwargs["theta"][30] = 1e300   # finite in float64, inf in float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the cast's own overflow warning
+        J, grad = cost_and_gradient(**kwargs)
+    assert grad.shape == (38,)
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
 def test_nonfinite_X_is_caught_even_where_theta_is_zero(func):
     # NaN · 0 is still NaN; inf · 0 is NaN: the check cannot be fooled by zero weights
     kwargs = _valid()
