@@ -211,30 +211,54 @@ def _fingerprint(X):
     return X[:: max(1, m // 64), c0:c0 + 64].copy()
 
 
+def _checked_data(prev, X, y, sizes, dtype):
+    """X, its targets and the computing dtype as the checks return them:
+    (X, idx, Y, dt, target, y_copy).
+
+    In a run of calls on the same data (an optimizer's, or a benchmark's),
+    the answer is the last call's when X and y are the same arrays as then
+    and nothing the checks look at has changed: X's shape, strides and
+    dtype, and y's values. Called right after the kernels have pushed the
+    interpreter out of the caches, the checks cost ~0.1 ms a call.
+    """
+    given = (X, y, dtype, sizes[0], sizes[-1])
+    if (prev is not None and isinstance(y, np.ndarray) and isinstance(X, np.ndarray)
+            and all(a is b for a, b in zip(given[:3], prev.given[:3]))
+            and given[3:] == prev.given[3:]
+            and (X.shape, X.strides, X.dtype) == prev.X_layout and _same(y, prev.y_copy)):
+        return prev.checked, given, prev.y_copy
+    Xc = v.check_X(X, sizes[0], check_finite=False)  # non-finite X is caught after the first product
+    idx, Y = v.check_y(y, Xc.shape[0], sizes[-1])
+    dt = v.check_dtype(dtype, Xc)
+    target = idx if Y is None else Y
+    y_copy = y.copy() if isinstance(y, np.ndarray) else None
+    return (Xc, idx, Y, dt, target.copy()), given, y_copy
+
+
 def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient):
     global _last
     sizes = _check_layer_sizes(layer_sizes)
     loss = v.check_loss(loss)
     lam = v.check_lam(lam)
-    X = v.check_X(X, sizes[0], check_finite=False)  # non-finite X is caught after the first product
+    prev = _last
+    checked, given, y_copy = _checked_data(prev, X, y, sizes, dtype)
+    Xc, idx, Y, dt, target = checked
     theta = v.check_theta(theta, n_params(sizes), sizes)
     # θ's finiteness is checked by _Evaluation (in the kernels' pass, when it runs)
-    idx, Y = v.check_y(y, X.shape[0], sizes[-1])
-    dt = v.check_dtype(dtype, X)
-    key = (id(X), X.__array_interface__["data"][0], X.shape, X.strides, X.dtype,
+    key = (id(Xc), Xc.__array_interface__["data"][0], Xc.shape, Xc.strides, Xc.dtype,
            lam, sizes, loss, dt)
-    prev = _last
-    target = idx if Y is None else Y
     if (prev is not None and prev.key == key and np.array_equal(prev.theta, theta)
-            and _same(prev.target, target) and np.array_equal(prev.fingerprint, _fingerprint(X))):
+            and _same(prev.target, target) and np.array_equal(prev.fingerprint, _fingerprint(Xc))):
         return prev
     # the (m, K) targets of the fused pass, made once for a run of calls on the same y
     dense = (prev.targets if prev is not None and prev.targets is not None
              and prev.targets.dtype == dt and prev.targets.shape[1] == sizes[-1]
-             and _same(prev.target, target) else None)
-    ev = _Evaluation(theta, X.astype(dt, copy=False), idx, Y, lam, sizes, loss, dt,
+             and (prev.target is target or _same(prev.target, target)) else None)
+    ev = _Evaluation(theta, Xc.astype(dt, copy=False), idx, Y, lam, sizes, loss, dt,
                      gradient=gradient, targets=dense, check_theta=True)
-    ev.key, ev.target, ev.fingerprint, ev.X = key, target.copy(), _fingerprint(X), X
+    ev.key, ev.target, ev.fingerprint, ev.X = key, target, _fingerprint(Xc), Xc
+    ev.checked, ev.given, ev.y_copy = checked, given, y_copy
+    ev.X_layout = (X.shape, X.strides, X.dtype) if isinstance(X, np.ndarray) else None
     _last = ev
     return ev
 

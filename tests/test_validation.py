@@ -208,3 +208,20 @@ def test_bad_dtype_is_rejected(func, dtype, error, match):
     with pytest.raises(error, match=match):
         func(**_valid(), dtype=dtype)
 
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+def test_the_checks_run_again_on_the_same_arrays_changed_in_place(func):
+    # a call on the same X and y as the last takes the last call's checks
+    # (they are costly right after the kernels); a change in place must not
+    # slip through that
+    kwargs = _valid()
+    func(**kwargs)
+    kwargs["y"][3] = 7
+    with pytest.raises(ValueError, match=r"class index 7 in y is outside 0\.\.2"):
+        func(**kwargs)
+    kwargs["y"][3] = 1
+    func(**kwargs)
+    kwargs["X"].shape = (3, 5)
+    with pytest.raises(ValueError, match=r"X has 5 columns, but the network's input layer has 3"):
+        func(**kwargs)
