@@ -120,7 +120,9 @@ def network(thetas, X, Y, squared, scale, lam_m, out):
     Parameters
     ----------
     thetas : [ndarray (s2, n + 1), ndarray (K, s2 + 1)]
-        Θ^(1) and Θ^(2), in the dtype of X.
+        Θ^(1) and Θ^(2), in float64 whatever the dtype of X: the kernel
+        rounds them to float32 as it lays them out, where a cast in numpy
+        cost a pass over θ.
     X : ndarray, shape (m, n)
         As `fuses` takes it.
     Y : ndarray, shape (m, K)
@@ -132,8 +134,9 @@ def network(thetas, X, Y, squared, scale, lam_m, out):
     lam_m : float
         λ/m, the factor of Θ^(l) added to each gradient off its bias column.
     out : [ndarray (s2, n + 1), ndarray (K, s2 + 1)]
-        Overwritten with scale·Δ^(l) + lam_m·Θ^(l) (bias column: no λ term);
-        C-contiguous (in practice the gradient vector's views).
+        float64, C-contiguous (in practice the gradient vector's views):
+        overwritten with scale·Δ^(l) + lam_m·Θ^(l) (bias column: no λ
+        term), summed in X's dtype and written in float64.
 
     Returns
     -------
@@ -147,7 +150,7 @@ def network(thetas, X, Y, squared, scale, lam_m, out):
         Whether every weight of Θ^(1) and Θ^(2) was finite (the kernel reads
         them all to lay them out, so the caller need not check θ first).
     """
-    T1, T2 = (np.ascontiguousarray(Th, dtype=X.dtype) for Th in thetas)
+    T1, T2 = (np.ascontiguousarray(Th, dtype=np.float64) for Th in thetas)
     (m, n), s2, K = X.shape, T1.shape[0], T2.shape[0]
     # the kernel lays out the weights for its products itself (weights_f64
     # in _kernels_tile.h): in numpy that took three arrays and ~0.1 ms a call

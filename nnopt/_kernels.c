@@ -56,7 +56,7 @@ typedef double vf64 __attribute__((vector_size(64), aligned(8)));
 typedef long long vi64 __attribute__((vector_size(64)));
 typedef float vf32 __attribute__((vector_size(64), aligned(4)));
 typedef int vi32 __attribute__((vector_size(64)));
-typedef double vd16 __attribute__((vector_size(128)));   /* a vf32 converted to double */
+typedef double vd16 __attribute__((vector_size(128), aligned(8)));   /* a vf32 in double */
 
 /* ---- e^(−|z|), for the sigmoid (_kernels_tile.h) and the output layer's cost ----
  *
@@ -184,7 +184,7 @@ enum { FORWARD, BACKWARD, NETWORK };
 typedef struct {
     int kind, f32;
     const void *X, *W;   /* W: Wt for forward and network, D for backward */
-    void *out;           /* Z, or G (group 0's Δ; Δ^(1) for network) */
+    void *out;           /* Z, or G (group 0's Δ: for network G1 in float64, else a float buffer) */
     /* backward: the Δ of groups 1.., s2×(n+1) each; network: see
      * network_costs below */
     void *partial;
@@ -193,8 +193,8 @@ typedef struct {
     int activate;        /* forward: write g(z) */
     /* network: the output layer, as output_range (_kernels_tile.h) takes it */
     const void *W2t, *W2d, *Y;
-    const void *T1, *T2;   /* Θ^(1) (s2×(n+1)) and Θ^(2) (K×(s2+1)), as given */
-    void *G2;            /* Δ^(2), K×(s2+1), out */
+    const double *T1, *T2;   /* Θ^(1) (s2×(n+1)) and Θ^(2) (K×(s2+1)), as given */
+    double *G1, *G2;     /* network, out: the gradients, s2×(n+1) and K×(s2+1) */
     Py_ssize_t K, S3;
     int squared;
     double scale;
@@ -250,9 +250,9 @@ reduce_early(Work *w)
             Py_ssize_t ld;
             const void *P = group_delta(w, g, &ld);
             if (w->f32)
-                reduce_f32(w->out, w->ldg, P, 1, w->s2, w->n + 1, NULL, 0);
+                reduce_f32(w->out, w->ldg, P, 1, w->s2, w->n + 1, NULL, 0, NULL, 0);
             else
-                reduce_f64(w->out, w->ldg, P, 1, w->s2, w->n + 1, NULL, 0);
+                reduce_f64(w->out, w->ldg, P, 1, w->s2, w->n + 1, NULL, 0, NULL, 0);
         }
     w->reduced = g;   /* read by run_split after the join */
 }
@@ -305,11 +305,13 @@ network_scratch(const Work *w)
     return (size_t)(CHUNK * 2 * (w->S3 + w->s2));
 }
 
-/* Elements of Wt, W2t and W2d together */
+/* Elements of Wt, W2t and W2d together, and in float32 of group 0's Δ^(1)
+ * (in float64 that is G1 itself) */
 static size_t
 network_weights(const Work *w)
 {
-    return (size_t)((w->n + 1) * w->S + (w->s2 + 1) * w->S3 + (w->K + 1) * w->S);
+    return (size_t)((w->n + 1) * w->S + (w->s2 + 1) * w->S3 + (w->K + 1) * w->S
+                    + (w->f32 ? w->s2 * (w->n + 1) : 0));
 }
 
 /* Network: group by group, each chunk of rows goes through the hidden
@@ -375,23 +377,20 @@ network_sums(Work *w)
     for (Py_ssize_t c = 0; c < chunks; c++)
         w->cost += network_costs(w)[c];
     if (w->f32)
-        reduce_f32(Gt, w->S3, (float *)Gt + per, chunks - 1, w->s2 + 1, w->S3, NULL, 0);
+        reduce_f32(Gt, w->S3, (float *)Gt + per, chunks - 1, w->s2 + 1, w->S3, NULL, 0, NULL, 0);
     else
-        reduce_f64(Gt, w->S3, (double *)Gt + per, chunks - 1, w->s2 + 1, w->S3, NULL, 0);
+        reduce_f64(Gt, w->S3, (double *)Gt + per, chunks - 1, w->s2 + 1, w->S3, NULL, 0, NULL, 0);
     for (Py_ssize_t k = 0; k < w->K; k++)
         for (Py_ssize_t h = 0; h <= w->s2; h++) {
-            /* Δ^(2)[k, h] is Gt[h, k], and Θ^(2)[k, h] is W2t[h, k] */
+            /* Δ^(2)[k, h] is Gt[h, k] */
             Py_ssize_t i = h * w->S3 + k;
             double sum = w->f32 ? ((const float *)Gt)[i] : ((const double *)Gt)[i];
             if (h > 0) {
-                double t = w->f32 ? ((const float *)w->W2t)[i] : ((const double *)w->W2t)[i];
+                double t = w->T2[k * (w->s2 + 1) + h];
                 w->reg += t * t;
                 sum += w->lam_m * t;
             }
-            if (w->f32)
-                ((float *)w->G2)[k * (w->s2 + 1) + h] = (float)sum;
-            else
-                ((double *)w->G2)[k * (w->s2 + 1) + h] = sum;
+            w->G2[k * (w->s2 + 1) + h] = sum;
         }
 }
 
@@ -573,6 +572,8 @@ run_split(Work *w, int threads)
         w->W = Wt;
         w->W2t = W2t;
         w->W2d = W2d;
+        if (w->f32)
+            w->out = (char *)W2d + (size_t)((w->K + 1) * w->S) * size;
     }
     int pooled = threads > 1 && pool_usable && pthread_mutex_trylock(&pool_busy) == 0;
     if (pooled) {
@@ -591,17 +592,17 @@ run_split(Work *w, int threads)
             pthread_join(ids[t], NULL);
     if (w->kind != FORWARD) {
         /* the groups not yet added (reduce_early), in group order, whatever
-         * order they were done in; for the network with λ/m·Θ^(1) and its
-         * Σ Θ² */
-        const void *Th = w->kind == NETWORK ? w->T1 : NULL;
+         * order they were done in; for the network in double into G1, with
+         * λ/m·Θ^(1) and its Σ Θ² */
+        int net = w->kind == NETWORK;
         Py_ssize_t g = w->reduced, ld;
         const void *P = group_delta(w, g < w->groups ? g : 1, &ld);
         if (w->f32)
             w->reg = reduce_f32(w->out, w->ldg, P, w->groups - g, w->s2, w->n + 1,
-                                Th, (float)w->lam_m);
+                                net ? w->T1 : NULL, w->lam_m, net ? w->G1 : NULL, w->n + 1);
         else
             w->reg = reduce_f64(w->out, w->ldg, P, w->groups - g, w->s2, w->n + 1,
-                                Th, w->lam_m);
+                                net ? w->T1 : NULL, w->lam_m, net ? w->G1 : NULL, w->n + 1);
     }
     if (w->kind == NETWORK)
         network_sums(w);
@@ -695,14 +696,15 @@ network(PyObject *self, PyObject *args)
     if (m < 1 || n < 1 || s2 < 1 || s2 > MAX_HIDDEN || K < 1 || threads < 1) {
         PyErr_SetString(PyExc_ValueError, "_kernels: inconsistent sizes");
     } else if (check_len(&b[0], m * n, size, "X") == 0
-               && check_len(&b[1], s2 * (n + 1), size, "T1") == 0
-               && check_len(&b[2], K * (s2 + 1), size, "T2") == 0
+               && check_len(&b[1], s2 * (n + 1), 8, "T1") == 0
+               && check_len(&b[2], K * (s2 + 1), 8, "T2") == 0
                && check_len(&b[3], m * K, size, "Y") == 0
-               && check_len(&b[4], s2 * (n + 1), size, "G1") == 0
-               && check_len(&b[5], K * (s2 + 1), size, "G2") == 0) {
+               && check_len(&b[4], s2 * (n + 1), 8, "G1") == 0
+               && check_len(&b[5], K * (s2 + 1), 8, "G2") == 0) {
         /* the hidden and output units padded to whole vectors */
         Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .T1 = b[1].buf, .T2 = b[2].buf,
-                  .Y = b[3].buf, .out = b[4].buf, .G2 = b[5].buf, .m = m, .n = n, .s2 = s2,
+                  .Y = b[3].buf, .out = b[4].buf, .G1 = b[4].buf, .G2 = b[5].buf, .m = m,
+                  .n = n, .s2 = s2,
                   .S = (s2 + vl - 1) / vl * vl, .K = K, .S3 = (K + vl - 1) / vl * vl,
                   .ldg = n + 1, .groups = 1, .squared = squared, .scale = scale,
                   .lam_m = lam_m};
@@ -734,7 +736,8 @@ static PyMethodDef methods[] = {
     {"network", network, METH_VARARGS,
      "network(X, T1, T2, Y, G1, G2, m, n, s2, K, f32, threads, squared, scale, "
      "lam_m): a network with one hidden layer, forward and back, with Δ^(l) + λ/m·Θ^(l) in "
-     "G1 and G2; returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns, "
+     "G1 and G2 (X and Y float32 with f32, else float64; T1, T2 = Θ^(l), G1 and G2 always "
+     "float64); returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns, "
      "every weight finite?)"},
     {NULL, NULL, 0, NULL},
 };

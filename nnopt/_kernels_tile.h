@@ -251,16 +251,41 @@ BACKWARD_GROUP(const T *X, ptrdiff_t n, const T *D, ptrdiff_t s2, T *G, ptrdiff_
         G[h * ldg] = accumulate ? G[h * ldg] + sums[h] : sums[h];
 }
 
-/* G += P_1 + ... + P_others, added in that order, and + lam·Θ off column 0
- * when Th is given. G is rows×n1 (row stride ldg); the P_p follow each
- * other in P, rows×n1 each, contiguous; Th is rows×n1, contiguous. Returns
- * Σ Θ² off column 0 (0 without Th), summed in double row by row.
+/* VL doubles at p (the first n, zeros after them), and back */
+static inline __attribute__((always_inline)) VD
+CAT(load_double, SFX)(const double *p, ptrdiff_t n)
+{
+    if (n == VL)
+        return *(const VD *)p;
+    VD v = {0};
+    for (ptrdiff_t j = 0; j < n; j++)
+        v[j] = p[j];
+    return v;
+}
+
+static inline __attribute__((always_inline)) void
+CAT(store_double, SFX)(double *p, VD v, ptrdiff_t n)
+{
+    if (n == VL) {
+        *(VD *)p = v;
+        return;
+    }
+    for (ptrdiff_t j = 0; j < n; j++)
+        p[j] = v[j];
+}
+
+/* G + P_1 + ... + P_others, added in that order, all rows×n1: G with row
+ * stride ldg, the P_p following each other in P, contiguous. Without `out`
+ * the sum goes back into G. With `out` (rows×n1 doubles, row stride ldo;
+ * it may be G itself in double) the sum is taken to double, lam·Θ is added
+ * off column 0 when Th is given (rows×n1 doubles, contiguous), and it is
+ * stored there; the return value is then Σ Θ² off column 0, in double.
  *
  * This is what the threads' partial sums come to after they are joined, on
  * one thread: as whole vectors, one pass over each row of every part. */
 CLONES static double
 REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdiff_t n1,
-       const T *Th, T lam)
+       const double *Th, double lam, double *out, ptrdiff_t ldo)
 {
     double squares = 0;
     for (ptrdiff_t h = 0; h < rows; h++) {
@@ -270,16 +295,19 @@ REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdif
             V v = CAT(load_part, SFX)(G + h * ldg + k, n);
             for (ptrdiff_t p = 0; p < others; p++)
                 v += CAT(load_part, SFX)(P + (p * rows + h) * n1 + k, n);
-            if (Th) {
-                V t = CAT(load_part, SFX)(Th + h * n1 + k, n);
-                if (k == 0)
-                    t[0] = 0;   /* the bias: no λ term (v + 0 is v exactly) */
-                v += lam * t;
-                /* in double: a float's square is exact there */
-                VD td = __builtin_convertvector(t, VD);
-                sq += td * td;
+            if (!out) {
+                CAT(store_part, SFX)(G + h * ldg + k, v, n);
+                continue;
             }
-            CAT(store_part, SFX)(G + h * ldg + k, v, n);
+            VD d = __builtin_convertvector(v, VD);
+            if (Th) {
+                VD t = CAT(load_double, SFX)(Th + h * n1 + k, n);
+                if (k == 0)
+                    t[0] = 0;   /* the bias: no λ term (d + 0 is d exactly) */
+                d += lam * t;
+                sq += t * t;
+            }
+            CAT(store_double, SFX)(out + h * ldo + k, d, n);
         }
         double row = 0;
         for (int j = 0; j < VL; j++)
@@ -289,8 +317,8 @@ REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdif
     return squares;
 }
 
-/* The weights as the network's products read them, from Θ^(1) (s2×(n+1))
- * and Θ^(2) (K×(s2+1)), both C-ordered:
+/* The weights as the network's products read them, in T, from Θ^(1)
+ * (s2×(n+1)) and Θ^(2) (K×(s2+1)), both C-ordered doubles:
  *
  *     Wt  = Θ^(1)ᵀ, (n+1)×S, biases in row 0          (forward_range's Wt)
  *     W2t = Θ^(2)ᵀ, (s2+1)×S3, biases in row 0        (output_range's W2t)
@@ -301,24 +329,24 @@ REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdif
  * weight is finite: t − t is 0 for a finite t and NaN for ±inf and NaN, so
  * the caller need not make a pass of its own over θ. */
 static int
-CAT(weights, SFX)(const T *T1, const T *T2, T *Wt, T *W2t, T *W2d, ptrdiff_t n, ptrdiff_t s2,
-                  ptrdiff_t S, ptrdiff_t K, ptrdiff_t S3)
+CAT(weights, SFX)(const double *T1, const double *T2, T *Wt, T *W2t, T *W2d, ptrdiff_t n,
+                  ptrdiff_t s2, ptrdiff_t S, ptrdiff_t K, ptrdiff_t S3)
 {
-    T zero = 0;
+    double zero = 0;
     for (ptrdiff_t k = 0; k <= n; k++) {
         for (ptrdiff_t h = 0; h < s2; h++) {
-            T t = T1[h * (n + 1) + k];
+            double t = T1[h * (n + 1) + k];
             zero += t - t;
-            Wt[k * S + h] = t;
+            Wt[k * S + h] = (T)t;
         }
         for (ptrdiff_t h = s2; h < S; h++)
             Wt[k * S + h] = 0;
     }
     for (ptrdiff_t h = 0; h <= s2; h++) {
         for (ptrdiff_t k = 0; k < K; k++) {
-            T t = T2[k * (s2 + 1) + h];
+            double t = T2[k * (s2 + 1) + h];
             zero += t - t;
-            W2t[h * S3 + k] = t;
+            W2t[h * S3 + k] = (T)t;
         }
         for (ptrdiff_t k = K; k < S3; k++)
             W2t[h * S3 + k] = 0;
@@ -327,7 +355,7 @@ CAT(weights, SFX)(const T *T1, const T *T2, T *Wt, T *W2t, T *W2d, ptrdiff_t n, 
         W2d[j] = 0;
     for (ptrdiff_t k = 0; k < K; k++) {
         for (ptrdiff_t h = 0; h < s2; h++)
-            W2d[(k + 1) * S + h] = T2[k * (s2 + 1) + 1 + h];
+            W2d[(k + 1) * S + h] = (T)T2[k * (s2 + 1) + 1 + h];
         for (ptrdiff_t h = s2; h < S; h++)
             W2d[(k + 1) * S + h] = 0;
     }

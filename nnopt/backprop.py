@@ -140,7 +140,6 @@ class _Evaluation:
         self.layer_sizes = layer_sizes
         self.lam, self.loss, self.dtype = lam, loss, dtype
         self.idx, self.Y = idx, (None if Y is None else Y.T)  # Y.T: a column per example
-        self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
         self._grad = None
         self.targets = targets
         # backpropagation works in place on the activations: one caller at a time
@@ -151,6 +150,7 @@ class _Evaluation:
             return
         if check_theta:
             v.check_finite_array(self.theta, "theta")
+        self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
         with _accel.threads_for(X, layer_sizes[1]):
             self.a, z_L = _propagate(self.thetas, X, check_first)
         total = LOSSES[loss][0](z_L, idx, self.Y)
@@ -164,19 +164,20 @@ class _Evaluation:
             targets = _dense_targets(self.idx, None if self.Y is None else self.Y.T,
                                      self.layer_sizes[-1], self.dtype)
         self.targets = targets  # for the next evaluation on the same targets
-        g = np.empty(self.theta.size, dtype=self.dtype)
+        # θ in and the gradient out in float64 whatever the dtype: the kernel
+        # converts as it reads and writes them, where numpy would make a pass
+        g = np.empty(self.theta.size)
         grads = reshape(g, self.layer_sizes)
         # no threads_for: this call runs no BLAS product, and switching BLAS's
         # thread count took ~0.13 ms of a 4-8 ms evaluation
         total, squares, finite, weights_finite = _accel.network(
-            self.thetas, X, targets, self.loss == "squared_error", 1.0 / m, self.lam / m,
-            out=grads)
+            reshape(self.theta, self.layer_sizes), X, targets, self.loss == "squared_error",
+            1.0 / m, self.lam / m, out=grads)
         if check_theta and not weights_finite:
-            # raises, unless θ is finite and only its float32 copy overflowed
-            v.check_finite_array(self.theta, "theta")
+            v.check_finite_array(self.theta, "theta")  # raises, naming the first bad index
         if check_first and not finite:
             _raise_nonfinite(X)
-        self._grad = g.astype(np.float64, copy=False)
+        self._grad = g
         return float(total / m + self.lam / (2.0 * m) * squares)
 
     def gradient(self):

@@ -244,7 +244,7 @@ def _network_reference(T1, T2, X, Y, squared, scale):
 
 
 def _fused(T1, T2, X, Y, squared, scale, lam_m=0.0):
-    out = [np.full(T1.shape, np.nan, dtype=X.dtype), np.full(T2.shape, np.nan, dtype=X.dtype)]
+    out = [np.full(T1.shape, np.nan), np.full(T2.shape, np.nan)]   # float64 in either dtype
     cost, squares, finite, weights_finite = _accel.network([T1, T2], X, Y, squared, scale, lam_m,
                                                            out=out)
     assert weights_finite
@@ -350,7 +350,7 @@ def _digits_problem(m, dtype, seed):
 def _fused_on_two_threads(thetas, X, Y, monkeypatch):
     monkeypatch.setattr(_accel, "_CORES", 2)
     monkeypatch.setattr(_accel, "_WORK_PER_THREAD", 1)
-    out = [np.empty_like(T) for T in thetas]
+    out = [np.empty(T.shape) for T in thetas]
     cost, squares, finite, _ = _accel.network(thetas, X, Y, False, 1 / len(X), 0.1, out=out)
     return cost, out
 
