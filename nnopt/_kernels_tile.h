@@ -29,28 +29,34 @@
 #define OUTPUT_DELTA CAT(output_delta, SFX)
 #define OUTPUT_RANGE CAT(output_range, SFX)
 
-/* Loads the `n` ≤ VL elements at p as one vector, zeros after them */
-static inline __attribute__((always_inline)) V
-CAT(load_part, SFX)(const T *p, ptrdiff_t n)
-{
-    if (n == VL)
-        return *(const V *)p;
-    T tmp[VL] = {0};
-    for (ptrdiff_t j = 0; j < n; j++)
-        tmp[j] = p[j];
-    return *(V *)tmp;
-}
-
-static inline __attribute__((always_inline)) void
-CAT(store_part, SFX)(T *p, V v, ptrdiff_t n)
-{
-    if (n == VL) {
-        *(V *)p = v;
-        return;
+/* LOAD(p, n): the n ≤ VL elements (of type E) at p as one vector (of type
+ * W), zeros after them; STORE(p, v, n): the first n lanes of v back. Made
+ * for T in V (load_part, store_part) and for double in VD (load_double,
+ * store_double: REDUCE's sums in double). */
+#define PART_ACCESS(LOAD, STORE, E, W)                                      \
+    static inline __attribute__((always_inline)) W                          \
+    LOAD(const E *p, ptrdiff_t n)                                           \
+    {                                                                       \
+        if (n == VL)                                                        \
+            return *(const W *)p;                                           \
+        W v = {0};                                                          \
+        for (ptrdiff_t j = 0; j < n; j++)                                   \
+            v[j] = p[j];                                                    \
+        return v;                                                           \
+    }                                                                       \
+    static inline __attribute__((always_inline)) void                       \
+    STORE(E *p, W v, ptrdiff_t n)                                           \
+    {                                                                       \
+        if (n == VL) {                                                      \
+            *(W *)p = v;                                                    \
+            return;                                                         \
+        }                                                                   \
+        for (ptrdiff_t j = 0; j < n; j++)                                   \
+            p[j] = v[j];                                                    \
     }
-    for (ptrdiff_t j = 0; j < n; j++)
-        p[j] = v[j];
-}
+PART_ACCESS(CAT(load_part, SFX), CAT(store_part, SFX), T, V)
+PART_ACCESS(CAT(load_double, SFX), CAT(store_double, SFX), double, VD)
+#undef PART_ACCESS
 
 /* g(z) = 1/(1 + e^(−|z|)) for z ≥ 0 and e^(−|z|)/(1 + e^(−|z|)) for z < 0
  * (see exp_neg in _kernels.c); NaN and ±inf z are flagged in *bad */
@@ -249,29 +255,6 @@ BACKWARD_GROUP(const T *X, ptrdiff_t n, const T *D, ptrdiff_t s2, T *G, ptrdiff_
             sums[h] += D[i * s2 + h];
     for (ptrdiff_t h = 0; h < s2; h++)
         G[h * ldg] = accumulate ? G[h * ldg] + sums[h] : sums[h];
-}
-
-/* VL doubles at p (the first n, zeros after them), and back */
-static inline __attribute__((always_inline)) VD
-CAT(load_double, SFX)(const double *p, ptrdiff_t n)
-{
-    if (n == VL)
-        return *(const VD *)p;
-    VD v = {0};
-    for (ptrdiff_t j = 0; j < n; j++)
-        v[j] = p[j];
-    return v;
-}
-
-static inline __attribute__((always_inline)) void
-CAT(store_double, SFX)(double *p, VD v, ptrdiff_t n)
-{
-    if (n == VL) {
-        *(VD *)p = v;
-        return;
-    }
-    for (ptrdiff_t j = 0; j < n; j++)
-        p[j] = v[j];
 }
 
 /* G + P_1 + ... + P_others, added in that order, all rows×n1: G with row
