@@ -154,9 +154,9 @@ def network(thetas, X, Y, squared, scale, lam_m, out):
     (m, n), s2, K = X.shape, T1.shape[0], T2.shape[0]
     # the kernel lays out the weights for its products itself (weights_f64
     # in _kernels_tile.h): in numpy that took three arrays and ~0.1 ms a call
-    finite, cost, squares, weights_finite = _kernels.network(X, T1, T2, Y, out[0], out[1], m, n, s2, K,
-                                             X.dtype == np.float32, _thread_count(m, n, s2),
-                                             squared, scale, lam_m)
+    finite, cost, squares, weights_finite = _kernels.network(
+        X, T1, T2, Y, out[0], out[1], m, n, s2, K, X.dtype == np.float32,
+        _thread_count(m, n, s2), squared, scale, lam_m)
     return cost, squares, finite, weights_finite
 
 

@@ -9,15 +9,15 @@ of µs: dtypes are told apart by their kind letter rather than by
 np.issubdtype, and the finiteness test is a max and a min.
 """
 
-# dtype kinds: signed, unsigned, float, complex; and bool
-_NUMBER_KINDS = "iufc"
-
 import math
 import numbers
 
 import numpy as np
 
 from .losses import LOSSES
+
+# dtype kinds of numbers: signed, unsigned, float, complex (bool is "b")
+_NUMBER_KINDS = "iufc"
 
 
 def check_X(X, n_features=None, name="X", check_finite=True):
