@@ -300,6 +300,24 @@ REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdif
     return squares;
 }
 
+/* Out (cols×width, in T) = Aᵀ for A (rows×cols doubles, C-ordered), each
+ * row of Out zero-padded from rows to width. Adds t − t for every t of A
+ * to *zero: 0 for a finite t, NaN for ±inf and NaN. */
+static void
+CAT(transposed, SFX)(const double *A, ptrdiff_t rows, ptrdiff_t cols, T *Out, ptrdiff_t width,
+                     double *zero)
+{
+    for (ptrdiff_t k = 0; k < cols; k++) {
+        for (ptrdiff_t h = 0; h < rows; h++) {
+            double t = A[h * cols + k];
+            *zero += t - t;
+            Out[k * width + h] = (T)t;
+        }
+        for (ptrdiff_t h = rows; h < width; h++)
+            Out[k * width + h] = 0;
+    }
+}
+
 /* The weights as the network's products read them, in T, from Θ^(1)
  * (s2×(n+1)) and Θ^(2) (K×(s2+1)), both C-ordered doubles:
  *
@@ -309,31 +327,15 @@ REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdif
  *
  * each row zero-padded to its width (S ≥ s2, S3 ≥ K, whole vectors), so
  * that the padding adds nothing to any product. Returns whether every
- * weight is finite: t − t is 0 for a finite t and NaN for ±inf and NaN, so
- * the caller need not make a pass of its own over θ. */
+ * weight is finite (see transposed), so the caller need not make a pass of
+ * its own over θ. */
 static int
 CAT(weights, SFX)(const double *T1, const double *T2, T *Wt, T *W2t, T *W2d, ptrdiff_t n,
                   ptrdiff_t s2, ptrdiff_t S, ptrdiff_t K, ptrdiff_t S3)
 {
     double zero = 0;
-    for (ptrdiff_t k = 0; k <= n; k++) {
-        for (ptrdiff_t h = 0; h < s2; h++) {
-            double t = T1[h * (n + 1) + k];
-            zero += t - t;
-            Wt[k * S + h] = (T)t;
-        }
-        for (ptrdiff_t h = s2; h < S; h++)
-            Wt[k * S + h] = 0;
-    }
-    for (ptrdiff_t h = 0; h <= s2; h++) {
-        for (ptrdiff_t k = 0; k < K; k++) {
-            double t = T2[k * (s2 + 1) + h];
-            zero += t - t;
-            W2t[h * S3 + k] = (T)t;
-        }
-        for (ptrdiff_t k = K; k < S3; k++)
-            W2t[h * S3 + k] = 0;
-    }
+    CAT(transposed, SFX)(T1, s2, n + 1, Wt, S, &zero);
+    CAT(transposed, SFX)(T2, K, s2 + 1, W2t, S3, &zero);
     for (ptrdiff_t j = 0; j < S; j++)
         W2d[j] = 0;
     for (ptrdiff_t k = 0; k < K; k++) {
