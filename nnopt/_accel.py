@@ -108,7 +108,7 @@ def fuses(X, layer_sizes):
     return len(layer_sizes) == 3 and _applies(X, layer_sizes[1])
 
 
-def network(thetas, X, Y, squared, scale, lam_m, out):
+def network(theta, X, Y, layer_sizes, squared, scale, lam_m, out):
     """A network with one hidden layer, its cost and its gradient, in one C call.
 
     Each chunk of examples goes through the hidden layer, the output layer,
@@ -119,24 +119,25 @@ def network(thetas, X, Y, squared, scale, lam_m, out):
 
     Parameters
     ----------
-    thetas : [ndarray (s2, n + 1), ndarray (K, s2 + 1)]
-        Θ^(1) and Θ^(2), in float64 whatever the dtype of X: the kernel
-        rounds them to float32 as it lays them out, where a cast in numpy
-        cost a pass over θ.
+    theta : ndarray, shape (n_params,)
+        Θ^(1) and Θ^(2) unrolled (`nnopt.unroll`), float64 and contiguous
+        whatever the dtype of X: the kernel rounds them to float32 as it
+        lays them out, where a cast in numpy cost a pass over θ.
     X : ndarray, shape (m, n)
         As `fuses` takes it.
     Y : ndarray, shape (m, K)
         The targets (one-hot for classes), C-contiguous, in the dtype of X.
+    layer_sizes : (n, s2, K)
     squared : bool
         Squared error rather than cross-entropy: δ^(3) then has the factor g′(z^(3)).
     scale : float
         Factor of δ^(3): 1/m makes every Δ^(l) the gradient's (1/m)·Δ^(l).
     lam_m : float
         λ/m, the factor of Θ^(l) added to each gradient off its bias column.
-    out : [ndarray (s2, n + 1), ndarray (K, s2 + 1)]
-        float64, C-contiguous (in practice the gradient vector's views):
-        overwritten with scale·Δ^(l) + lam_m·Θ^(l) (bias column: no λ
-        term), summed in X's dtype and written in float64.
+    out : ndarray, shape (n_params,)
+        float64, contiguous: overwritten with scale·Δ^(l) + lam_m·Θ^(l)
+        (bias columns: no λ term), unrolled as θ is, summed in X's dtype
+        and written in float64.
 
     Returns
     -------
@@ -150,14 +151,22 @@ def network(thetas, X, Y, squared, scale, lam_m, out):
         Whether every weight of Θ^(1) and Θ^(2) was finite (the kernel reads
         them all to lay them out, so the caller need not check θ first).
     """
-    T1, T2 = (np.ascontiguousarray(Th, dtype=np.float64) for Th in thetas)
-    (m, n), s2, K = X.shape, T1.shape[0], T2.shape[0]
-    # the kernel lays out the weights for its products itself (weights_f64
-    # in _kernels_tile.h): in numpy that took three arrays and ~0.1 ms a call
+    (m, n), s2, K = X.shape, layer_sizes[1], layer_sizes[2]
+    # θ and the gradient go in flat, as the optimizer has them: the kernel
+    # finds each layer in them and lays out the weights for its products
+    # itself (weights_f64 in _kernels_tile.h), where numpy took ~0.1 ms a call
     finite, cost, squares, weights_finite = _kernels.network(
-        X, T1, T2, Y, out[0], out[1], m, n, s2, K, X.dtype == np.float32,
-        _thread_count(m, n, s2), squared, scale, lam_m)
+        X, theta, Y, out, m, n, s2, K, X.dtype == np.float32, _thread_count(m, n, s2),
+        squared, scale, lam_m)
     return cost, squares, finite, weights_finite
+
+
+def prewake():
+    """Wakes the kernels' pooled threads to wait, spinning, for a `network`
+    call about to come: a sleeping core takes 35-90 µs to start, which the
+    checks before the call then cover (pool_prewake in _kernels.c)."""
+    if enabled:
+        _kernels.prewake()
 
 
 def _transposed_padded(Th, dtype):

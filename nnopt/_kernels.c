@@ -33,6 +33,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* A busy-wait's step: tells the core (and a hypervisor) that this thread spins */
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 #define MAX_R 12         /* rows of a tile */
 #define MAX_NV 4         /* vectors of a tile */
@@ -178,6 +188,7 @@ exp_neg_f32(vf32 a, vi32 *bad)
  * so that the threads finish close together. */
 #define CHUNK 192        /* a multiple of every tile height */
 #define GROUPS 8
+#define BLOCKS 4         /* blocks of rows of Δ^(1) in the last sum (reduce_blocks) */
 
 enum { FORWARD, BACKWARD, NETWORK };
 
@@ -202,10 +213,14 @@ typedef struct {
     double cost, reg;    /* network, out: the summed cost, Σ Θ² off the bias columns */
     atomic_int bad;      /* some z^(2) was not finite (forward with activate, network) */
     int weights_finite;  /* network, out: every weight in Θ^(1), Θ^(2) is finite */
+    atomic_int ready;    /* network: the weights are laid out (the other threads wait for it) */
     atomic_int slot;     /* network: the scratch the next thread takes */
     atomic_int done[GROUPS];  /* backward, network: group g's Δ is complete */
     atomic_int reducer;  /* taken by the first thread left without a group */
     Py_ssize_t reduced;  /* groups 1..reduced−1 already added into group 0's Δ */
+    atomic_int reduced_set;   /* `reduced` is final */
+    atomic_int block;    /* the next block of rows of the last sum */
+    double squares[BLOCKS];   /* network: Σ Θ^(1)² of each block's rows */
     atomic_ptrdiff_t *next;   /* the first row not taken; backward: the first group */
 } Work;
 
@@ -250,11 +265,47 @@ reduce_early(Work *w)
             Py_ssize_t ld;
             const void *P = group_delta(w, g, &ld);
             if (w->f32)
-                reduce_f32(w->out, w->ldg, P, 1, w->s2, w->n + 1, NULL, 0, NULL, 0);
+                reduce_f32(w->out, w->ldg, P, 1, 0, w->s2, w->n + 1, NULL, 0, NULL, 0);
             else
-                reduce_f64(w->out, w->ldg, P, 1, w->s2, w->n + 1, NULL, 0, NULL, 0);
+                reduce_f64(w->out, w->ldg, P, 1, 0, w->s2, w->n + 1, NULL, 0, NULL, 0);
         }
-    w->reduced = g;   /* read by run_split after the join */
+    w->reduced = g;
+    atomic_store_explicit(&w->reduced_set, 1, memory_order_release);
+}
+
+/* The rest of the sum, once every group is done: the groups reduce_early
+ * left, in group order, and for the network the sum in double into G1,
+ * with λ/m·Θ^(1) and its Σ Θ². Every thread takes blocks of rows of Δ^(1)
+ * until none is left: on one thread this took 0.1-0.2 ms after the join.
+ * The blocks are fixed, BLOCKS of them, and their Σ Θ² are added in block
+ * order (run_split): the same bits on any number of threads. */
+static void
+reduce_blocks(Work *w)
+{
+    for (Py_ssize_t g = 0; g < w->groups; g++)
+        while (!atomic_load_explicit(&w->done[g], memory_order_acquire))
+            cpu_relax();
+    while (!atomic_load_explicit(&w->reduced_set, memory_order_acquire))
+        cpu_relax();
+    int net = w->kind == NETWORK;
+    Py_ssize_t g = w->reduced, n1 = w->n + 1, per = (w->s2 + BLOCKS - 1) / BLOCKS, ld;
+    const char *P = group_delta(w, g < w->groups ? g : 1, &ld);
+    size_t size = w->f32 ? 4 : 8;
+    for (;;) {
+        int b = atomic_fetch_add_explicit(&w->block, 1, memory_order_relaxed);
+        if (b >= BLOCKS)
+            break;
+        Py_ssize_t h0 = b * per, h1 = h0 + per < w->s2 ? h0 + per : w->s2;
+        if (h0 >= h1 || (!net && g >= w->groups))
+            continue;
+        void *G = (char *)w->out + (size_t)(h0 * w->ldg) * size;
+        const void *Pb = P + (size_t)(h0 * n1) * size;
+        const double *Th = net ? w->T1 + h0 * n1 : NULL;
+        double *out = net ? w->G1 + h0 * n1 : NULL;
+        w->squares[b] = w->f32
+            ? reduce_f32(G, w->ldg, Pb, w->groups - g, w->s2 * n1, h1 - h0, n1, Th, w->lam_m, out, n1)
+            : reduce_f64(G, w->ldg, Pb, w->groups - g, w->s2 * n1, h1 - h0, n1, Th, w->lam_m, out, n1);
+    }
 }
 
 static void
@@ -329,10 +380,13 @@ network_groups(Work *w)
                + atomic_fetch_add(&w->slot, 1) * network_scratch(w) * size;
     char *d2 = a2 + (size_t)(CHUNK * s2) * size, *z3 = d2 + (size_t)(CHUNK * s2) * size;
     char *d3 = z3 + (size_t)(CHUNK * S3) * size;
+    while (!atomic_load_explicit(&w->ready, memory_order_acquire))
+        cpu_relax();
     for (;;) {
         ptrdiff_t g = atomic_fetch_add_explicit(w->next, 1, memory_order_relaxed);
         if (g >= w->groups) {
             reduce_early(w);
+            reduce_blocks(w);
             break;
         }
         Py_ssize_t ld;
@@ -377,9 +431,9 @@ network_sums(Work *w)
     for (Py_ssize_t c = 0; c < chunks; c++)
         w->cost += network_costs(w)[c];
     if (w->f32)
-        reduce_f32(Gt, w->S3, (float *)Gt + per, chunks - 1, w->s2 + 1, w->S3, NULL, 0, NULL, 0);
+        reduce_f32(Gt, w->S3, (float *)Gt + per, chunks - 1, per, w->s2 + 1, w->S3, NULL, 0, NULL, 0);
     else
-        reduce_f64(Gt, w->S3, (double *)Gt + per, chunks - 1, w->s2 + 1, w->S3, NULL, 0, NULL, 0);
+        reduce_f64(Gt, w->S3, (double *)Gt + per, chunks - 1, per, w->s2 + 1, w->S3, NULL, 0, NULL, 0);
     for (Py_ssize_t k = 0; k < w->K; k++)
         for (Py_ssize_t h = 0; h <= w->s2; h++) {
             /* Δ^(2)[k, h] is Gt[h, k] */
@@ -409,6 +463,7 @@ run(void *arg)
         if (!forward) {
             if (k >= w->groups) {
                 reduce_early(w);
+                reduce_blocks(w);
                 break;
             }
             backward_group(w, k);
@@ -444,22 +499,56 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;  /* guards the poo
 static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
 static int pool_usable;                    /* the after-fork reset is registered */
 static int pool_size;                      /* workers started */
-static unsigned long pool_round;           /* calls handed to the workers so far */
+static atomic_ulong pool_round;            /* calls handed to the workers so far */
+static unsigned long pool_alert;           /* prewake calls so far */
 static unsigned long pool_first[MAX_THREADS];   /* pool_round when worker i started */
 static Work *pool_work;
 static int pool_wanted;                    /* workers taking part in this round */
 static atomic_int pool_pending;            /* of those, the ones not yet finished */
+
+/* Spins until pool_round is no longer `seen`, for at most `us` µs */
+static void
+spin_for_round(unsigned long seen, long us)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(&pool_round, memory_order_relaxed) != seen)
+                return;
+            cpu_relax();
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 > us)
+            return;
+    }
+}
+
+/* How long a worker spins for the next call before it sleeps: after a
+ * call (an optimizer's next one comes a few hundred µs later), and after
+ * `prewake` (the Python around a call takes 0.2-0.5 ms). Waking a sleeping
+ * virtual CPU took 35-90 µs, and its first µs ran slow. */
+#define SPIN_AFTER_US 400
+#define SPIN_PREWAKE_US 2000
 
 static void *
 pool_worker(void *arg)
 {
     int id = (int)(intptr_t)arg;
     pthread_mutex_lock(&pool_lock);
-    unsigned long seen = pool_first[id];
+    unsigned long seen = pool_first[id], alert = pool_alert;
     for (;;) {
-        while (pool_round == seen)
+        while (atomic_load(&pool_round) == seen) {
+            if (pool_alert != alert) {
+                alert = pool_alert;
+                pthread_mutex_unlock(&pool_lock);
+                spin_for_round(seen, SPIN_PREWAKE_US);
+                pthread_mutex_lock(&pool_lock);
+                continue;
+            }
             pthread_cond_wait(&pool_wake, &pool_lock);
-        seen = pool_round;
+        }
+        seen = atomic_load(&pool_round);
         if (id >= pool_wanted)
             continue;
         Work *w = pool_work;
@@ -467,9 +556,22 @@ pool_worker(void *arg)
         run(w);
         /* the last use of w: the caller may return as soon as it sees this */
         atomic_fetch_sub_explicit(&pool_pending, 1, memory_order_release);
+        spin_for_round(seen, SPIN_AFTER_US);
         pthread_mutex_lock(&pool_lock);
     }
     return NULL;
+}
+
+/* Wakes the pooled workers to spin for a call about to come (see above) */
+static void
+pool_prewake(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (pool_size > 0) {
+        pool_alert++;
+        pthread_cond_broadcast(&pool_wake);
+    }
+    pthread_mutex_unlock(&pool_lock);
 }
 
 static void
@@ -506,7 +608,7 @@ pool_start(Work *w, int helpers)
     pool_work = w;
     pool_wanted = helpers;
     atomic_store_explicit(&pool_pending, helpers, memory_order_relaxed);
-    pool_round++;
+    atomic_fetch_add(&pool_round, 1);
     pthread_cond_broadcast(&pool_wake);
     pthread_mutex_unlock(&pool_lock);
     return helpers;
@@ -515,11 +617,8 @@ pool_start(Work *w, int helpers)
 static void
 pool_wait(void)
 {
-    while (atomic_load_explicit(&pool_pending, memory_order_acquire) > 0) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    }
+    while (atomic_load_explicit(&pool_pending, memory_order_acquire) > 0)
+        cpu_relax();
 }
 
 /* Run one call on `threads` threads, one of them this one. Its buffers come
@@ -564,16 +663,11 @@ run_split(Work *w, int threads)
             return -1;
         w->group_deltas = network_costs(w) + chunks_of(w->m);
         char *weights = (char *)(((uintptr_t)w->partial + before + 63) & ~(uintptr_t)63);
-        void *Wt = weights, *W2t = weights + (size_t)((w->n + 1) * w->S) * size;
-        void *W2d = (char *)W2t + (size_t)((w->s2 + 1) * w->S3) * size;
-        w->weights_finite = w->f32
-            ? weights_f32(w->T1, w->T2, Wt, W2t, W2d, w->n, w->s2, w->S, w->K, w->S3)
-            : weights_f64(w->T1, w->T2, Wt, W2t, W2d, w->n, w->s2, w->S, w->K, w->S3);
-        w->W = Wt;
-        w->W2t = W2t;
-        w->W2d = W2d;
+        w->W = weights;
+        w->W2t = weights + (size_t)((w->n + 1) * w->S) * size;
+        w->W2d = (char *)w->W2t + (size_t)((w->s2 + 1) * w->S3) * size;
         if (w->f32)
-            w->out = (char *)W2d + (size_t)((w->K + 1) * w->S) * size;
+            w->out = (char *)w->W2d + (size_t)((w->K + 1) * w->S) * size;
     }
     int pooled = threads > 1 && pool_usable && pthread_mutex_trylock(&pool_busy) == 0;
     if (pooled) {
@@ -581,6 +675,16 @@ run_split(Work *w, int threads)
     } else {
         for (int t = 1; t < threads; t++)
             started[t] = pthread_create(&ids[t], NULL, run, w) == 0;
+    }
+    if (w->kind == NETWORK) {
+        /* after the other threads are woken, not before: a sleeping virtual
+         * CPU takes 35-90 µs to wake, about as long as this takes */
+        w->weights_finite = w->f32
+            ? weights_f32(w->T1, w->T2, (void *)w->W, (void *)w->W2t, (void *)w->W2d, w->n,
+                          w->s2, w->S, w->K, w->S3)
+            : weights_f64(w->T1, w->T2, (void *)w->W, (void *)w->W2t, (void *)w->W2d, w->n,
+                          w->s2, w->S, w->K, w->S3);
+        atomic_store_explicit(&w->ready, 1, memory_order_release);
     }
     run(w);
     if (pooled) {
@@ -590,22 +694,11 @@ run_split(Work *w, int threads)
     for (int t = 1; t < threads; t++)
         if (started[t])
             pthread_join(ids[t], NULL);
-    if (w->kind != FORWARD) {
-        /* the groups not yet added (reduce_early), in group order, whatever
-         * order they were done in; for the network in double into G1, with
-         * λ/m·Θ^(1) and its Σ Θ² */
-        int net = w->kind == NETWORK;
-        Py_ssize_t g = w->reduced, ld;
-        const void *P = group_delta(w, g < w->groups ? g : 1, &ld);
-        if (w->f32)
-            w->reg = reduce_f32(w->out, w->ldg, P, w->groups - g, w->s2, w->n + 1,
-                                net ? w->T1 : NULL, w->lam_m, net ? w->G1 : NULL, w->n + 1);
-        else
-            w->reg = reduce_f64(w->out, w->ldg, P, w->groups - g, w->s2, w->n + 1,
-                                net ? w->T1 : NULL, w->lam_m, net ? w->G1 : NULL, w->n + 1);
-    }
-    if (w->kind == NETWORK)
+    if (w->kind == NETWORK) {
+        for (int b = 0; b < BLOCKS; b++)
+            w->reg += w->squares[b];
         network_sums(w);
+    }
     PyMem_RawFree(w->partial);
     return 0;
 }
@@ -683,27 +776,27 @@ backward(PyObject *self, PyObject *args)
 static PyObject *
 network(PyObject *self, PyObject *args)
 {
-    Py_buffer b[6];   /* X, T1, T2, Y, G1, G2 */
+    Py_buffer b[4];   /* X, θ, Y, the gradient */
     Py_ssize_t m, n, s2, K;
     int f32, threads, squared;
     double scale, lam_m, cost = 0, reg = 0;
     int weights_finite = 0;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*w*w*nnnnpipdd", &b[0], &b[1], &b[2], &b[3], &b[4],
-                          &b[5], &m, &n, &s2, &K, &f32, &threads, &squared, &scale, &lam_m))
+    if (!PyArg_ParseTuple(args, "y*y*y*w*nnnnpipdd", &b[0], &b[1], &b[2], &b[3],
+                          &m, &n, &s2, &K, &f32, &threads, &squared, &scale, &lam_m))
         return NULL;
-    Py_ssize_t size = f32 ? 4 : 8, vl = f32 ? 16 : 8;
+    Py_ssize_t size = f32 ? 4 : 8, vl = f32 ? 16 : 8, first = s2 * (n + 1);
     int nonfinite = 0;
     if (m < 1 || n < 1 || s2 < 1 || s2 > MAX_HIDDEN || K < 1 || threads < 1) {
         PyErr_SetString(PyExc_ValueError, "_kernels: inconsistent sizes");
     } else if (check_len(&b[0], m * n, size, "X") == 0
-               && check_len(&b[1], s2 * (n + 1), 8, "T1") == 0
-               && check_len(&b[2], K * (s2 + 1), 8, "T2") == 0
-               && check_len(&b[3], m * K, size, "Y") == 0
-               && check_len(&b[4], s2 * (n + 1), 8, "G1") == 0
-               && check_len(&b[5], K * (s2 + 1), 8, "G2") == 0) {
-        /* the hidden and output units padded to whole vectors */
-        Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .T1 = b[1].buf, .T2 = b[2].buf,
-                  .Y = b[3].buf, .out = b[4].buf, .G1 = b[4].buf, .G2 = b[5].buf, .m = m,
+               && check_len(&b[1], first + K * (s2 + 1), 8, "theta") == 0
+               && check_len(&b[2], m * K, size, "Y") == 0
+               && check_len(&b[3], first + K * (s2 + 1), 8, "G") == 0) {
+        /* Θ^(1) then Θ^(2) in θ, and their gradients in G, as nnopt.unroll
+         * lays them out; the hidden and output units padded to whole vectors */
+        double *T = b[1].buf, *G = b[3].buf;
+        Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .T1 = T, .T2 = T + first,
+                  .Y = b[2].buf, .out = G, .G1 = G, .G2 = G + first, .m = m,
                   .n = n, .s2 = s2,
                   .S = (s2 + vl - 1) / vl * vl, .K = K, .S3 = (K + vl - 1) / vl * vl,
                   .ldg = n + 1, .groups = 1, .squared = squared, .scale = scale,
@@ -719,7 +812,7 @@ network(PyObject *self, PyObject *args)
         reg = w.reg;
         weights_finite = w.weights_finite;
     }
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 4; i++)
         PyBuffer_Release(&b[i]);
     if (PyErr_Occurred())
         return NULL;
@@ -727,16 +820,29 @@ network(PyObject *self, PyObject *args)
                          PyBool_FromLong(weights_finite));
 }
 
+static PyObject *
+prewake(PyObject *self, PyObject *args)
+{
+    if (pool_usable) {
+        Py_BEGIN_ALLOW_THREADS
+        pool_prewake();
+        Py_END_ALLOW_THREADS
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"prewake", prewake, METH_NOARGS,
+     "prewake(): wakes the pooled threads to spin for a call about to come"},
     {"forward", forward, METH_VARARGS,
      "forward(X, Wt, Z, m, n, s2, S, f32, threads, activate): Z = X Wt[1:] + Wt[0], "
      "or g of that; returns whether every z was finite (always True without activate)"},
     {"backward", backward, METH_VARARGS,
      "backward(X, D, G, m, n, s2, ldg, f32, threads): G[:, :n+1] = Dᵀ [1, X], D m×s2"},
     {"network", network, METH_VARARGS,
-     "network(X, T1, T2, Y, G1, G2, m, n, s2, K, f32, threads, squared, scale, "
-     "lam_m): a network with one hidden layer, forward and back, with Δ^(l) + λ/m·Θ^(l) in "
-     "G1 and G2 (X and Y float32 with f32, else float64; T1, T2 = Θ^(l), G1 and G2 always "
+     "network(X, theta, Y, G, m, n, s2, K, f32, threads, squared, scale, lam_m): a network "
+     "with one hidden layer, forward and back, with Δ^(l) + λ/m·Θ^(l) unrolled into G (X and "
+     "Y float32 with f32, else float64; theta = Θ^(1), Θ^(2) unrolled, and G always "
      "float64); returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns, "
      "every weight finite?)"},
     {NULL, NULL, 0, NULL},

@@ -258,17 +258,17 @@ BACKWARD_GROUP(const T *X, ptrdiff_t n, const T *D, ptrdiff_t s2, T *G, ptrdiff_
 }
 
 /* G + P_1 + ... + P_others, added in that order, all rows×n1: G with row
- * stride ldg, the P_p following each other in P, contiguous. Without `out`
+ * stride ldg, P_p at P + (p − 1)·pstride with row stride n1. Without `out`
  * the sum goes back into G. With `out` (rows×n1 doubles, row stride ldo;
  * it may be G itself in double) the sum is taken to double, lam·Θ is added
  * off column 0 when Th is given (rows×n1 doubles, contiguous), and it is
  * stored there; the return value is then Σ Θ² off column 0, in double.
  *
- * This is what the threads' partial sums come to after they are joined, on
- * one thread: as whole vectors, one pass over each row of every part. */
+ * This is what the threads' partial sums come to, for a block of rows:
+ * as whole vectors, one pass over each row of every part. */
 CLONES static double
-REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdiff_t n1,
-       const double *Th, double lam, double *out, ptrdiff_t ldo)
+REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t pstride, ptrdiff_t rows,
+       ptrdiff_t n1, const double *Th, double lam, double *out, ptrdiff_t ldo)
 {
     double squares = 0;
     for (ptrdiff_t h = 0; h < rows; h++) {
@@ -277,7 +277,7 @@ REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t rows, ptrdif
             ptrdiff_t n = n1 - k < VL ? n1 - k : VL;
             V v = CAT(load_part, SFX)(G + h * ldg + k, n);
             for (ptrdiff_t p = 0; p < others; p++)
-                v += CAT(load_part, SFX)(P + (p * rows + h) * n1 + k, n);
+                v += CAT(load_part, SFX)(P + p * pstride + h * n1 + k, n);
             if (!out) {
                 CAT(store_part, SFX)(G + h * ldg + k, v, n);
                 continue;
@@ -373,12 +373,15 @@ CAT(log1p_unit, SFX)(V u)
  *   cost = log(1 + e^(−|z|)) + y·max(−z, 0) + (1 − y)·max(z, 0) (cross-
  *     entropy, as in nnopt/losses.py: terms ≥ 0, no log of 0), or ½(h − y)².
  *
- * g(±z) and the log come from one e^(−|z|). The cost is summed in double. */
+ * g(±z) and the log come from one e^(−|z|). The cost is summed in double,
+ * lane by lane, and the lanes are added at the end: a scalar sum made one
+ * dependent addition per output and example, as many in float32 as in
+ * float64. */
 static inline __attribute__((always_inline)) double
 OUTPUT_DELTA(const T *z, const T *Y, T *d, ptrdiff_t rows, ptrdiff_t K, ptrdiff_t S3,
              int squared, T scale)
 {
-    double cost = 0;
+    VD costs = {0};
     for (ptrdiff_t i = 0; i < rows; i++)
         for (ptrdiff_t v = 0; v * VL < K; v++) {
             ptrdiff_t n = K - v * VL < VL ? K - v * VL : VL;
@@ -402,12 +405,14 @@ OUTPUT_DELTA(const T *z, const T *Y, T *d, ptrdiff_t rows, ptrdiff_t K, ptrdiff_
                 c = CAT(log1p_unit, SFX)(e) + yv * negpart + (1 - yv) * pos;
             }
             r *= scale;
-            for (ptrdiff_t j = 0; j < n; j++)
-                cost += c[j];
             for (ptrdiff_t j = n; j < VL; j++)
-                r[j] = 0;   /* unused columns: no part in Δ or δ^(L−1) */
+                r[j] = c[j] = 0;   /* unused columns: no part in Δ, δ^(L−1) or the cost */
+            costs += __builtin_convertvector(c, VD);
             *(V *)(d + i * S3 + v * VL) = r;
         }
+    double cost = 0;
+    for (int j = 0; j < VL; j++)
+        cost += costs[j];
     return cost;
 }
 

@@ -20,6 +20,7 @@ comes to the products alone.
 """
 
 import copy
+import functools
 import threading
 
 import numpy as np
@@ -145,7 +146,9 @@ class _Evaluation:
         # backpropagation works in place on the activations: one caller at a time
         self._lock = threading.Lock()
         m = X.shape[0]
-        if gradient and _accel.fuses(X, layer_sizes):
+        self.fused = gradient and _accel.fuses(X, layer_sizes)
+        if self.fused:
+            self.a = None
             self.J = self._fused(X, targets, check_first, check_theta)
             return
         if check_theta:
@@ -167,12 +170,11 @@ class _Evaluation:
         # θ in and the gradient out in float64 whatever the dtype: the kernel
         # converts as it reads and writes them, where numpy would make a pass
         g = np.empty(self.theta.size)
-        grads = reshape(g, self.layer_sizes)
         # no threads_for: this call runs no BLAS product, and switching BLAS's
         # thread count took ~0.13 ms of a 4-8 ms evaluation
         total, squares, finite, weights_finite = _accel.network(
-            reshape(self.theta, self.layer_sizes), X, targets, self.loss == "squared_error",
-            1.0 / m, self.lam / m, out=grads)
+            self.theta, X, targets, self.layer_sizes, self.loss == "squared_error",
+            1.0 / m, self.lam / m, out=g)
         if check_theta and not weights_finite:
             v.check_finite_array(self.theta, "theta")  # raises, naming the first bad index
         if check_first and not finite:
@@ -183,16 +185,35 @@ class _Evaluation:
     def gradient(self):
         """∂J/∂θ as a float64 vector (computed on first use, then kept)."""
         with self._lock:
-            if self._grad is None:
-                g = np.empty(self.theta.size, dtype=self.dtype)
-                delta = LOSSES[self.loss][1](self.a_L, self.idx, self.Y)
-                grads = reshape(g, self.layer_sizes)
-                with _accel.threads_for(self.a[0].T, self.layer_sizes[1]):
-                    _backward(self.thetas, self.a, delta, grads)
-                _regularize(grads, self.thetas, self.lam, self.a[0].shape[1])
-                self._grad = g.astype(np.float64, copy=False)
-                # the activations were overwritten and are no longer needed
-                self.a = self.a_L = None
+            return self._gradient()
+
+    def holds_gradient(self):
+        """Whether `gradient` can still answer: not if `take_gradient` took it."""
+        return self._grad is not None or self.a is not None
+
+    def take_gradient(self):
+        """The gradient for a caller to keep and change as it likes: the kept
+        vector itself, which this evaluation then forgets (a copy was a pass
+        over it, 20-35 µs right after the kernels), or None if another
+        caller took it first."""
+        with self._lock:
+            if not self.holds_gradient():
+                return None
+            g = self._gradient()
+            self._grad = None
+            return g
+
+    def _gradient(self):
+        if self._grad is None:
+            g = np.empty(self.theta.size, dtype=self.dtype)
+            delta = LOSSES[self.loss][1](self.a_L, self.idx, self.Y)
+            grads = reshape(g, self.layer_sizes)
+            with _accel.threads_for(self.a[0].T, self.layer_sizes[1]):
+                _backward(self.thetas, self.a, delta, grads)
+            _regularize(grads, self.thetas, self.lam, self.a[0].shape[1])
+            self._grad = g.astype(np.float64, copy=False)
+            # the activations were overwritten and are no longer needed
+            self.a = self.a_L = None
         return self._grad
 
 
@@ -204,12 +225,19 @@ _last = None
 
 
 def _fingerprint(X):
-    """A cheap sample of X to notice in-place changes: at most 64 rows, and in
-    each at most 64 consecutive columns from the middle (where images have
-    their ink), a few cache lines a row rather than one line an entry."""
-    m, n = X.shape
-    c0 = max(0, (n - 64) // 2)
-    return X[:: max(1, m // 64), c0:c0 + 64].copy()
+    """A cheap sample of X to notice in-place changes: one value in each of
+    up to 64 rows spread over X, its column moving across the row from one
+    sampled row to the next (so that images are sampled over their area,
+    not only in a margin that is 0 everywhere). 64 cache lines: right after
+    the kernels, 64 consecutive columns a row took 50-80 µs."""
+    return X[_sample(*X.shape)]
+
+
+@functools.lru_cache(maxsize=8)
+def _sample(m, n):
+    rows = np.arange(0, m, max(1, m // 64))[:64]
+    # a step prime to most widths, so that the columns do not repeat early
+    return rows, (n // 2 + 97 * np.arange(rows.size)) % n
 
 
 def _checked_data(prev, X, y, sizes, dtype):
@@ -236,19 +264,44 @@ def _checked_data(prev, X, y, sizes, dtype):
     return (Xc, idx, Y, dt, target.copy()), given, y_copy
 
 
-def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient):
+def _checked_settings(prev, layer_sizes, loss, lam):
+    """layer_sizes, loss and lam as the checks return them: the last call's
+    when given the same tuple of sizes, the same loss and an equal float λ."""
+    if (prev is not None and type(layer_sizes) is tuple and layer_sizes is prev.settings[0]
+            and loss is prev.settings[1] and type(lam) is float and lam == prev.lam):
+        return prev.layer_sizes, prev.loss, prev.lam
+    return _check_layer_sizes(layer_sizes), v.check_loss(loss), v.check_lam(lam)
+
+
+def _checked_theta(theta, sizes):
+    if type(theta) is np.ndarray and theta.dtype == np.float64 and theta.ndim == 1:
+        n = n_params(sizes)
+        if theta.size == n:
+            return theta
+    return v.check_theta(theta, n_params(sizes), sizes)
+
+
+def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True):
+    """The evaluation at θ: the last call's if it was at the same θ and data
+    (and still holds the gradient, if `gradient`), else a new one, kept for
+    the next call unless not `reuse`."""
     global _last
-    sizes = _check_layer_sizes(layer_sizes)
-    loss = v.check_loss(loss)
-    lam = v.check_lam(lam)
     prev = _last
+    if prev is not None and prev.fused:
+        _accel.prewake()  # the call is likely the kernels' again: their threads can start waking
+    settings = (layer_sizes, loss)
+    sizes, loss, lam = _checked_settings(prev, layer_sizes, loss, lam)
     checked, given, y_copy = _checked_data(prev, X, y, sizes, dtype)
     Xc, idx, Y, dt, target = checked
-    theta = v.check_theta(theta, n_params(sizes), sizes)
+    theta = _checked_theta(theta, sizes)
     # θ's finiteness is checked by _Evaluation (in the kernels' pass, when it runs)
     key = (id(Xc), Xc.__array_interface__["data"][0], Xc.shape, Xc.strides, Xc.dtype,
            lam, sizes, loss, dt)
-    if (prev is not None and prev.key == key and np.array_equal(prev.theta, theta)
+    if (reuse and prev is not None and prev.key == key
+            and (not gradient or prev.holds_gradient())
+            # one entry first: an optimizer's next θ differs there, and the
+            # comparison of the whole vector is a pass over it
+            and prev.theta[0] == theta[0] and np.array_equal(prev.theta, theta)
             and _same(prev.target, target) and np.array_equal(prev.fingerprint, _fingerprint(Xc))):
         return prev
     # the (m, K) targets of the fused pass, made once for a run of calls on the same y
@@ -260,8 +313,21 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient):
     ev.key, ev.target, ev.fingerprint, ev.X = key, target, _fingerprint(Xc), Xc
     ev.checked, ev.given, ev.y_copy = checked, given, y_copy
     ev.X_layout = (X.shape, X.strides, X.dtype) if isinstance(X, np.ndarray) else None
-    _last = ev
+    ev.settings = settings
+    if reuse:
+        _last = ev
     return ev
+
+
+def _owned_gradient(args):
+    """J and the gradient at `args` (as `_evaluate` takes them), the
+    gradient a vector the caller owns."""
+    ev = _evaluate(*args, gradient=True)
+    g = ev.take_gradient()
+    if g is None:  # another thread took that evaluation's gradient first
+        ev = _evaluate(*args, gradient=True, reuse=False)
+        g = ev.take_gradient()
+    return ev.J, g
 
 
 def _same(a, b):
@@ -310,12 +376,11 @@ def cost(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
 
 
 def regularized_gradient(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
-    return _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient=True).gradient().copy()
+    return _owned_gradient((theta, X, y, lam, layer_sizes, loss, dtype))[1]
 
 
 def cost_and_gradient(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
-    ev = _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient=True)
-    return ev.J, ev.gradient().copy()
+    return _owned_gradient((theta, X, y, lam, layer_sizes, loss, dtype))
 
 
 cost.__doc__ = """The regularized cost J(Θ) of a sigmoid network.

@@ -3,6 +3,7 @@
 import math
 import os
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -402,6 +403,24 @@ def test_cache_sees_X_scaled_in_place(m):
         _assert_result(got, expected)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cache_sees_digits_scaled_in_place(dtype):
+    # digits are 0 in their margins: a sample of X taken there would not change
+    X, y = nnopt.load_digits()
+    X, y = X[:300].astype(dtype), y[:300]
+    sizes = (784, 25, 10)
+    theta = random_init(sizes, seed=4)
+    args = (theta, X, y, 1.0, sizes, "cross_entropy")
+    expected = _fresh(theta, X * 1.5, y, 1.0, sizes, "cross_entropy")
+    _assert_differs(_fresh(*args), expected)
+    _call_sequence(*args)  # the cache now holds this theta, X and y
+    X *= 1.5
+    for got in _call_sequence(*args):
+        # the calls take the fused pass or the layer-by-layer one: float32's rounding apart
+        assert got[0] == pytest.approx(expected[0], rel=1e-5)
+        np.testing.assert_allclose(got[1], expected[1], rtol=0, atol=1e-5 * np.abs(expected[1]).max())
+
+
 def test_cache_sees_a_different_y(small_problem):
     theta, X, y, sizes = small_problem
     _check_no_stale_result((theta, X, y, 1.0, sizes, "cross_entropy"),
@@ -457,6 +476,31 @@ def test_a_returned_gradient_may_be_modified_by_the_caller(func, small_problem):
     np.testing.assert_allclose(regularized_gradient(theta, X, y, 1.0, sizes), expected, rtol=1e-15, atol=0)
     assert cost(theta, X, y, 1.0, sizes) == pytest.approx(_fresh(theta, X, y, 1.0, sizes, "cross_entropy")[0],
                                                            rel=1e-15)
+
+
+@pytest.mark.parametrize("func", [regularized_gradient, lambda *a: cost_and_gradient(*a)[1]],
+                         ids=["regularized_gradient", "cost_and_gradient"])
+def test_each_call_gets_a_gradient_of_its_own(func):
+    # the kept gradient is handed to the first caller, which owns it; a
+    # second call at the same θ, in turn or from other threads at once,
+    # must get a vector of its own with the same values
+    X, y = nnopt.load_digits()
+    X, y = X[:600], y[:600]
+    sizes = (784, 25, 10)
+    theta = random_init(sizes, seed=8)
+    expected = _fresh(theta, X, y, 1.0, sizes, "cross_entropy")[1]
+    cost(theta, X, y, 1.0, sizes)
+    got = []
+    threads = [threading.Thread(target=lambda: got.extend(func(theta, X, y, 1.0, sizes) for _ in range(3)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 12
+    assert len({id(g) for g in got}) == 12 and not any(np.shares_memory(a, b) for a in got for b in got if a is not b)
+    for g in got:
+        np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-15)
 
 
 # ---------------------------------------------------------------- float32

@@ -243,10 +243,17 @@ def _network_reference(T1, T2, X, Y, squared, scale):
     return cost, G1, G2
 
 
+def _flat(thetas):
+    """Θ^(1), Θ^(2) unrolled in float64, and their gradient's layers as views of a flat vector."""
+    theta = nnopt.unroll([T.astype(float) for T in thetas])
+    g = np.full(theta.size, np.nan)
+    return theta, g, nnopt.reshape(g, [thetas[0].shape[1] - 1, *(T.shape[0] for T in thetas)])
+
+
 def _fused(T1, T2, X, Y, squared, scale, lam_m=0.0):
-    out = [np.full(T1.shape, np.nan), np.full(T2.shape, np.nan)]   # float64 in either dtype
-    cost, squares, finite, weights_finite = _accel.network([T1, T2], X, Y, squared, scale, lam_m,
-                                                           out=out)
+    theta, g, out = _flat([T1, T2])   # the gradient in float64 in either dtype
+    cost, squares, finite, weights_finite = _accel.network(
+        theta, X, Y, (X.shape[1], T1.shape[0], T2.shape[0]), squared, scale, lam_m, out=g)
     assert weights_finite
     # λ/m·Θ off the bias column, and Σ Θ² over the same weights
     assert squares == pytest.approx(np.sum(T1[:, 1:].astype(float) ** 2)
@@ -350,8 +357,9 @@ def _digits_problem(m, dtype, seed):
 def _fused_on_two_threads(thetas, X, Y, monkeypatch):
     monkeypatch.setattr(_accel, "_CORES", 2)
     monkeypatch.setattr(_accel, "_WORK_PER_THREAD", 1)
-    out = [np.empty(T.shape) for T in thetas]
-    cost, squares, finite, _ = _accel.network(thetas, X, Y, False, 1 / len(X), 0.1, out=out)
+    theta, g, out = _flat(thetas)
+    cost, squares, finite, _ = _accel.network(theta, X, Y, (X.shape[1], len(thetas[0]), len(thetas[1])),
+                                              False, 1 / len(X), 0.1, out=g)
     return cost, out
 
 
@@ -409,6 +417,24 @@ def test_the_fused_pass_works_in_a_child_forked_after_a_call(monkeypatch):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+def test_a_prewake_without_a_call_lets_the_threads_sleep_again(monkeypatch):
+    # prewake sets the pooled workers spinning for a call about to come; if
+    # none comes they must go back to sleep, not spin on, and a later call
+    # (while they spin, and after) must be unaffected
+    thetas, X, Y = _digits_problem(800, np.float32, seed=5)
+    expected = _fused_on_two_threads(thetas, X, Y, monkeypatch)
+    _accel.prewake()
+    while_spinning = _fused_on_two_threads(thetas, X, Y, monkeypatch)
+    _accel.prewake()
+    cpu, wall = time.process_time(), time.perf_counter()
+    time.sleep(0.5)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert cpu < 0.5 * wall, "a worker kept spinning after prewake"
+    for cost, out in (while_spinning, _fused_on_two_threads(thetas, X, Y, monkeypatch)):
+        assert cost == expected[0]
+        assert all(np.array_equal(a, b) for a, b in zip(out, expected[1]))
+
+
 def test_the_fused_pass_reports_nonfinite_data_by_name():
     X, y = nnopt.load_digits()
     X = X[:300].copy()
@@ -419,18 +445,18 @@ def test_the_fused_pass_reports_nonfinite_data_by_name():
 
 
 def test_the_fused_pass_refuses_buffers_too_short_for_the_sizes():
-    X, T1, T2 = np.ones(15), np.zeros(8), np.zeros(9)       # m=5, n=3, s2=2, K=3
-    Y, G1, G2 = np.zeros(15), np.empty(8), np.empty(9)
+    X, theta = np.ones(15), np.zeros(8 + 9)       # m=5, n=3, s2=2, K=3
+    Y, G = np.zeros(15), np.empty(8 + 9)
     args = (5, 3, 2, 3, False, 1, False, 0.2, 0.0)
-    for i, name in enumerate(["X", "T1", "T2", "Y", "G1", "G2"]):
-        buffers = [X, T1, T2, Y, G1, G2]
+    for i, name in enumerate(["X", "theta", "Y", "G"]):
+        buffers = [X, theta, Y, G]
         buffers[i] = buffers[i][:-1]
         with pytest.raises(ValueError, match=f"buffer {name} "):
             _accel._kernels.network(*buffers, *args)
     with pytest.raises(ValueError, match="inconsistent sizes"):
-        _accel._kernels.network(X, T1, T2, Y, G1, G2, *args[:5], 0, *args[6:])
+        _accel._kernels.network(X, theta, Y, G, *args[:5], 0, *args[6:])
     # and the right lengths are taken
-    finite, cost, squares, weights_finite = _accel._kernels.network(X, T1, T2, Y, G1, G2, *args)
+    finite, cost, squares, weights_finite = _accel._kernels.network(X, theta, Y, G, *args)
     assert finite and weights_finite and cost == pytest.approx(15 * np.log(2))
 
 
