@@ -90,10 +90,14 @@ TILE(const int R, const int NV, ptrdiff_t K, const T *A, ptrdiff_t sa, ptrdiff_t
     const ptrdiff_t PB = 64 / sizeof(T);
     for (ptrdiff_t p0 = 0; p0 < K; p0 += PB) {
         const T *a = A + p0 * sp;
-        if (sp == 1)
+        if (sp == 1) {
+            /* near the end of the rows, the start of the next tile's rows */
+            ptrdiff_t ahead = p0 + PREFETCH * PB;
+            const T *pf = ahead < K ? A + ahead : A + R * sa + (ahead - K);
 #pragma GCC unroll 12
             for (int r = 0; r < R; r++)
-                __builtin_prefetch(a + r * sa + PREFETCH * 64 / sizeof(T), 0, 3);
+                __builtin_prefetch(pf + r * sa, 0, 3);
+        }
         ptrdiff_t pe = K - p0 < PB ? K - p0 : PB;
         const T *bp = B + p0 * ldb;
 #pragma GCC unroll 2
