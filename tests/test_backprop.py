@@ -421,6 +421,19 @@ def test_cache_sees_digits_scaled_in_place(dtype):
         np.testing.assert_allclose(got[1], expected[1], rtol=0, atol=1e-5 * np.abs(expected[1]).max())
 
 
+def test_a_cast_of_X_is_made_anew_after_X_changed_in_place():
+    # float64 X computed in float32: each call casts X; a cast kept from the
+    # last call would hold the values from before the change
+    sizes = (4, 6, 3)
+    theta, X, y = _problem(sizes, 50, seed=15)
+    theta2 = theta * 0.9
+    expected = cost_and_gradient(theta2, (X * 1.5).astype(np.float32), y, 1.0, sizes)
+    cost_and_gradient(theta, X, y, 1.0, sizes, dtype=np.float32)
+    X *= 1.5
+    got = cost_and_gradient(theta2, X, y, 1.0, sizes, dtype=np.float32)
+    assert got[0] == expected[0] and np.array_equal(got[1], expected[1])
+
+
 def test_cache_sees_a_different_y(small_problem):
     theta, X, y, sizes = small_problem
     _check_no_stale_result((theta, X, y, 1.0, sizes, "cross_entropy"),
