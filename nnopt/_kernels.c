@@ -401,14 +401,14 @@ network_groups(Work *w)
                 bad = forward_range_f32(Xc, n, n, w->W, w->S, (float *)a2, s2, 0, rows, 1);
                 network_costs(w)[c] = output_range_f32(
                     (float *)a2, s2, w->S, w->W2t, K, S3, w->W2d, (const float *)w->Y + i * K,
-                    Gt, (float *)z3, (float *)d3, (float *)d2, rows, w->squared, (float)w->scale);
+                    (const float *)w->Y + m * K, Gt, (float *)z3, (float *)d3, (float *)d2, rows, w->squared, (float)w->scale);
                 backward_group_f32(Xc, n, (float *)a2, s2, G1, ld, 0, rows, more);
             } else {
                 const double *Xc = (const double *)w->X + i * n;
                 bad = forward_range_f64(Xc, n, n, w->W, w->S, (double *)a2, s2, 0, rows, 1);
                 network_costs(w)[c] = output_range_f64(
                     (double *)a2, s2, w->S, w->W2t, K, S3, w->W2d, (const double *)w->Y + i * K,
-                    Gt, (double *)z3, (double *)d3, (double *)d2, rows, w->squared, w->scale);
+                    (const double *)w->Y + m * K, Gt, (double *)z3, (double *)d3, (double *)d2, rows, w->squared, w->scale);
                 backward_group_f64(Xc, n, (double *)a2, s2, G1, ld, 0, rows, more);
             }
             if (bad)

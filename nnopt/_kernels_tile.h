@@ -382,15 +382,22 @@ CAT(log1p_unit, SFX)(V u)
  * dependent addition per output and example, as many in float32 as in
  * float64. */
 static inline __attribute__((always_inline)) double
-OUTPUT_DELTA(const T *z, const T *Y, T *d, ptrdiff_t rows, ptrdiff_t K, ptrdiff_t S3,
-             int squared, T scale)
+OUTPUT_DELTA(const T *z, const T *Y, const T *Yend, T *d, ptrdiff_t rows, ptrdiff_t K,
+             ptrdiff_t S3, int squared, T scale)
 {
     VD costs = {0};
+    VI lane;
+    for (int j = 0; j < VL; j++)
+        lane[j] = j;
     for (ptrdiff_t i = 0; i < rows; i++)
         for (ptrdiff_t v = 0; v * VL < K; v++) {
             ptrdiff_t n = K - v * VL < VL ? K - v * VL : VL;
+            VI keep = lane < (int)n;   /* the lanes of outputs; the others are set to 0 below */
             V zv = *(const V *)(z + i * S3 + v * VL);
-            V yv = CAT(load_part, SFX)(Y + i * K + v * VL, n);
+            /* a whole vector, which may run into the next row (lanes not
+             * kept), except at the end of Y: a lane at a time there */
+            const T *yp = Y + i * K + v * VL;
+            V yv = Yend - yp >= VL ? *(const V *)yp : CAT(load_part, SFX)(yp, n);
             VI bad = {0}, neg = zv < 0;
             V a = (V)((VI)zv & ABS_MASK);
             V e = EXP_NEG(a, &bad);
@@ -408,9 +415,9 @@ OUTPUT_DELTA(const T *z, const T *Y, T *d, ptrdiff_t rows, ptrdiff_t K, ptrdiff_
                 V pos = (V)((VI)a & ~neg), negpart = (V)((VI)a & neg);
                 c = CAT(log1p_unit, SFX)(e) + yv * negpart + (1 - yv) * pos;
             }
-            r *= scale;
-            for (ptrdiff_t j = n; j < VL; j++)
-                r[j] = c[j] = 0;   /* unused columns: no part in Δ, δ^(L−1) or the cost */
+            /* unused columns: no part in Δ, δ^(L−1) or the cost */
+            r = (V)((VI)(r * scale) & keep);
+            c = (V)((VI)c & keep);
             costs += __builtin_convertvector(c, VD);
             *(V *)(d + i * S3 + v * VL) = r;
         }
@@ -437,11 +444,11 @@ OUTPUT_DELTA(const T *z, const T *Y, T *d, ptrdiff_t rows, ptrdiff_t K, ptrdiff_
  * pass over memory for each. */
 CLONES static double
 OUTPUT_RANGE(T *A2, ptrdiff_t s2, ptrdiff_t S, const T *W2t, ptrdiff_t K, ptrdiff_t S3,
-             const T *W2d, const T *Y, T *Gt, T *z3, T *d3, T *d2, ptrdiff_t rows,
-             int squared, T scale)
+             const T *W2d, const T *Y, const T *Yend, T *Gt, T *z3, T *d3, T *d2,
+             ptrdiff_t rows, int squared, T scale)
 {
     FORWARD_RANGE(A2, s2, s2, W2t, S3, z3, S3, 0, rows, 0);
-    double cost = OUTPUT_DELTA(z3, Y, d3, rows, K, S3, squared, scale);
+    double cost = OUTPUT_DELTA(z3, Y, Yend, d3, rows, K, S3, squared, scale);
     BACKWARD_RANGE(d3, S3, S3, A2, s2, Gt + S3, S3, 0, rows, 0);
     for (ptrdiff_t v = 0; v < S3; v += VL) {
         V sum = {0};
