@@ -305,18 +305,13 @@ REDUCE(T *G, ptrdiff_t ldg, const T *P, ptrdiff_t others, ptrdiff_t pstride, ptr
 }
 
 /* Out (cols×width, in T) = Aᵀ for A (rows×cols doubles, C-ordered), each
- * row of Out zero-padded from rows to width. Adds t − t for every t of A
- * to *zero: 0 for a finite t, NaN for ±inf and NaN. */
+ * row of Out zero-padded from rows to width */
 static void
-CAT(transposed, SFX)(const double *A, ptrdiff_t rows, ptrdiff_t cols, T *Out, ptrdiff_t width,
-                     double *zero)
+CAT(transposed, SFX)(const double *A, ptrdiff_t rows, ptrdiff_t cols, T *Out, ptrdiff_t width)
 {
     for (ptrdiff_t k = 0; k < cols; k++) {
-        for (ptrdiff_t h = 0; h < rows; h++) {
-            double t = A[h * cols + k];
-            *zero += t - t;
-            Out[k * width + h] = (T)t;
-        }
+        for (ptrdiff_t h = 0; h < rows; h++)
+            Out[k * width + h] = (T)A[h * cols + k];
         for (ptrdiff_t h = rows; h < width; h++)
             Out[k * width + h] = 0;
     }
@@ -331,15 +326,14 @@ CAT(transposed, SFX)(const double *A, ptrdiff_t rows, ptrdiff_t cols, T *Out, pt
  *
  * each row zero-padded to its width (S ≥ s2, S3 ≥ K, whole vectors), so
  * that the padding adds nothing to any product. Returns whether every
- * weight is finite (see transposed), so the caller need not make a pass of
- * its own over θ. */
+ * weight is finite (all_finite), so the caller need not make a pass of its
+ * own over θ. */
 static int
 CAT(weights, SFX)(const double *T1, const double *T2, T *Wt, T *W2t, T *W2d, ptrdiff_t n,
                   ptrdiff_t s2, ptrdiff_t S, ptrdiff_t K, ptrdiff_t S3)
 {
-    double zero = 0;
-    CAT(transposed, SFX)(T1, s2, n + 1, Wt, S, &zero);
-    CAT(transposed, SFX)(T2, K, s2 + 1, W2t, S3, &zero);
+    CAT(transposed, SFX)(T1, s2, n + 1, Wt, S);
+    CAT(transposed, SFX)(T2, K, s2 + 1, W2t, S3);
     for (ptrdiff_t j = 0; j < S; j++)
         W2d[j] = 0;
     for (ptrdiff_t k = 0; k < K; k++) {
@@ -348,7 +342,7 @@ CAT(weights, SFX)(const double *T1, const double *T2, T *Wt, T *W2t, T *W2d, ptr
         for (ptrdiff_t h = s2; h < S; h++)
             W2d[(k + 1) * S + h] = 0;
     }
-    return zero == 0;
+    return all_finite(T1, s2 * (n + 1)) && all_finite(T2, K * (s2 + 1));
 }
 
 /* log(1 + u) for 0 ≤ u ≤ 1, as 2·atanh(t) with t = u/(2 + u) ≤ 1/3:
