@@ -108,7 +108,12 @@ def fuses(X, layer_sizes):
     return len(layer_sizes) == 3 and _applies(X, layer_sizes[1])
 
 
-def network(theta, X, Y, layer_sizes, squared, scale, lam_m, out):
+#: Values of X in an evaluation's fingerprint (backprop._fingerprint), which
+#: `network` takes as it goes (SAMPLE in _kernels.c).
+SAMPLE = 64
+
+
+def network(theta, X, Y, layer_sizes, squared, scale, lam_m, out, keep):
     """A network with one hidden layer, its cost and its gradient, in one C call.
 
     Each chunk of examples goes through the hidden layer, the output layer,
@@ -138,6 +143,11 @@ def network(theta, X, Y, layer_sizes, squared, scale, lam_m, out):
         float64, contiguous: overwritten with scale·Δ^(l) + lam_m·Θ^(l)
         (bias columns: no λ term), unrolled as θ is, summed in X's dtype
         and written in float64.
+    keep : ndarray, shape (n_params + SAMPLE,)
+        float64, contiguous: overwritten with a copy of θ, then the values
+        of X that `nnopt.backprop._fingerprint` samples (fewer than SAMPLE
+        when m < SAMPLE; the rest untouched), for the cache of the last
+        evaluation: a thread that waits for the weights makes them.
 
     Returns
     -------
@@ -156,7 +166,7 @@ def network(theta, X, Y, layer_sizes, squared, scale, lam_m, out):
     # finds each layer in them and lays out the weights for its products
     # itself (weights_f64 in _kernels_tile.h), where numpy took ~0.1 ms a call
     finite, cost, squares, weights_finite = _kernels.network(
-        X, theta, Y, out, m, n, s2, K, X.dtype == np.float32, _thread_count(m, n, s2),
+        X, theta, Y, out, keep, m, n, s2, K, X.dtype == np.float32, _thread_count(m, n, s2),
         squared, scale, lam_m)
     return cost, squares, finite, weights_finite
 

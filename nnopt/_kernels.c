@@ -211,6 +211,7 @@ all_finite(const double *A, ptrdiff_t n)
 #define CHUNK 192        /* a multiple of every tile height */
 #define GROUPS 8
 #define BLOCKS 4         /* blocks of rows of Δ^(1) in the last sum (reduce_blocks) */
+#define SAMPLE 64        /* values of X in the fingerprint (_sample in nnopt/backprop.py) */
 
 enum { FORWARD, BACKWARD, NETWORK };
 
@@ -236,6 +237,8 @@ typedef struct {
     atomic_int bad;      /* some z^(2) was not finite (forward with activate, network) */
     int weights_finite;  /* network, out: every weight in Θ^(1), Θ^(2) is finite */
     atomic_int ready;    /* network: the weights are laid out (the other threads wait for it) */
+    double *keep;        /* network, out: θ, then SAMPLE values of X (network_keep) */
+    atomic_int kept;     /* network_keep was taken by a thread */
     atomic_int slot;     /* network: the scratch the next thread takes */
     atomic_int done[GROUPS];  /* backward, network: group g's Δ is complete */
     atomic_int reducer;  /* taken by the first thread left without a group */
@@ -387,6 +390,27 @@ network_weights(const Work *w)
                     + (w->f32 ? w->s2 * (w->n + 1) : 0));
 }
 
+/* For the caller's cache of the last evaluation (nnopt/backprop.py), into
+ * w->keep: a copy of θ, then the values of X that backprop._fingerprint
+ * samples (SAMPLE rows spread over X, in row i the column (n/2 + 97 i)
+ * mod n), in double. In Python, cold right after the last call, these
+ * took 50-100 µs; a pooled worker does them while it waits for the
+ * weights, or the caller at the end. */
+static void
+network_keep(Work *w)
+{
+    if (atomic_exchange(&w->kept, 1))
+        return;
+    Py_ssize_t params = w->s2 * (w->n + 1) + w->K * (w->s2 + 1);
+    memcpy(w->keep, w->T1, (size_t)params * sizeof(double));   /* T2 follows T1 in θ */
+    double *fp = w->keep + params;
+    Py_ssize_t step = w->m / SAMPLE > 1 ? w->m / SAMPLE : 1;
+    for (Py_ssize_t i = 0, r = 0; i < SAMPLE && r < w->m; i++, r += step) {
+        Py_ssize_t c = (w->n / 2 + 97 * i) % w->n;
+        fp[i] = w->f32 ? ((const float *)w->X)[r * w->n + c] : ((const double *)w->X)[r * w->n + c];
+    }
+}
+
 /* Network: group by group, each chunk of rows goes through the hidden
  * layer, the output layer (output_range) and Δ^(1) while it is in cache:
  * X is read from memory once. Groups are fixed runs of chunks, as the
@@ -402,6 +426,8 @@ network_groups(Work *w)
                + atomic_fetch_add(&w->slot, 1) * network_scratch(w) * size;
     char *d2 = a2 + (size_t)(CHUNK * s2) * size, *z3 = d2 + (size_t)(CHUNK * s2) * size;
     char *d3 = z3 + (size_t)(CHUNK * S3) * size;
+    if (!atomic_load_explicit(&w->ready, memory_order_acquire))
+        network_keep(w);   /* while the weights are laid out */
     while (!atomic_load_explicit(&w->ready, memory_order_acquire))
         cpu_relax();
     for (;;) {
@@ -709,6 +735,8 @@ run_split(Work *w, int threads)
         atomic_store_explicit(&w->ready, 1, memory_order_release);
     }
     run(w);
+    if (w->kind == NETWORK)
+        network_keep(w);   /* if no other thread did */
     if (pooled) {
         pool_wait();
         pthread_mutex_unlock(&pool_busy);
@@ -798,12 +826,12 @@ backward(PyObject *self, PyObject *args)
 static PyObject *
 network(PyObject *self, PyObject *args)
 {
-    Py_buffer b[4];   /* X, θ, Y, the gradient */
+    Py_buffer b[5];   /* X, θ, Y, the gradient, keep */
     Py_ssize_t m, n, s2, K;
     int f32, threads, squared;
     double scale, lam_m, cost = 0, reg = 0;
     int weights_finite = 0;
-    if (!PyArg_ParseTuple(args, "y*y*y*w*nnnnpipdd", &b[0], &b[1], &b[2], &b[3],
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*nnnnpipdd", &b[0], &b[1], &b[2], &b[3], &b[4],
                           &m, &n, &s2, &K, &f32, &threads, &squared, &scale, &lam_m))
         return NULL;
     Py_ssize_t size = f32 ? 4 : 8, vl = f32 ? 16 : 8, first = s2 * (n + 1);
@@ -813,12 +841,13 @@ network(PyObject *self, PyObject *args)
     } else if (check_len(&b[0], m * n, size, "X") == 0
                && check_len(&b[1], first + K * (s2 + 1), 8, "theta") == 0
                && check_len(&b[2], m * K, size, "Y") == 0
-               && check_len(&b[3], first + K * (s2 + 1), 8, "G") == 0) {
+               && check_len(&b[3], first + K * (s2 + 1), 8, "G") == 0
+               && check_len(&b[4], first + K * (s2 + 1) + SAMPLE, 8, "keep") == 0) {
         /* Θ^(1) then Θ^(2) in θ, and their gradients in G, as nnopt.unroll
          * lays them out; the hidden and output units padded to whole vectors */
         double *T = b[1].buf, *G = b[3].buf;
         Work w = {.kind = NETWORK, .f32 = f32, .X = b[0].buf, .T1 = T, .T2 = T + first,
-                  .Y = b[2].buf, .out = G, .G1 = G, .G2 = G + first, .m = m,
+                  .Y = b[2].buf, .out = G, .G1 = G, .G2 = G + first, .keep = b[4].buf, .m = m,
                   .n = n, .s2 = s2,
                   .S = (s2 + vl - 1) / vl * vl, .K = K, .S3 = (K + vl - 1) / vl * vl,
                   .ldg = n + 1, .groups = 1, .squared = squared, .scale = scale,
@@ -834,7 +863,7 @@ network(PyObject *self, PyObject *args)
         reg = w.reg;
         weights_finite = w.weights_finite;
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         PyBuffer_Release(&b[i]);
     if (PyErr_Occurred())
         return NULL;
@@ -862,10 +891,10 @@ static PyMethodDef methods[] = {
     {"backward", backward, METH_VARARGS,
      "backward(X, D, G, m, n, s2, ldg, f32, threads): G[:, :n+1] = Dᵀ [1, X], D m×s2"},
     {"network", network, METH_VARARGS,
-     "network(X, theta, Y, G, m, n, s2, K, f32, threads, squared, scale, lam_m): a network "
-     "with one hidden layer, forward and back, with Δ^(l) + λ/m·Θ^(l) unrolled into G (X and "
-     "Y float32 with f32, else float64; theta = Θ^(1), Θ^(2) unrolled, and G always "
-     "float64); returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns, "
+     "network(X, theta, Y, G, keep, m, n, s2, K, f32, threads, squared, scale, lam_m): a "
+     "network with one hidden layer, forward and back, with Δ^(l) + λ/m·Θ^(l) unrolled into G "
+     "and a copy of theta then 64 sampled values of X in keep (X and Y float32 with f32, else "
+     "float64; theta = Θ^(1), Θ^(2) unrolled, G and keep always float64); returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns, "
      "every weight finite?)"},
     {NULL, NULL, 0, NULL},
 };

@@ -137,7 +137,6 @@ class _Evaluation:
 
     def __init__(self, theta, X, idx, Y, lam, layer_sizes, loss, dtype, check_first=True,
                  gradient=False, targets=None, check_theta=False, fused=None):
-        self.theta = theta.copy()
         self.layer_sizes = layer_sizes
         self.lam, self.loss, self.dtype = lam, loss, dtype
         self.idx, self.Y = idx, (None if Y is None else Y.T)  # Y.T: a column per example
@@ -147,10 +146,12 @@ class _Evaluation:
         self._lock = threading.Lock()
         m = X.shape[0]
         self.fused = gradient and _accel.fuses(X, layer_sizes) if fused is None else fused
+        self.sample = None
         if self.fused:
             self.a = None
-            self.J = self._fused(X, targets, check_first, check_theta)
+            self.J = self._fused(theta, X, targets, check_first, check_theta)
             return
+        self.theta = theta.copy()
         if check_theta:
             v.check_finite_array(self.theta, "theta")
         self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
@@ -160,21 +161,24 @@ class _Evaluation:
         self.J = float(total / m + _regularization(self.thetas, lam, m))
         self.a_L = sigmoid_in_place(z_L)  # the cost was the last use of z^(L)
 
-    def _fused(self, X, targets, check_first, check_theta):
+    def _fused(self, theta, X, targets, check_first, check_theta):
         """J, and the gradient (kept), from the kernels' one pass (`_accel.network`)."""
-        m = X.shape[0]
+        m, n = X.shape[0], theta.size
         if targets is None:
             targets = _dense_targets(self.idx, None if self.Y is None else self.Y.T,
                                      self.layer_sizes[-1], self.dtype)
         self.targets = targets  # for the next evaluation on the same targets
         # θ in and the gradient out in float64 whatever the dtype: the kernel
         # converts as it reads and writes them, where numpy would make a pass
-        g = np.empty(self.theta.size)
+        g = np.empty(n)
+        keep = np.empty(n + _accel.SAMPLE)
         # no threads_for: this call runs no BLAS product, and switching BLAS's
         # thread count took ~0.13 ms of a 4-8 ms evaluation
         total, squares, finite, weights_finite = _accel.network(
-            self.theta, X, targets, self.layer_sizes, self.loss == "squared_error",
-            1.0 / m, self.lam / m, out=g)
+            np.ascontiguousarray(theta), X, targets, self.layer_sizes,
+            self.loss == "squared_error", 1.0 / m, self.lam / m, out=g, keep=keep)
+        # θ as given, and X's sample, copied by the kernel for the cache
+        self.theta, self.sample = keep[:n], keep[n:]
         if check_theta and not weights_finite:
             v.check_finite_array(self.theta, "theta")  # raises, naming the first bad index
         if check_first and not finite:
@@ -235,7 +239,8 @@ def _fingerprint(X):
 
 @functools.lru_cache(maxsize=8)
 def _sample(m, n):
-    rows = np.arange(0, m, max(1, m // 64))[:64]
+    # the kernels take the same values as they go (network_keep in _kernels.c)
+    rows = np.arange(0, m, max(1, m // _accel.SAMPLE))[:_accel.SAMPLE]
     # a step prime to most widths, so that the columns do not repeat early
     return rows, (n // 2 + 97 * np.arange(rows.size)) % n
 
@@ -318,7 +323,10 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True):
              and (prev.target is target or _same(prev.target, target)) else None)
     ev = _Evaluation(theta, Xd, idx, Y, lam, sizes, loss, dt, gradient=gradient,
                      targets=dense, check_theta=True, fused=gradient and fusable)
-    ev.key, ev.target, ev.fingerprint, ev.X = key, target, _fingerprint(Xc), Xd
+    # X's sample: the kernels took it if they read X itself (not a cast of it)
+    ev.fingerprint = (_fingerprint(Xc) if ev.sample is None or Xd is not Xc
+                      else ev.sample[:_sample(*Xc.shape)[0].size])
+    ev.key, ev.target, ev.X = key, target, Xd
     ev.checked, ev.given, ev.state, ev.fusable = checked, given, state, fusable
     if reuse:
         _last = ev

@@ -17,7 +17,7 @@ from scipy.special import expit
 
 import nnopt
 from nnopt import _accel, _threads
-from nnopt.backprop import Objective, cost_and_gradient
+from nnopt.backprop import Objective, _fingerprint, cost_and_gradient
 from nnopt.parameters import random_init
 
 
@@ -252,8 +252,13 @@ def _flat(thetas):
 
 def _fused(T1, T2, X, Y, squared, scale, lam_m=0.0):
     theta, g, out = _flat([T1, T2])   # the gradient in float64 in either dtype
+    keep = np.full(theta.size + _accel.SAMPLE, np.nan)
     cost, squares, finite, weights_finite = _accel.network(
-        theta, X, Y, (X.shape[1], T1.shape[0], T2.shape[0]), squared, scale, lam_m, out=g)
+        theta, X, Y, (X.shape[1], T1.shape[0], T2.shape[0]), squared, scale, lam_m, out=g, keep=keep)
+    # and a copy of θ, then the sample of X the cache compares (backprop._fingerprint)
+    assert np.array_equal(keep[:theta.size], theta)
+    sample = _fingerprint(X)
+    assert np.array_equal(keep[theta.size:theta.size + sample.size], sample)
     assert weights_finite
     # λ/m·Θ off the bias column, and Σ Θ² over the same weights
     assert squares == pytest.approx(np.sum(T1[:, 1:].astype(float) ** 2)
@@ -358,8 +363,10 @@ def _fused_on_two_threads(thetas, X, Y, monkeypatch):
     monkeypatch.setattr(_accel, "_CORES", 2)
     monkeypatch.setattr(_accel, "_WORK_PER_THREAD", 1)
     theta, g, out = _flat(thetas)
+    keep = np.empty(theta.size + _accel.SAMPLE)
     cost, squares, finite, _ = _accel.network(theta, X, Y, (X.shape[1], len(thetas[0]), len(thetas[1])),
-                                              False, 1 / len(X), 0.1, out=g)
+                                              False, 1 / len(X), 0.1, out=g, keep=keep)
+    assert np.array_equal(keep[:theta.size], theta)
     return cost, out
 
 
@@ -446,17 +453,17 @@ def test_the_fused_pass_reports_nonfinite_data_by_name():
 
 def test_the_fused_pass_refuses_buffers_too_short_for_the_sizes():
     X, theta = np.ones(15), np.zeros(8 + 9)       # m=5, n=3, s2=2, K=3
-    Y, G = np.zeros(15), np.empty(8 + 9)
+    Y, G, keep = np.zeros(15), np.empty(8 + 9), np.empty(8 + 9 + _accel.SAMPLE)
     args = (5, 3, 2, 3, False, 1, False, 0.2, 0.0)
-    for i, name in enumerate(["X", "theta", "Y", "G"]):
-        buffers = [X, theta, Y, G]
+    for i, name in enumerate(["X", "theta", "Y", "G", "keep"]):
+        buffers = [X, theta, Y, G, keep]
         buffers[i] = buffers[i][:-1]
         with pytest.raises(ValueError, match=f"buffer {name} "):
             _accel._kernels.network(*buffers, *args)
     with pytest.raises(ValueError, match="inconsistent sizes"):
-        _accel._kernels.network(X, theta, Y, G, *args[:5], 0, *args[6:])
+        _accel._kernels.network(X, theta, Y, G, keep, *args[:5], 0, *args[6:])
     # and the right lengths are taken
-    finite, cost, squares, weights_finite = _accel._kernels.network(X, theta, Y, G, *args)
+    finite, cost, squares, weights_finite = _accel._kernels.network(X, theta, Y, G, keep, *args)
     assert finite and weights_finite and cost == pytest.approx(15 * np.log(2))
 
 
