@@ -380,7 +380,10 @@ _NOTES_DOC = """
     The result of the last call is kept, so `cost` then
     `regularized_gradient` at the same θ and data run one forward pass.
     That reuse is keyed on the identity of X and a sample of its values;
-    other in-place changes to X between the two calls are not seen.
+    other in-place changes to X between the two calls are not seen. A
+    returned gradient is the caller's own array: the kept one is handed
+    over, not copied, so a second request for it at the same θ computes
+    it again.
 """
 
 
