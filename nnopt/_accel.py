@@ -144,10 +144,9 @@ def network(theta, X, Y, layer_sizes, squared, scale, lam_m, out, keep):
         (bias columns: no λ term), unrolled as θ is, summed in X's dtype
         and written in float64.
     keep : ndarray, shape (n_params + SAMPLE,)
-        float64, contiguous: overwritten with a copy of θ, then the values
-        of X that `nnopt.backprop._fingerprint` samples (fewer than SAMPLE
-        when m < SAMPLE; the rest untouched), for the cache of the last
-        evaluation: a thread that waits for the weights makes them.
+        float64, contiguous: overwritten with a copy of θ, then the SAMPLE
+        values of X that `nnopt.backprop._fingerprint` takes, for the cache
+        of the last evaluation: a thread that waits for the weights makes them.
 
     Returns
     -------

@@ -392,8 +392,8 @@ network_weights(const Work *w)
 
 /* For the caller's cache of the last evaluation (nnopt/backprop.py), into
  * w->keep: a copy of θ, then the values of X that backprop._fingerprint
- * samples (SAMPLE rows spread over X, in row i the column (n/2 + 97 i)
- * mod n), in double. In Python, cold right after the last call, these
+ * samples (in row i·max(1, m/SAMPLE) mod m the column (n/2 + 97 i) mod n,
+ * for i < SAMPLE), in double. In Python, cold right after the last call, these
  * took 50-100 µs; a pooled worker does them while it waits for the
  * weights, or the caller at the end. */
 static void
@@ -405,8 +405,8 @@ network_keep(Work *w)
     memcpy(w->keep, w->T1, (size_t)params * sizeof(double));   /* T2 follows T1 in θ */
     double *fp = w->keep + params;
     Py_ssize_t step = w->m / SAMPLE > 1 ? w->m / SAMPLE : 1;
-    for (Py_ssize_t i = 0, r = 0; i < SAMPLE && r < w->m; i++, r += step) {
-        Py_ssize_t c = (w->n / 2 + 97 * i) % w->n;
+    for (Py_ssize_t i = 0; i < SAMPLE; i++) {
+        Py_ssize_t r = i * step % w->m, c = (w->n / 2 + 97 * i) % w->n;
         fp[i] = w->f32 ? ((const float *)w->X)[r * w->n + c] : ((const double *)w->X)[r * w->n + c];
     }
 }

@@ -177,7 +177,7 @@ class _Evaluation:
         total, squares, finite, weights_finite = _accel.network(
             np.ascontiguousarray(theta), X, targets, self.layer_sizes,
             self.loss == "squared_error", 1.0 / m, self.lam / m, out=g, keep=keep)
-        # θ as given, and X's sample, copied by the kernel for the cache
+        # θ as given, and X's sample (`_fingerprint`), taken by the kernel for the cache
         self.theta, self.sample = keep[:n], keep[n:]
         if check_theta and not weights_finite:
             v.check_finite_array(self.theta, "theta")  # raises, naming the first bad index
@@ -229,20 +229,21 @@ _last = None
 
 
 def _fingerprint(X):
-    """A cheap sample of X to notice in-place changes: one value in each of
-    up to 64 rows spread over X, its column moving across the row from one
-    sampled row to the next (so that images are sampled over their area,
-    not only in a margin that is 0 everywhere). 64 cache lines: right after
-    the kernels, 64 consecutive columns a row took 50-80 µs."""
+    """A cheap sample of X to notice in-place changes: 64 values, one in
+    each of 64 rows spread over X (taken again from the first when X has
+    fewer), its column moving across the row from one sampled row to the
+    next (so that images are sampled over their area, not only in a margin
+    that is 0 everywhere). 64 cache lines: right after the kernels, 64
+    consecutive columns a row took 50-80 µs."""
     return X[_sample(*X.shape)]
 
 
 @functools.lru_cache(maxsize=8)
 def _sample(m, n):
     # the kernels take the same values as they go (network_keep in _kernels.c)
-    rows = np.arange(0, m, max(1, m // _accel.SAMPLE))[:_accel.SAMPLE]
-    # a step prime to most widths, so that the columns do not repeat early
-    return rows, (n // 2 + 97 * np.arange(rows.size)) % n
+    i = np.arange(_accel.SAMPLE)
+    # columns by a step prime to most widths, so that they do not repeat early
+    return i * max(1, m // _accel.SAMPLE) % m, (n // 2 + 97 * i) % n
 
 
 def _checked_data(X, y, sizes, dtype):
@@ -324,8 +325,7 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True):
     ev = _Evaluation(theta, Xd, idx, Y, lam, sizes, loss, dt, gradient=gradient,
                      targets=dense, check_theta=True, fused=gradient and fusable)
     # X's sample: the kernels took it if they read X itself (not a cast of it)
-    ev.fingerprint = (_fingerprint(Xc) if ev.sample is None or Xd is not Xc
-                      else ev.sample[:_sample(*Xc.shape)[0].size])
+    ev.fingerprint = _fingerprint(Xc) if ev.sample is None or Xd is not Xc else ev.sample
     ev.key, ev.target, ev.X = key, target, Xd
     ev.checked, ev.given, ev.state, ev.fusable = checked, given, state, fusable
     if reuse:
