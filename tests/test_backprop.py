@@ -390,35 +390,36 @@ def test_cache_sees_a_different_X(small_problem):
                            (theta, X2, y, 1.0, sizes, "cross_entropy"))
 
 
-@pytest.mark.parametrize("m", [7, 300])  # 300 rows: the sample of X skips rows
-def test_cache_sees_X_scaled_in_place(m):
-    sizes = (4, 6, 3)
-    theta, X, y = _problem(sizes, m, seed=13)
+def _check_sees_X_scaled_in_place(theta, X, y, sizes, assert_result=_assert_result):
+    """Fill the cache, then scale X in place: the next calls must see it."""
     args = (theta, X, y, 1.0, sizes, "cross_entropy")
     expected = _fresh(theta, X * 1.5, y, 1.0, sizes, "cross_entropy")
     _assert_differs(_fresh(*args), expected)
     _call_sequence(*args)  # the cache now holds this theta, X and y
     X *= 1.5
     for got in _call_sequence(*args):
-        _assert_result(got, expected)
+        assert_result(got, expected)
+
+
+@pytest.mark.parametrize("m", [7, 300])  # 300 rows: the sample of X skips rows
+def test_cache_sees_X_scaled_in_place(m):
+    sizes = (4, 6, 3)
+    _check_sees_X_scaled_in_place(*_problem(sizes, m, seed=13), sizes)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_cache_sees_digits_scaled_in_place(dtype):
     # digits are 0 in their margins: a sample of X taken there would not change
     X, y = nnopt.load_digits()
-    X, y = X[:300].astype(dtype), y[:300]
     sizes = (784, 25, 10)
-    theta = random_init(sizes, seed=4)
-    args = (theta, X, y, 1.0, sizes, "cross_entropy")
-    expected = _fresh(theta, X * 1.5, y, 1.0, sizes, "cross_entropy")
-    _assert_differs(_fresh(*args), expected)
-    _call_sequence(*args)  # the cache now holds this theta, X and y
-    X *= 1.5
-    for got in _call_sequence(*args):
+
+    def assert_close(got, expected):
         # the calls take the fused pass or the layer-by-layer one: float32's rounding apart
         assert got[0] == pytest.approx(expected[0], rel=1e-5)
         np.testing.assert_allclose(got[1], expected[1], rtol=0, atol=1e-5 * np.abs(expected[1]).max())
+
+    _check_sees_X_scaled_in_place(random_init(sizes, seed=4), X[:300].astype(dtype), y[:300], sizes,
+                                  assert_close)
 
 
 def test_a_cast_of_X_is_made_anew_after_X_changed_in_place():
