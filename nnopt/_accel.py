@@ -170,14 +170,6 @@ def network(theta, X, Y, layer_sizes, squared, scale, lam_m, out, keep):
     return cost, squares, finite, weights_finite
 
 
-def prewake():
-    """Wakes the kernels' pooled threads to wait, spinning, for a `network`
-    call about to come: a sleeping core takes 35-90 µs to start, which the
-    checks before the call then cover (pool_prewake in _kernels.c)."""
-    if enabled:
-        _kernels.prewake()
-
-
 def _transposed_padded(Th, dtype):
     """Θᵀ with the biases as row 0, its columns zero-padded to whole vectors; and that width."""
     lanes = 64 // dtype.itemsize

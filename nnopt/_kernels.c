@@ -33,7 +33,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A busy-wait's step: tells the core (and a hypervisor) that this thread spins */
 static inline void
@@ -328,8 +327,10 @@ reduce_blocks(Work *w)
         const double *Th = net ? w->T1 + h0 * n1 : NULL;
         double *out = net ? w->G1 + h0 * n1 : NULL;
         w->squares[b] = w->f32
-            ? reduce_f32(G, w->ldg, Pb, w->groups - g, w->s2 * n1, h1 - h0, n1, Th, w->lam_m, out, n1)
-            : reduce_f64(G, w->ldg, Pb, w->groups - g, w->s2 * n1, h1 - h0, n1, Th, w->lam_m, out, n1);
+            ? reduce_f32(G, w->ldg, Pb, w->groups - g, w->s2 * n1, h1 - h0, n1, Th, w->lam_m,
+                         out, n1)
+            : reduce_f64(G, w->ldg, Pb, w->groups - g, w->s2 * n1, h1 - h0, n1, Th, w->lam_m,
+                         out, n1);
     }
 }
 
@@ -407,7 +408,8 @@ network_keep(Work *w)
     Py_ssize_t step = w->m / SAMPLE > 1 ? w->m / SAMPLE : 1;
     for (Py_ssize_t i = 0; i < SAMPLE; i++) {
         Py_ssize_t r = i * step % w->m, c = (w->n / 2 + 97 * i) % w->n;
-        fp[i] = w->f32 ? ((const float *)w->X)[r * w->n + c] : ((const double *)w->X)[r * w->n + c];
+        fp[i] = w->f32 ? ((const float *)w->X)[r * w->n + c]
+                       : ((const double *)w->X)[r * w->n + c];
     }
 }
 
@@ -449,14 +451,16 @@ network_groups(Work *w)
                 bad = forward_range_f32(Xc, n, n, w->W, w->S, (float *)a2, s2, 0, rows, 1);
                 network_costs(w)[c] = output_range_f32(
                     (float *)a2, s2, w->S, w->W2t, K, S3, w->W2d, (const float *)w->Y + i * K,
-                    (const float *)w->Y + m * K, Gt, (float *)z3, (float *)d3, (float *)d2, rows, w->squared, (float)w->scale);
+                    (const float *)w->Y + m * K, Gt, (float *)z3, (float *)d3, (float *)d2, rows,
+                    w->squared, (float)w->scale);
                 backward_group_f32(Xc, n, (float *)a2, s2, G1, ld, 0, rows, more);
             } else {
                 const double *Xc = (const double *)w->X + i * n;
                 bad = forward_range_f64(Xc, n, n, w->W, w->S, (double *)a2, s2, 0, rows, 1);
                 network_costs(w)[c] = output_range_f64(
                     (double *)a2, s2, w->S, w->W2t, K, S3, w->W2d, (const double *)w->Y + i * K,
-                    (const double *)w->Y + m * K, Gt, (double *)z3, (double *)d3, (double *)d2, rows, w->squared, w->scale);
+                    (const double *)w->Y + m * K, Gt, (double *)z3, (double *)d3, (double *)d2,
+                    rows, w->squared, w->scale);
                 backward_group_f64(Xc, n, (double *)a2, s2, G1, ld, 0, rows, more);
             }
             if (bad)
@@ -479,9 +483,11 @@ network_sums(Work *w)
     for (Py_ssize_t c = 0; c < chunks; c++)
         w->cost += network_costs(w)[c];
     if (w->f32)
-        reduce_f32(Gt, w->S3, (float *)Gt + per, chunks - 1, per, w->s2 + 1, w->S3, NULL, 0, NULL, 0);
+        reduce_f32(Gt, w->S3, (float *)Gt + per, chunks - 1, per, w->s2 + 1, w->S3, NULL, 0,
+                   NULL, 0);
     else
-        reduce_f64(Gt, w->S3, (double *)Gt + per, chunks - 1, per, w->s2 + 1, w->S3, NULL, 0, NULL, 0);
+        reduce_f64(Gt, w->S3, (double *)Gt + per, chunks - 1, per, w->s2 + 1, w->S3, NULL, 0,
+                   NULL, 0);
     for (Py_ssize_t k = 0; k < w->K; k++)
         for (Py_ssize_t h = 0; h <= w->s2; h++) {
             /* Δ^(2)[k, h] is Gt[h, k] */
@@ -547,56 +553,22 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;  /* guards the poo
 static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
 static int pool_usable;                    /* the after-fork reset is registered */
 static int pool_size;                      /* workers started */
-static atomic_ulong pool_round;            /* calls handed to the workers so far */
-static unsigned long pool_alert;           /* prewake calls so far */
+static unsigned long pool_round;           /* calls handed to the workers so far */
 static unsigned long pool_first[MAX_THREADS];   /* pool_round when worker i started */
 static Work *pool_work;
 static int pool_wanted;                    /* workers taking part in this round */
 static atomic_int pool_pending;            /* of those, the ones not yet finished */
-
-/* Spins until pool_round is no longer `seen`, for at most `us` µs */
-static void
-spin_for_round(unsigned long seen, long us)
-{
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        for (int i = 0; i < 64; i++) {
-            if (atomic_load_explicit(&pool_round, memory_order_relaxed) != seen)
-                return;
-            cpu_relax();
-        }
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 > us)
-            return;
-    }
-}
-
-/* How long a worker spins for the next call before it sleeps: after a
- * call (an optimizer's next one comes a few hundred µs later), and after
- * `prewake` (the Python around a call takes 0.2-0.5 ms). Waking a sleeping
- * virtual CPU took 35-90 µs, and its first µs ran slow. */
-#define SPIN_AFTER_US 400
-#define SPIN_PREWAKE_US 2000
 
 static void *
 pool_worker(void *arg)
 {
     int id = (int)(intptr_t)arg;
     pthread_mutex_lock(&pool_lock);
-    unsigned long seen = pool_first[id], alert = pool_alert;
+    unsigned long seen = pool_first[id];
     for (;;) {
-        while (atomic_load(&pool_round) == seen) {
-            if (pool_alert != alert) {
-                alert = pool_alert;
-                pthread_mutex_unlock(&pool_lock);
-                spin_for_round(seen, SPIN_PREWAKE_US);
-                pthread_mutex_lock(&pool_lock);
-                continue;
-            }
+        while (pool_round == seen)
             pthread_cond_wait(&pool_wake, &pool_lock);
-        }
-        seen = atomic_load(&pool_round);
+        seen = pool_round;
         if (id >= pool_wanted)
             continue;
         Work *w = pool_work;
@@ -604,22 +576,9 @@ pool_worker(void *arg)
         run(w);
         /* the last use of w: the caller may return as soon as it sees this */
         atomic_fetch_sub_explicit(&pool_pending, 1, memory_order_release);
-        spin_for_round(seen, SPIN_AFTER_US);
         pthread_mutex_lock(&pool_lock);
     }
     return NULL;
-}
-
-/* Wakes the pooled workers to spin for a call about to come (see above) */
-static void
-pool_prewake(void)
-{
-    pthread_mutex_lock(&pool_lock);
-    if (pool_size > 0) {
-        pool_alert++;
-        pthread_cond_broadcast(&pool_wake);
-    }
-    pthread_mutex_unlock(&pool_lock);
 }
 
 static void
@@ -656,7 +615,7 @@ pool_start(Work *w, int helpers)
     pool_work = w;
     pool_wanted = helpers;
     atomic_store_explicit(&pool_pending, helpers, memory_order_relaxed);
-    atomic_fetch_add(&pool_round, 1);
+    pool_round++;
     pthread_cond_broadcast(&pool_wake);
     pthread_mutex_unlock(&pool_lock);
     return helpers;
@@ -871,20 +830,7 @@ network(PyObject *self, PyObject *args)
                          PyBool_FromLong(weights_finite));
 }
 
-static PyObject *
-prewake(PyObject *self, PyObject *args)
-{
-    if (pool_usable) {
-        Py_BEGIN_ALLOW_THREADS
-        pool_prewake();
-        Py_END_ALLOW_THREADS
-    }
-    Py_RETURN_NONE;
-}
-
 static PyMethodDef methods[] = {
-    {"prewake", prewake, METH_NOARGS,
-     "prewake(): wakes the pooled threads to spin for a call about to come"},
     {"forward", forward, METH_VARARGS,
      "forward(X, Wt, Z, m, n, s2, S, f32, threads, activate): Z = X Wt[1:] + Wt[0], "
      "or g of that; returns whether every z was finite (always True without activate)"},
@@ -894,8 +840,8 @@ static PyMethodDef methods[] = {
      "network(X, theta, Y, G, keep, m, n, s2, K, f32, threads, squared, scale, lam_m): a "
      "network with one hidden layer, forward and back, with Δ^(l) + λ/m·Θ^(l) unrolled into G "
      "and a copy of theta then 64 sampled values of X in keep (X and Y float32 with f32, else "
-     "float64; theta = Θ^(1), Θ^(2) unrolled, G and keep always float64); returns (every z^(2) finite?, the summed cost, Σ Θ² off the bias columns, "
-     "every weight finite?)"},
+     "float64; theta = Θ^(1), Θ^(2) unrolled, G and keep always float64); returns (every "
+     "z^(2) finite?, the summed cost, Σ Θ² off the bias columns, every weight finite?)"},
     {NULL, NULL, 0, NULL},
 };
 

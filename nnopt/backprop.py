@@ -145,9 +145,8 @@ class _Evaluation:
         # backpropagation works in place on the activations: one caller at a time
         self._lock = threading.Lock()
         m = X.shape[0]
-        self.fused = gradient and _accel.fuses(X, layer_sizes) if fused is None else fused
         self.sample = None
-        if self.fused:
+        if gradient and _accel.fuses(X, layer_sizes) if fused is None else fused:
             self.a = None
             self.J = self._fused(theta, X, targets, check_first, check_theta)
             return
@@ -292,8 +291,6 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True):
     the next call unless not `reuse`."""
     global _last
     prev = _last
-    if prev is not None and prev.fused:
-        _accel.prewake()  # the call is likely the kernels' again: their threads can start waking
     given = (X, y, layer_sizes, loss, dtype)
     repeated = prev is not None and _repeats(prev, X, y, lam, layer_sizes, loss, dtype)
     if repeated:

@@ -423,24 +423,6 @@ def test_the_fused_pass_works_in_a_child_forked_after_a_call(monkeypatch):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-def test_a_prewake_without_a_call_lets_the_threads_sleep_again(monkeypatch):
-    # prewake sets the pooled workers spinning for a call about to come; if
-    # none comes they must go back to sleep, not spin on, and a later call
-    # (while they spin, and after) must be unaffected
-    thetas, X, Y = _digits_problem(800, np.float32, seed=5)
-    expected = _fused_on_two_threads(thetas, X, Y, monkeypatch)
-    _accel.prewake()
-    while_spinning = _fused_on_two_threads(thetas, X, Y, monkeypatch)
-    _accel.prewake()
-    cpu, wall = time.process_time(), time.perf_counter()
-    time.sleep(0.5)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    assert cpu < 0.5 * wall, "a worker kept spinning after prewake"
-    for cost, out in (while_spinning, _fused_on_two_threads(thetas, X, Y, monkeypatch)):
-        assert cost == expected[0]
-        assert all(np.array_equal(a, b) for a, b in zip(out, expected[1]))
-
-
 def test_the_fused_pass_reports_nonfinite_data_by_name():
     X, y = nnopt.load_digits()
     X = X[:300].copy()
