@@ -30,6 +30,14 @@ try:
 except ImportError:  # installed without a C compiler: numpy does the products
     _kernels = None
 
+# The arguments this file passes (API in _kernels.c). setup.py builds the
+# kernels as optional: a compile that fails on reinstall leaves the old
+# build in place, which numpy then stands in for rather than being called
+# with arguments it does not take.
+_API = 2
+if getattr(_kernels, "API", None) != _API:
+    _kernels = None
+
 #: Whether the kernels are used; a switch for tests and benchmarks.
 enabled = _kernels is not None
 

@@ -855,5 +855,13 @@ PyInit__kernels(void)
 {
     if (!pool_usable && pthread_atfork(NULL, NULL, pool_after_fork) == 0)
         pool_usable = 1;
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    /* the version of the calls' arguments, which nnopt/_accel.py checks:
+     * a build left from an older nnopt (the extension is optional, so a
+     * failed compile keeps it) is then not called with the wrong ones */
+    if (m && PyModule_AddIntConstant(m, "API", 2) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

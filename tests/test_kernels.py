@@ -22,7 +22,9 @@ from nnopt.parameters import random_init
 
 
 def test_the_kernels_are_built_and_used():
-    # setup.py builds them with any C compiler; this install must have them
+    # setup.py builds them with any C compiler; this install must have them,
+    # built from this source (a build of other code has another API, and
+    # _accel leaves it unused)
     assert _accel._kernels is not None
     assert _accel.enabled
     X = np.ones((3, 4))
