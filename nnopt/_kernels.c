@@ -274,10 +274,10 @@ group_delta(const Work *w, Py_ssize_t g, Py_ssize_t *ld)
 
 /* Called by a thread that found no group left to take: the first such
  * thread adds the complete groups' Δ, in group order from group 1, into
- * group 0's (w->out), while the others finish theirs. That is the sum
- * run_split would make after the join, begun early: the same additions in
- * the same order, and the same bits. It stops at the first group still in
- * progress; run_split adds the rest. */
+ * group 0's (w->out), while the others finish theirs: the same additions
+ * in the same order as one sum after the last group, and the same bits.
+ * It stops at the first group still in progress; reduce_blocks adds the
+ * rest. */
 static void
 reduce_early(Work *w)
 {
@@ -473,7 +473,7 @@ network_groups(Work *w)
 /* Network, after the threads: the cost and Δ^(2) summed in chunk order,
  * Δ^(2) transposed into G2 (K×(s2+1)) with λ/m·Θ^(2) added off its bias
  * column, and Σ Θ^(2)² over the same weights added to w->reg. (Θ^(1)'s
- * terms are added with the groups' Δ^(1), in run_split.) */
+ * terms are added with the groups' Δ^(1), in reduce_blocks.) */
 static void
 network_sums(Work *w)
 {
