@@ -34,7 +34,7 @@ except ImportError:  # installed without a C compiler: numpy does the products
 # kernels as optional: a compile that fails on reinstall leaves the old
 # build in place, which numpy then stands in for rather than being called
 # with arguments it does not take.
-_API = 2
+_API = 3
 if getattr(_kernels, "API", None) != _API:
     _kernels = None
 

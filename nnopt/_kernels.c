@@ -137,9 +137,11 @@ exp_neg_f32(vf32 a, vi32 *bad)
 
 /* Whether all n doubles at A are finite: t − t is 0 for a finite t and NaN
  * for ±inf and NaN, summed in independent lanes (one running sum, a chain
- * of dependent additions, took ~25 µs for Θ^(1) of the digits' network) */
+ * of dependent additions, took ~25 µs for Θ^(1) of the digits' network).
+ * all_finite_f32 takes each double as rounded to float: one beyond float's
+ * range, rounded to ±inf, is not finite there. */
 CLONES static int
-all_finite(const double *A, ptrdiff_t n)
+all_finite_f64(const double *A, ptrdiff_t n)
 {
     vf64 acc[4] = {{0}};
     ptrdiff_t i = 0;
@@ -151,6 +153,29 @@ all_finite(const double *A, ptrdiff_t n)
     double zero = 0;
     for (; i < n; i++)
         zero += A[i] - A[i];
+    for (int a = 0; a < 4; a++)
+        for (int j = 0; j < 8; j++)
+            zero += acc[a][j];
+    return zero == 0;
+}
+
+typedef float vf32x8 __attribute__((vector_size(32)));
+
+CLONES static int
+all_finite_f32(const double *A, ptrdiff_t n)
+{
+    vf32x8 acc[4] = {{0}};
+    ptrdiff_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int a = 0; a < 4; a++) {
+            vf32x8 t = __builtin_convertvector(*(const vf64 *)(A + i + 8 * a), vf32x8);
+            acc[a] += t - t;
+        }
+    float zero = 0;
+    for (; i < n; i++) {
+        float t = (float)A[i];
+        zero += t - t;
+    }
     for (int a = 0; a < 4; a++)
         for (int j = 0; j < 8; j++)
             zero += acc[a][j];
@@ -859,7 +884,7 @@ PyInit__kernels(void)
     /* the version of the calls' arguments, which nnopt/_accel.py checks:
      * a build left from an older nnopt (the extension is optional, so a
      * failed compile keeps it) is then not called with the wrong ones */
-    if (m && PyModule_AddIntConstant(m, "API", 2) < 0) {
+    if (m && PyModule_AddIntConstant(m, "API", 3) < 0) {
         Py_DECREF(m);
         return NULL;
     }

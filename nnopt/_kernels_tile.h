@@ -326,8 +326,8 @@ CAT(transposed, SFX)(const double *A, ptrdiff_t rows, ptrdiff_t cols, T *Out, pt
  *
  * each row zero-padded to its width (S ≥ s2, S3 ≥ K, whole vectors), so
  * that the padding adds nothing to any product. Returns whether every
- * weight is finite (all_finite), so the caller need not make a pass of its
- * own over θ. */
+ * weight is finite once rounded to T (all_finite_SFX), so the caller need
+ * not make a pass of its own over θ. */
 static int
 CAT(weights, SFX)(const double *T1, const double *T2, T *Wt, T *W2t, T *W2d, ptrdiff_t n,
                   ptrdiff_t s2, ptrdiff_t S, ptrdiff_t K, ptrdiff_t S3)
@@ -342,7 +342,7 @@ CAT(weights, SFX)(const double *T1, const double *T2, T *Wt, T *W2t, T *W2d, ptr
         for (ptrdiff_t h = s2; h < S; h++)
             W2d[(k + 1) * S + h] = 0;
     }
-    return all_finite(T1, s2 * (n + 1)) && all_finite(T2, K * (s2 + 1));
+    return CAT(all_finite, SFX)(T1, s2 * (n + 1)) && CAT(all_finite, SFX)(T2, K * (s2 + 1));
 }
 
 /* log(1 + u) for 0 ≤ u ≤ 1, as 2·atanh(t) with t = u/(2 + u) ≤ 1/3:

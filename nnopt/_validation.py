@@ -63,6 +63,29 @@ def check_finite_array(A, name):
         )
 
 
+def cast_checked(A, dtype, name):
+    """A in `dtype` (no copy when it is already), raising if a finite value
+    of A is beyond the range of `dtype` (float32: ±3.4e38) and would turn
+    into ±inf there; the error names the first such value and the dtype."""
+    if A.dtype == dtype:
+        return A
+    # no pass of its own: only a cast that overflows is looked at again
+    with np.errstate(over="raise"):
+        try:
+            return A.astype(dtype)
+        except FloatingPointError:
+            pass
+    with np.errstate(over="ignore"):
+        bad = np.isinf(A.astype(dtype)) & np.isfinite(A)
+    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    raise ValueError(
+        f"{name} holds {int(bad.sum())} value(s) beyond the range of {np.dtype(dtype).name} "
+        f"(±{np.finfo(dtype).max:.4g}), in which this evaluation computes; the first is "
+        f"{name}[{', '.join(map(str, where))}] = {A[where].item()!r}. Give dtype=numpy.float64, "
+        f"or scale {name}"
+    )
+
+
 def check_y(y, m, K):
     """Return (idx, None) for class indices or (None, Y) for an (m, K) target matrix."""
     if y is None or isinstance(y, (str, bytes)):

@@ -51,7 +51,7 @@ def _propagate(thetas, X, check_first=True):
             with np.errstate(over="ignore", invalid="ignore"):
                 z, finite = _accel.input_layer(Th, X, activate=not last, check=check_first)
             if check_first and not finite:
-                _raise_nonfinite(X)
+                _raise_nonfinite(X, Th)
             if not last:
                 a.append(z)  # already a^(2) = g(z^(2))
                 continue
@@ -74,11 +74,13 @@ def _forward(thetas, X, check_first=True):
     return a, z, np.ascontiguousarray(sigmoid(z).T)
 
 
-def _raise_nonfinite(X):
+def _raise_nonfinite(X, Th1):
+    """Raise for a non-finite z^(2) = X Θ^(1)ᵀ + bias: NaN or inf in X, or an overflow."""
     v.check_finite_array(X, "X")
     raise ValueError(
-        "X @ Θ^(1)ᵀ overflowed: the values in X are too large for float "
-        f"arithmetic (largest |X| is {np.abs(X).max():.3g}); scale X first"
+        f"X @ Θ^(1)ᵀ overflowed in {X.dtype}: the values are too large for its "
+        f"arithmetic (largest |X| is {np.abs(X).max():.3g}, largest |Θ^(1)| is "
+        f"{np.abs(Th1).max():.3g}); scale X first, or start from smaller weights"
     )
 
 
@@ -153,7 +155,10 @@ class _Evaluation:
         self.theta = theta.copy()
         if check_theta:
             v.check_finite_array(self.theta, "theta")
-        self.thetas = reshape(self.theta.astype(dtype, copy=False), layer_sizes)  # read only
+            cast = v.cast_checked(self.theta, dtype, "theta")  # in float32, a θ beyond its range
+        else:
+            cast = self.theta.astype(dtype, copy=False)  # an optimizer's overflow shows in J
+        self.thetas = reshape(cast, layer_sizes)  # read only
         with _accel.threads_for(X, layer_sizes[1]):
             self.a, z_L = _propagate(self.thetas, X, check_first)
         total = LOSSES[loss][0](z_L, idx, self.Y)
@@ -179,9 +184,13 @@ class _Evaluation:
         # θ as given, and X's sample (`_fingerprint`), taken by the kernel for the cache
         self.theta, self.sample = keep[:n], keep[n:]
         if check_theta and not weights_finite:
-            v.check_finite_array(self.theta, "theta")  # raises, naming the first bad index
+            # raises, naming the first bad index: a NaN or inf, or in float32
+            # a weight beyond float32's range (the kernel rounds θ to float32)
+            v.check_finite_array(self.theta, "theta")
+            v.cast_checked(self.theta, self.dtype, "theta")
         if check_first and not finite:
-            _raise_nonfinite(X)
+            s2, n1 = self.layer_sizes[1], X.shape[1] + 1
+            _raise_nonfinite(X, self.theta[:s2 * n1])
         self._grad = g
         return float(total / m + self.lam / (2.0 * m) * squares)
 
@@ -297,7 +306,7 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True):
         sizes, loss, lam, checked, key = prev.layer_sizes, prev.loss, prev.lam, prev.checked, prev.key
         fusable, state, n = prev.fusable, prev.state, prev.theta.size
         # X in the computing dtype: the same array, or cast anew (X may have changed in place)
-        Xd = prev.X if prev.X is checked[0] else checked[0].astype(checked[3])
+        Xd = prev.X if prev.X is checked[0] else v.cast_checked(checked[0], checked[3], "X")
     else:
         sizes = _check_layer_sizes(layer_sizes)
         loss, lam = v.check_loss(loss), v.check_lam(lam)
@@ -305,7 +314,7 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True):
         Xc, dt = checked[0], checked[3]
         key = (id(Xc), Xc.__array_interface__["data"][0], Xc.shape, Xc.strides, Xc.dtype,
                lam, sizes, loss, dt)
-        Xd = Xc.astype(dt, copy=False)
+        Xd = v.cast_checked(Xc, dt, "X")
         fusable = _accel.fuses(Xd, sizes)
         state = _state(X, y) if type(X) is np.ndarray and type(y) is np.ndarray else None
         n = n_params(sizes)
@@ -370,7 +379,9 @@ _PARAMS_DOC = """
     dtype : {None, numpy.float64, numpy.float32}
         Precision of the arithmetic; None follows X (float64 unless X is
         float32). θ and the returned gradient stay float64. Give X in that
-        dtype already to avoid a cast of X on every call.
+        dtype already to avoid a cast of X on every call. In float32 every
+        value of θ and X must lie within ±3.4e38; a ValueError names the
+        first one beyond.
 """
 
 _NOTES_DOC = """
@@ -464,7 +475,7 @@ class Objective:
         X = v.check_X(X, self.layer_sizes[0])
         self.idx, self.Y = v.check_y(y, X.shape[0], self.layer_sizes[-1])
         self.dtype = v.check_dtype(dtype, X)
-        self.X = np.ascontiguousarray(X, dtype=self.dtype)
+        self.X = np.ascontiguousarray(v.cast_checked(X, self.dtype, "X"))
         if self.Y is not None:
             self.Y = self.Y.astype(self.dtype, copy=False)
         self.n_params = n_params(self.layer_sizes)

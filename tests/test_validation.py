@@ -152,14 +152,66 @@ def test_nonfinite_theta_in_either_layer_raises_without_a_runtime_warning(func, 
     assert [str(w.message) for w in caught] == []
 
 
-def test_a_finite_theta_whose_float32_copy_overflows_is_not_called_nonfinite():
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("where", [3, 30], ids=["theta1", "theta2"])
+@pytest.mark.parametrize("route", ["X_float32", "dtype_float32"])
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels", "numpy"])
+def test_a_finite_theta_beyond_float32_raises_naming_it(func, where, route, kernels, monkeypatch):
+    # 1e300 is finite in float64 but inf in float32: neither "not finite" nor
+    # a silent inf in J, but the range, the index and the way out
+    from nnopt import _accel
+    monkeypatch.setattr(_accel, "enabled", kernels and _accel.enabled)
     kwargs = _valid()
-    kwargs["X"] = kwargs["X"].astype(np.float32)
-    kwargs["theta"][30] = 1e300   # finite in float64, inf in float32
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # the cast's own overflow warning
-        J, grad = cost_and_gradient(**kwargs)
-    assert grad.shape == (38,)
+    if route == "X_float32":
+        kwargs["X"] = kwargs["X"].astype(np.float32)
+    else:
+        kwargs["dtype"] = np.float32
+    kwargs["theta"][where] = 1e300
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=rf"theta holds 1 value\(s\) beyond the range of float32 "
+                                             rf".*theta\[{where}\] = 1e\+300\. Give dtype=numpy\.float64"):
+            func(**kwargs)
+    assert [str(w.message) for w in caught] == []
+
+
+def test_the_largest_float32_itself_is_in_range():
+    kwargs = _valid()
+    kwargs["dtype"] = np.float32
+    kwargs["theta"][:] = 0.0
+    kwargs["theta"][30] = float(np.finfo(np.float32).max)   # a weight of Θ^(2), not a bias
+    kwargs["X"][1, 2] = float(np.finfo(np.float32).max)
+    J, grad = cost_and_gradient(**kwargs)
+    # λ/(2m)·Θ² is summed in float64: (3.4e38)²/10 = 1.2e76
+    assert J == pytest.approx(float(np.finfo(np.float32).max) ** 2 / 10, rel=1e-6)
+    assert np.all(np.isfinite(grad))
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+def test_X_beyond_float32_raises_naming_it_when_computing_in_float32(func):
+    kwargs = _valid()
+    kwargs["X"][1, 2] = -1e39
+    kwargs["dtype"] = np.float32
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"X holds 1 value\(s\) beyond the range of float32 "
+                                             r".*X\[1, 2\] = -1e\+39\. Give dtype=numpy\.float64, or scale X"):
+            func(**kwargs)
+        kwargs["dtype"] = None   # in float64 the same X is fine
+        func(**kwargs)
+    assert [str(w.message) for w in caught] == []
+
+
+def test_objective_and_train_name_X_beyond_float32():
+    import nnopt
+    from nnopt.backprop import Objective
+    kwargs = _valid()
+    X = kwargs["X"]
+    X[4, 0] = 1e39
+    with pytest.raises(ValueError, match=r"X holds 1 value\(s\) beyond the range of float32.*X\[4, 0\]"):
+        Objective(X, kwargs["y"], 1.0, SIZES, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"X holds 1 value\(s\) beyond the range of float32.*X\[4, 0\]"):
+        nnopt.train(X, kwargs["y"], 1.0, hidden_layer_sizes=(5,), dtype=np.float32, maxiter=2)
 
 
 @pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
