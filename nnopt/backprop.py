@@ -294,10 +294,12 @@ def _checked_theta(theta, n, sizes):
     return v.check_theta(theta, n, sizes)
 
 
-def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True):
+def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True, fuse_cost=True):
     """The evaluation at θ: the last call's if it was at the same θ and data
     (and still holds the gradient, if `gradient`), else a new one, kept for
-    the next call unless not `reuse`."""
+    the next call unless not `reuse`. Without `gradient` a new evaluation
+    still takes the kernels' one pass when it applies, unless not
+    `fuse_cost`: see `cost`."""
     global _last
     prev = _last
     given = (X, y, layer_sizes, loss, dtype)
@@ -334,8 +336,9 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True):
                  prev is not None and prev.targets is not None
                  and prev.targets.dtype == dt and prev.targets.shape[1] == sizes[-1]
                  and (prev.target is target or _same(prev.target, target))) else None)
-    ev = _Evaluation(theta, Xd, idx, Y, lam, sizes, loss, dt, gradient=gradient,
-                     targets=dense, check_theta=True, fused=gradient and fusable)
+    fused = fusable and (gradient or fuse_cost)
+    ev = _Evaluation(theta, Xd, idx, Y, lam, sizes, loss, dt, gradient=gradient or fused,
+                     targets=dense, check_theta=True, fused=fused)
     # X's sample: the kernels took it if they read X itself (not a cast of it)
     ev.fingerprint = _fingerprint(Xc) if ev.sample is None or Xd is not Xc else ev.sample
     ev.key, ev.target, ev.X = key, target, Xd
@@ -402,8 +405,13 @@ _NOTES_DOC = """
 
 
 def cost(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
-    J = _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient=False).J
-    return J
+    return _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient=False).J
+
+
+def forward_cost(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
+    """`cost` by forward propagation alone, for callers that want J only
+    (a numerical gradient, a validation curve): no gradient computed alongside."""
+    return _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient=False, fuse_cost=False).J
 
 
 def regularized_gradient(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
@@ -421,7 +429,15 @@ cost.__doc__ = """The regularized cost J(Θ) of a sigmoid network.
     J : float
         The cost, finite for any finite input (computed from z^(L) in a
         stable form, never as log(h)).
-""" + _NOTES_DOC
+""" + _NOTES_DOC + """
+    For a network with one hidden layer, where nnopt's kernels make the
+    whole evaluation in one pass, `cost` computes the gradient alongside
+    and keeps it: `regularized_gradient` at the same θ then costs nothing
+    more, and ``minimize(fun=cost, jac=regularized_gradient)`` runs as fast
+    as ``minimize(cost_and_gradient, jac=True)``. J alone thus takes about
+    the time of `cost_and_gradient`; `nnopt.backprop.forward_cost` computes
+    J by forward propagation only.
+"""
 
 regularized_gradient.__doc__ = """The gradient ∂J/∂θ by vectorized backpropagation.
 """ + _PARAMS_DOC + """

@@ -455,7 +455,7 @@ def validation_curve(X, y, lams, hidden_layer_sizes=(25,), method="TNC", maxiter
             columns[f"{name}_accuracy"].append(model.score(Xs, ys))
             # classes_ is sorted, so searchsorted turns labels into class indices
             idx = np.searchsorted(model.classes_, ys)
-            J = backprop.cost(model.theta, Xs, idx, 0.0, model.layer_sizes, loss=model.loss)
+            J = backprop.forward_cost(model.theta, Xs, idx, 0.0, model.layer_sizes, loss=model.loss)
             columns[f"{name}_cost"].append(J)
     return ValidationCurve(lams_array, **{k: np.array(v) for k, v in columns.items()}, models=models)
 

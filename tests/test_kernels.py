@@ -463,3 +463,28 @@ def test_a_network_without_hidden_layer_is_the_same_with_and_without_kernels(los
     J0, grad0 = Objective(X, y, 0.5, sizes, loss=loss)(theta)
     assert J == pytest.approx(J0, rel=1e-13)
     np.testing.assert_allclose(grad, grad0, rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cost_then_its_gradient_is_one_pass_of_the_kernels(dtype, monkeypatch):
+    # the articles' minimize(fun=cost, jac=regularized_gradient): cost takes
+    # the kernels' pass and keeps its gradient for the request that follows
+    from nnopt.backprop import cost, forward_cost, regularized_gradient
+    passes = []
+    network = _accel.network
+    monkeypatch.setattr(_accel, "network", lambda *a, **k: passes.append(1) or network(*a, **k))
+    X, y = nnopt.load_digits()
+    X, y = np.ascontiguousarray(X[:700], dtype=dtype), y[:700]
+    sizes = (784, 25, 10)
+    theta = random_init(sizes, seed=5)
+    J = cost(theta, X, y, 1.0, sizes)
+    g = regularized_gradient(theta, X, y, 1.0, sizes)
+    assert len(passes) == 1
+    # the same bits as both from one call (the gradient was handed over: a new pass)
+    J2, g2 = cost_and_gradient(theta, X, y, 1.0, sizes)
+    assert len(passes) == 2
+    assert J == J2 and np.array_equal(g, g2)
+    # J alone by forward propagation: no pass of the kernels, the same J to rounding
+    J3 = forward_cost(theta, X, y, 1.0, sizes)
+    assert len(passes) == 2
+    assert J3 == pytest.approx(J, rel=1e-12 if dtype == np.float64 else 1e-5)
