@@ -14,6 +14,7 @@ import numpy as np
 
 from . import __version__
 from .datasets import load_digits, load_mat, train_test_split
+from .descent import DivergenceError
 from .gradcheck import check_gradients
 from .model import load
 from .training import train
@@ -99,9 +100,16 @@ def _train(args):
     descent = {k: getattr(args, k) for k in ("learning_rate", "batch_size", "epochs", "momentum")
                if getattr(args, k) is not None}
     start = time.perf_counter()
-    model = train(X_train, y_train, args.lam, hidden_layer_sizes=tuple(args.hidden), method=args.method,
-                  maxiter=args.maxiter, seed=args.seed, loss=args.loss, verbose=args.verbose,
-                  dtype=np.float32 if args.float32 else None, **descent)
+    try:
+        model = train(X_train, y_train, args.lam, hidden_layer_sizes=tuple(args.hidden),
+                      method=args.method, maxiter=args.maxiter, seed=args.seed, loss=args.loss,
+                      verbose=args.verbose, dtype=np.float32 if args.float32 else None, **descent)
+    except DivergenceError as e:
+        # the error's own advice names train()'s argument and .theta, which
+        # mean nothing here: say it with this command's option
+        raise _UsageError(
+            f"{e.what}: --learning-rate {e.learning_rate:g} is too large; try a smaller one, such "
+            f"as --learning-rate {e.learning_rate / 10:g} (nothing was saved)") from None
     seconds = time.perf_counter() - start
     model.save(args.out)
     sizes = "-".join(map(str, model.layer_sizes))

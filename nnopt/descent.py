@@ -103,13 +103,17 @@ class DivergenceError(ValueError):
     theta : ndarray of float64, shape (n_params,)
         The parameters of the last completed iteration or epoch (the initial
         parameters if none completed): finite, usable with `nnopt.reshape`.
+    what : str
+        What became NaN or inf, and when: "the cost or its gradient became
+        NaN or inf in iteration 3" (for a message of the caller's own).
     cost_history, time_history : ndarray, shape (iteration - 1,)
         The run's record up to those parameters.
     """
 
-    def __init__(self, message, learning_rate, iteration, theta, cost_history, time_history):
+    def __init__(self, message, learning_rate, iteration, theta, cost_history, time_history,
+                 what=""):
         super().__init__(message)
-        self.learning_rate, self.iteration = learning_rate, iteration
+        self.learning_rate, self.iteration, self.what = learning_rate, iteration, what
         self.theta = theta
         self.cost_history = np.asarray(cost_history, dtype=np.float64)
         self.time_history = np.asarray(time_history, dtype=np.float64)
@@ -195,11 +199,12 @@ def _step(theta, velocity, grad, learning_rate, momentum):
 
 def _diverged(recorder, theta0, learning_rate, iteration, unit, what):
     theta = recorder.x.copy() if recorder.x is not None else theta0.copy()
+    what = f"{what} became NaN or inf in {unit} {iteration}"
     return DivergenceError(
-        f"{what} became NaN or inf in {unit} {iteration}: learning_rate={learning_rate:g} is too "
-        f"large; try a smaller one, such as learning_rate={learning_rate / 10:g}. The parameters "
-        f"of the last completed {unit} are in this error's .theta, their costs in .cost_history.",
-        learning_rate, iteration, theta, recorder.costs, recorder.times)
+        f"{what}: learning_rate={learning_rate:g} is too large; try a smaller one, such as "
+        f"learning_rate={learning_rate / 10:g}. The parameters of the last completed {unit} are "
+        f"in this error's .theta, their costs in .cost_history.",
+        learning_rate, iteration, theta, recorder.costs, recorder.times, what)
 
 
 def _run_gd(objective, theta0, recorder, learning_rate, maxiter, momentum):

@@ -131,3 +131,17 @@ def test_interrupted_training_still_saves_the_model_and_warns_in_one_line(small_
     assert len(err.strip().splitlines()) == 1
     model = nnopt.load(out_file)
     assert 0 < model.n_iter < 30
+
+
+def test_a_diverging_descent_says_which_option_to_change_and_saves_nothing(small_data, tmp_path,
+                                                                          capsys):
+    out_file = tmp_path / "m.npz"
+    code = main(["train", "--data", str(small_data), "--method", "gd", "--learning-rate", "1e305",
+                 "--maxiter", "5", "--out", str(out_file)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "became NaN or inf in iteration" in err
+    assert "--learning-rate 1e+305 is too large" in err and "--learning-rate 1e+304" in err
+    assert ".theta" not in err and "learning_rate=" not in err
+    assert not out_file.exists()
