@@ -135,58 +135,15 @@ exp_neg_f32(vf32 a, vi32 *bad)
     return (vf32)((vi32)e & ~tiny);
 }
 
-/* Whether all n doubles at A are finite: t − t is 0 for a finite t and NaN
- * for ±inf and NaN, summed in independent lanes (one running sum, a chain
- * of dependent additions, took ~25 µs for Θ^(1) of the digits' network).
- * all_finite_f32 takes each double as rounded to float: one beyond float's
- * range, rounded to ±inf, is not finite there. */
-CLONES static int
-all_finite_f64(const double *A, ptrdiff_t n)
-{
-    vf64 acc[4] = {{0}};
-    ptrdiff_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int a = 0; a < 4; a++) {
-            vf64 t = *(const vf64 *)(A + i + 8 * a);
-            acc[a] += t - t;
-        }
-    double zero = 0;
-    for (; i < n; i++)
-        zero += A[i] - A[i];
-    for (int a = 0; a < 4; a++)
-        for (int j = 0; j < 8; j++)
-            zero += acc[a][j];
-    return zero == 0;
-}
-
+/* 8 floats: all_finite_f32 (_kernels_tile.h) rounds 8 doubles to these */
 typedef float vf32x8 __attribute__((vector_size(32)));
-
-CLONES static int
-all_finite_f32(const double *A, ptrdiff_t n)
-{
-    vf32x8 acc[4] = {{0}};
-    ptrdiff_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int a = 0; a < 4; a++) {
-            vf32x8 t = __builtin_convertvector(*(const vf64 *)(A + i + 8 * a), vf32x8);
-            acc[a] += t - t;
-        }
-    float zero = 0;
-    for (; i < n; i++) {
-        float t = (float)A[i];
-        zero += t - t;
-    }
-    for (int a = 0; a < 4; a++)
-        for (int j = 0; j < 8; j++)
-            zero += acc[a][j];
-    return zero == 0;
-}
 
 #define T double
 #define V vf64
 #define VI vi64
 #define VL 8
 #define VD vf64
+#define V8 vf64
 #define LOG1P_TERMS 17
 #define ABS_MASK 0x7fffffffffffffffLL
 #define SFX f64
@@ -196,6 +153,7 @@ all_finite_f32(const double *A, ptrdiff_t n)
 #undef VI
 #undef VL
 #undef VD
+#undef V8
 #undef LOG1P_TERMS
 #undef ABS_MASK
 #undef SFX
@@ -205,6 +163,7 @@ all_finite_f32(const double *A, ptrdiff_t n)
 #define VI vi32
 #define VL 16
 #define VD vd16
+#define V8 vf32x8
 #define LOG1P_TERMS 8
 #define ABS_MASK 0x7fffffff
 #define SFX f32
@@ -214,6 +173,7 @@ all_finite_f32(const double *A, ptrdiff_t n)
 #undef VI
 #undef VL
 #undef VD
+#undef V8
 #undef LOG1P_TERMS
 #undef ABS_MASK
 #undef SFX
