@@ -433,8 +433,10 @@ cost.__doc__ = """The regularized cost J(Θ) of a sigmoid network.
     For a network with one hidden layer, where nnopt's kernels make the
     whole evaluation in one pass, `cost` computes the gradient alongside
     and keeps it: `regularized_gradient` at the same θ then costs nothing
-    more, and ``minimize(fun=cost, jac=regularized_gradient)`` runs as fast
-    as ``minimize(cost_and_gradient, jac=True)``. J alone thus takes about
+    more than a second call, and ``minimize(fun=cost,
+    jac=regularized_gradient)`` runs at nearly the speed of
+    ``minimize(cost_and_gradient, jac=True)``, on the same path (J has the
+    same bits either way). J alone thus takes about
     the time of `cost_and_gradient`; `nnopt.backprop.forward_cost` computes
     J by forward propagation only.
 """
