@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 
 from . import plots  # matplotlib is imported only when a plot is drawn
 from .activations import sigmoid, sigmoid_gradient
-from .backprop import cost, cost_and_gradient, regularized_gradient
+from .backprop import cost, cost_and_gradient, forward_cost, regularized_gradient
 from .descent import DivergenceError
 from .datasets import load_digits, load_mat, train_test_split
 from .gradcheck import check_gradients, numerical_gradient
@@ -18,7 +18,7 @@ from .training import ConvergenceWarning, train
 __all__ = [
     "unroll", "reshape", "random_init",
     "sigmoid", "sigmoid_gradient",
-    "cost", "regularized_gradient", "cost_and_gradient",
+    "cost", "regularized_gradient", "cost_and_gradient", "forward_cost",
     "numerical_gradient", "check_gradients",
     "train", "Model", "load", "ConvergenceWarning", "DivergenceError",
     "load_digits", "load_mat", "train_test_split",

@@ -409,8 +409,6 @@ def cost(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
 
 
 def forward_cost(theta, X, y, lam, layer_sizes, loss="cross_entropy", dtype=None):
-    """`cost` by forward propagation alone, for callers that want J only
-    (a numerical gradient, a validation curve): no gradient computed alongside."""
     return _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient=False, fuse_cost=False).J
 
 
@@ -437,8 +435,20 @@ cost.__doc__ = """The regularized cost J(Θ) of a sigmoid network.
     jac=regularized_gradient)`` runs at nearly the speed of
     ``minimize(cost_and_gradient, jac=True)``, on the same path (J has the
     same bits either way). J alone thus takes about
-    the time of `cost_and_gradient`; `nnopt.backprop.forward_cost` computes
+    the time of `cost_and_gradient`; `nnopt.forward_cost` computes
     J by forward propagation only.
+"""
+
+forward_cost.__doc__ = """J(Θ) by forward propagation alone, with no gradient computed alongside.
+
+    For callers that want J only, at many θ (a numerical gradient) or on
+    other data (a validation curve): `cost` with one hidden layer computes
+    the gradient too, for a `regularized_gradient` call that may follow.
+""" + _PARAMS_DOC + """
+    Returns
+    -------
+    J : float
+        As `cost` returns it, to rounding (the sums run in another order).
 """
 
 regularized_gradient.__doc__ = """The gradient ∂J/∂θ by vectorized backpropagation.
