@@ -152,9 +152,23 @@ def _predict(args):
         print(f"accuracy {np.mean(predictions == np.asarray(y).ravel()):.2%} on {len(y)} examples", file=sys.stderr)
 
 
+# train()'s warnings give their advice in its arguments' names; here the
+# same advice names the options (test_cli checks each against train's text)
+_OPTION_NAMES = (
+    ("learning_rate=", "--learning-rate "),
+    ("a larger lam", "a larger --lam"),
+    ("another method (", "another --method ("),
+    ("dtype=numpy.float64 if float32 was used", "leaving out --float32 if it was given"),
+)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    """A warning as one line for the command's user, without Python's file and line."""
-    print(f"nnopt: warning: {message}", file=sys.stderr if file is None else file)
+    """A warning as one line for the command's user, without Python's file
+    and line, and in the options' names."""
+    text = str(message)
+    for argument, option in _OPTION_NAMES:
+        text = text.replace(argument, option)
+    print(f"nnopt: warning: {text}", file=sys.stderr if file is None else file)
 
 
 def main(argv=None):

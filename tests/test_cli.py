@@ -145,3 +145,29 @@ def test_a_diverging_descent_says_which_option_to_change_and_saves_nothing(small
     assert "--learning-rate 1e+305 is too large" in err and "--learning-rate 1e+304" in err
     assert ".theta" not in err and "learning_rate=" not in err
     assert not out_file.exists()
+
+
+def test_warnings_give_their_advice_in_the_options_names(small_data, tmp_path, capsys, monkeypatch):
+    # gd whose cost rises: the advice names --learning-rate
+    assert main(["train", "--data", str(small_data), "--method", "gd", "--learning-rate", "1e12",
+                 "--maxiter", "3", "--out", str(tmp_path / "a.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "--learning-rate 1e+12 is probably too large" in err and "--learning-rate 1e+11" in err
+    assert "learning_rate=" not in err
+    # an optimizer stopped by non-finite values: --lam, --method and --float32
+    from nnopt import training
+    real = training.Objective.__call__
+    calls = {"n": 0}
+
+    def nan_later(self, theta):
+        calls["n"] += 1
+        J, grad = real(self, theta)
+        return (np.nan, grad) if calls["n"] == 5 else (J, grad)
+
+    monkeypatch.setattr(training.Objective, "__call__", nan_later)
+    assert main(["train", "--data", str(small_data), "--method", "L-BFGS-B",
+                 "--out", str(tmp_path / "b.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "a larger --lam, another --method ('L-BFGS-B' or 'TNC')" in err
+    assert "leaving out --float32 if it was given" in err
+    assert "dtype=" not in err and " lam," not in err
