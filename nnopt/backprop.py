@@ -337,8 +337,8 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True, 
                  and prev.targets.dtype == dt and prev.targets.shape[1] == sizes[-1]
                  and (prev.target is target or _same(prev.target, target))) else None)
     fused = fusable and (gradient or fuse_cost)
-    ev = _Evaluation(theta, Xd, idx, Y, lam, sizes, loss, dt, gradient=gradient or fused,
-                     targets=dense, check_theta=True, fused=fused)
+    ev = _Evaluation(theta, Xd, idx, Y, lam, sizes, loss, dt, targets=dense, check_theta=True,
+                     fused=fused)
     # X's sample: the kernels took it if they read X itself (not a cast of it)
     ev.fingerprint = _fingerprint(Xc) if ev.sample is None or Xd is not Xc else ev.sample
     ev.key, ev.target, ev.X = key, target, Xd
