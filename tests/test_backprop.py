@@ -435,6 +435,66 @@ def test_a_cast_of_X_is_made_anew_after_X_changed_in_place():
     assert got[0] == expected[0] and np.array_equal(got[1], expected[1])
 
 
+def test_a_conversion_of_integer_X_is_made_anew_after_X_changed_in_place():
+    # integer X is converted to float64 by the checks; a conversion kept from
+    # the last call would hold the values from before the change
+    sizes = (4, 6, 3)
+    theta, X, y = _problem(sizes, 50, seed=16)
+    Xi = np.round(X * 10).astype(np.int16)
+    theta2 = theta * 0.9
+    expected = _fresh(theta2, (Xi * 2).astype(np.float64), y, 1.0, sizes, "cross_entropy")
+    cost(theta, Xi, y, 1.0, sizes)
+    Xi *= 2
+    for got in _call_sequence(theta2, Xi, y, 1.0, sizes, "cross_entropy"):
+        _assert_result(got, expected)
+
+
+def _two_data_sets(sizes=(4, 6, 3)):
+    theta, X1, y1 = _problem(sizes, 40, seed=17)
+    _, X2, y2 = _problem(sizes, 30, seed=18)
+    return theta, (X1, y1), (X2, y2), sizes
+
+
+def test_calls_alternating_between_data_sets_check_each_once(monkeypatch):
+    theta, (X1, y1), (X2, y2), sizes = _two_data_sets()
+    expected = [_fresh(theta * s, X, y, 1.0, sizes, "cross_entropy")
+                for s in (1.0, 0.9) for X, y in ((X1, y1), (X2, y2))]
+    checked = []
+    check_y = nnopt._validation.check_y
+    monkeypatch.setattr(nnopt._validation, "check_y", lambda *a: checked.append(1) or check_y(*a))
+    for _ in range(3):
+        got = [cost_and_gradient(theta * s, X, y, 1.0, sizes)
+               for s in (1.0, 0.9) for X, y in ((X1, y1), (X2, y2))]
+        for g, e in zip(got, expected):
+            _assert_result(g, e)
+    assert len(checked) == 2  # once for each data set, not on each of the 12 calls
+
+
+def test_calls_alternating_between_data_sets_see_changes_to_each():
+    theta, (X1, y1), (X2, y2), sizes = _two_data_sets()
+    args1, args2 = (theta, X1, y1, 1.0, sizes, "cross_entropy"), (theta, X2, y2, 1.0, sizes, "cross_entropy")
+    _call_sequence(*args1)
+    _call_sequence(*args2)  # the memo now holds both data sets, the evaluation the second
+    y1[:] = (y1 + 1) % sizes[-1]
+    X2 *= 1.5
+    for args in (args1, args2, args1):
+        for got in _call_sequence(*args):
+            _assert_result(got, _fresh(*args))
+
+
+def test_the_memo_of_checked_data_keeps_no_data_alive():
+    import gc
+    import weakref
+
+    theta, (X1, y1), _, sizes = _two_data_sets()
+    cost_and_gradient(theta, X1, y1, 1.0, sizes)
+    cost_and_gradient(theta * 0.9, X1, y1, 1.0, sizes)  # on the memo's data
+    ref = weakref.ref(X1)
+    del X1
+    gc.collect()
+    assert ref() is None
+
+
 def test_cache_sees_a_different_y(small_problem):
     theta, X, y, sizes = small_problem
     _check_no_stale_result((theta, X, y, 1.0, sizes, "cross_entropy"),
