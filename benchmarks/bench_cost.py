@@ -8,7 +8,8 @@ Run from the repository root, in an environment where nnopt is installed
 
 On the 5,000 digits (784-25-10 network, λ = 1) it times nnopt's public
 `cost_and_gradient` in float64 and float32 (and `cost` followed by
-`regularized_gradient`, the articles' way) beside the articles' loop over
+`regularized_gradient`, the articles' way; and float64 on half the rows,
+exactly half the work, for scale) beside the articles' loop over
 examples, a plain vectorized numpy version, scikit-learn's MLP objective
 and the bare matrix products with X that any evaluation needs; then the
 agreement of the results, the memory of one evaluation, and how the time
@@ -56,6 +57,7 @@ NNOPT32 = "nnopt cost_and_gradient, float32"
 SKLEARN = "scikit-learn MLP L-BFGS objective, float64"
 LOOP = "per-example loop (the articles), float64"
 ARTICLES = "nnopt cost, then regularized_gradient, float64"
+HALF = "nnopt cost_and_gradient, float64, half the rows"
 SETTLE = 0.3
 KERNELS_BUILT = _accel.enabled
 
@@ -152,14 +154,23 @@ def ms(t):
 
 
 def _evaluations(X, X32, y, thetas):
-    """nnopt's evaluations, the first rows of tables 1 and 1b."""
+    """nnopt's evaluations, the first rows of tables 1 and 1b.
+
+    HALF, float64 on the first half of the rows, is exactly half the
+    arithmetic of NNOPT64 with the same costs per call, as float32 would be
+    if its arithmetic took exactly half float64's time: its ratio to
+    NNOPT64 shows what those costs leave of a halving on this machine.
+    """
     objective = Objective(X, y, LAM, SIZES)
+    half = X.shape[0] // 2
+    Xh, yh = X[:half], y[:half]  # views: C-contiguous, as X is
     return {
         NNOPT64: lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
         NNOPT32: lambda i: cost_and_gradient(thetas[i % 2], X32, y, LAM, SIZES),
         "nnopt Objective (what nnopt.train calls), float64": lambda i: objective(thetas[i % 2]),
         ARTICLES: lambda i: (cost(thetas[i % 2], X, y, LAM, SIZES),
                              regularized_gradient(thetas[i % 2], X, y, LAM, SIZES)),
+        HALF: lambda i: cost_and_gradient(thetas[i % 2], Xh, yh, LAM, SIZES),
     }
 
 
@@ -204,6 +215,7 @@ def main_table(X, X32, y, thetas, sklearn, rounds):
     sk, sk_note = sklearn
     print(f"   ({sk_note}{'' if sk is not None else ': its row is left out'})")
     print(f"   nnopt's C kernels: {'built and used' if KERNELS_BUILT else 'NOT built (numpy does the products)'}")
+    print(_halving(times, "1"))
     return times
 
 
@@ -222,7 +234,14 @@ def loop_like_table(X, X32, y, thetas, sklearn, rounds):
         print(f"   {name:52s} {ms(t)}   {ratio(times, name, bare(ISSUE, dtype)):13.2f}×")
     print(f"   the articles' minimize(fun=cost, jac=regularized_gradient) takes "
           f"{ratio(times, ARTICLES, NNOPT64):.2f}× cost_and_gradient at a point")
+    print(_halving(times, "1b"))
     return times
+
+
+def _halving(times, table):
+    """float32's ratio beside that of exactly half the work in float64 (HALF)."""
+    return (f"   table {table}: float32 takes {ratio(times, NNOPT32, NNOPT64):.3f}× float64; "
+            f"float64 on half the rows, exactly half the work, {ratio(times, HALF, NNOPT64):.3f}×")
 
 
 def fastest(times, dtype):

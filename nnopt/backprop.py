@@ -374,7 +374,8 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True, 
             and prev.theta[0] == theta[0] and np.array_equal(prev.theta, theta)
             and np.array_equal(prev.fingerprint, _fingerprint(Xc))):
         return prev
-    fused = data.fusable and (gradient or fuse_cost)
+    # `_accel.enabled` read on each call: tests and benchmarks switch the kernels off
+    fused = data.fusable and _accel.enabled and (gradient or fuse_cost)
     ev = _Evaluation(theta, Xd, data.idx, data.Y, data.lam, data.sizes, data.loss, data.dtype,
                      targets=data.targets, check_theta=True, fused=fused)
     # the (m, K) targets of the fused pass, made once for a run of calls on the same data

@@ -465,6 +465,27 @@ def test_a_network_without_hidden_layer_is_the_same_with_and_without_kernels(los
     np.testing.assert_allclose(grad, grad0, rtol=1e-10, atol=1e-15)
 
 
+def test_switching_the_kernels_off_holds_for_data_checked_before(monkeypatch):
+    # the checks of X are kept from one call to the next (backprop._Data);
+    # whether the kernels run is not
+    passes = []
+    network = _accel.network
+    monkeypatch.setattr(_accel, "network", lambda *a, **k: passes.append(1) or network(*a, **k))
+    X, y = nnopt.load_digits()
+    X, y = X[:300], y[:300]
+    sizes = (784, 25, 10)
+    theta = random_init(sizes, seed=7)
+    expected = cost_and_gradient(theta, X, y, 1.0, sizes)
+    assert passes == [1]
+    monkeypatch.setattr(_accel, "enabled", False)
+    J, grad = cost_and_gradient(theta * 0.5, X, y, 1.0, sizes)
+    assert passes == [1]  # numpy's path
+    monkeypatch.setattr(_accel, "enabled", True)
+    assert cost_and_gradient(theta * 0.5, X, y, 1.0, sizes)[0] == pytest.approx(J, rel=1e-13)
+    assert passes == [1, 1]
+    assert expected[0] != J
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_cost_then_its_gradient_is_one_pass_of_the_kernels(dtype, monkeypatch):
     # the articles' minimize(fun=cost, jac=regularized_gradient): cost takes
