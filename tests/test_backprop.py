@@ -482,7 +482,7 @@ def test_calls_alternating_between_data_sets_see_changes_to_each():
             _assert_result(got, _fresh(*args))
 
 
-def test_the_memo_of_checked_data_keeps_no_data_alive():
+def test_the_memo_of_checked_data_does_not_keep_X_alive():
     import gc
     import weakref
 
