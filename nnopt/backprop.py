@@ -282,8 +282,6 @@ class _Data:
         conversion is made anew on each call, as X may change in place.
     n : int
         Length of θ.
-    fusable : bool
-        Whether the kernels' one pass takes X in the computing dtype.
     targets : ndarray, shape (m, K), or None
         The dense targets of the kernels' pass, once an evaluation made them.
     """
@@ -297,7 +295,6 @@ class _Data:
         self.dtype = v.check_dtype(dtype, self.X)
         self.converted = self.X is not X
         self.n = n_params(self.sizes)
-        self.fusable = None  # set by the first call, from X in the computing dtype
         self.targets = None
         # only arrays themselves can be told unchanged (a list is converted anew each time)
         known = type(X) is np.ndarray and type(y) is np.ndarray
@@ -308,7 +305,8 @@ class _Data:
     def holds(self, X, y, lam, layer_sizes, loss, dtype):
         """Whether these arguments are the ones this data was checked for, unchanged."""
         given = self._given
-        return (self._X is not None and self._X() is X and y is given[0]
+        # only data with a state is in the memo, and only it is asked
+        return (self._X() is X and y is given[0]
                 and layer_sizes is given[1] and loss is given[2] and dtype is given[3]
                 and type(layer_sizes) is tuple and type(lam) is float and lam == self.lam
                 and _state(X, y) == self.state)
@@ -362,8 +360,6 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True, 
     data, Xc = _recall(X, y, lam, layer_sizes, loss, dtype)
     # X in the computing dtype: the same array, or cast anew (X may have changed in place)
     Xd = v.cast_checked(Xc, data.dtype, "X")
-    if data.fusable is None:
-        data.fusable = _accel.fuses(Xd, data.sizes)
     theta = _checked_theta(theta, data.n, data.sizes)
     # θ's finiteness is checked by _Evaluation (in the kernels' pass, when it runs)
     prev = _last
@@ -374,8 +370,9 @@ def _evaluate(theta, X, y, lam, layer_sizes, loss, dtype, gradient, reuse=True, 
             and prev.theta[0] == theta[0] and np.array_equal(prev.theta, theta)
             and np.array_equal(prev.fingerprint, _fingerprint(Xc))):
         return prev
-    # `_accel.enabled` read on each call: tests and benchmarks switch the kernels off
-    fused = data.fusable and _accel.enabled and (gradient or fuse_cost)
+    # asked on each call (~1 µs), not kept with the data: tests and
+    # benchmarks switch the kernels off and on (`_accel.enabled`)
+    fused = _accel.fuses(Xd, data.sizes) and (gradient or fuse_cost)
     ev = _Evaluation(theta, Xd, data.idx, data.Y, data.lam, data.sizes, data.loss, data.dtype,
                      targets=data.targets, check_theta=True, fused=fused)
     # the (m, K) targets of the fused pass, made once for a run of calls on the same data

@@ -484,6 +484,14 @@ def test_switching_the_kernels_off_holds_for_data_checked_before(monkeypatch):
     assert cost_and_gradient(theta * 0.5, X, y, 1.0, sizes)[0] == pytest.approx(J, rel=1e-13)
     assert passes == [1, 1]
     assert expected[0] != J
+    # and the other way: data first seen with the kernels off takes them once they are on
+    X2, y2 = X[:200].copy(), y[:200].copy()
+    monkeypatch.setattr(_accel, "enabled", False)
+    cost_and_gradient(theta, X2, y2, 1.0, sizes)
+    assert passes == [1, 1]
+    monkeypatch.setattr(_accel, "enabled", True)
+    cost_and_gradient(theta * 0.5, X2, y2, 1.0, sizes)
+    assert passes == [1, 1, 1]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
