@@ -48,6 +48,7 @@ cpu_relax(void)
 /* rows of a full tile of NV vectors: at most 24 accumulators, of the 32
  * vector registers of AVX-512 */
 #define R_NV(NV) ((NV) == 4 ? 6 : (NV) == 3 ? 8 : 12)
+#define PREFETCH 4      /* cache lines ahead, in the forward product (_kernels_tile.h) */
 #define ROW_BLOCK 32     /* rows of X per backward block (see _kernels_tile.h) */
 #define MAX_HIDDEN 1024  /* s2 at most: the bias sums live on the stack */
 
@@ -144,7 +145,6 @@ typedef float vf32x8 __attribute__((vector_size(32)));
 #define VD vf64
 #define V8 vf64
 #define LOG1P_TERMS 17
-#define PREFETCH 4      /* cache lines ahead, in the forward product (TILE) */
 #define ABS_MASK 0x7fffffffffffffffLL
 #define SFX f64
 #include "_kernels_tile.h"
@@ -155,7 +155,6 @@ typedef float vf32x8 __attribute__((vector_size(32)));
 #undef VD
 #undef V8
 #undef LOG1P_TERMS
-#undef PREFETCH
 #undef ABS_MASK
 #undef SFX
 
@@ -166,11 +165,6 @@ typedef float vf32x8 __attribute__((vector_size(32)));
 #define VD vd16
 #define V8 vf32x8
 #define LOG1P_TERMS 8
-/* with the digits' 25 hidden units a float32 tile of the forward product is
- * 12 rows of X (2 vectors wide), a float64 one 6 rows: 8 lines ahead made
- * a float32 evaluation 3-4% faster than 4 (6 and 10 less so), and made no
- * difference in float64 (benchmarks/README.md) */
-#define PREFETCH 8
 #define ABS_MASK 0x7fffffff
 #define SFX f32
 #include "_kernels_tile.h"
@@ -181,7 +175,6 @@ typedef float vf32x8 __attribute__((vector_size(32)));
 #undef VD
 #undef V8
 #undef LOG1P_TERMS
-#undef PREFETCH
 #undef ABS_MASK
 #undef SFX
 

@@ -2,8 +2,8 @@
  *
  * Included twice by _kernels.c, with T (double or float), V (a 64-byte
  * vector of T), VI (the integer vector of its comparisons), VL (lanes in V),
- * VD (VL doubles), V8 (8 T), LOG1P_TERMS, PREFETCH (cache lines ahead in
- * TILE), ABS_MASK (all bits but the sign) and SFX (f64 or f32) defined, and
+ * VD (VL doubles), V8 (8 T),
+ * ABS_MASK (all bits but the sign) and SFX (f64 or f32) defined, and
  * exp_neg_SFX; every name below carries the suffix.
  *
  * One tile is C[r, v] (r < R rows, NV vectors of VL columns) of
