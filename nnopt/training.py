@@ -199,7 +199,9 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         Print each iteration's number, cost and time while training.
     dtype : {None, numpy.float64, numpy.float32}
         Precision of the cost and gradient arithmetic; a float32 evaluation
-        takes about 0.6× the float64 time. The optimizer's vector stays float64.
+        of the digits' network takes about 0.52× the float64 time (the
+        default TNC run makes more evaluations in float32: 274 against 194,
+        about 0.78× the time in all). The optimizer's vector stays float64.
     options : dict or None
         Further options for `scipy.optimize.minimize` (for example
         ``{"gtol": 1e-6}``); ``maxiter`` is set from the argument above.
