@@ -8,17 +8,18 @@ __version__ = "0.1.0"
 from . import plots  # matplotlib is imported only when a plot is drawn
 from .activations import sigmoid, sigmoid_gradient
 from .backprop import cost, cost_and_gradient, forward_cost, regularized_gradient
-from .descent import DivergenceError
+from .errors import ConvergenceWarning, DivergenceError
 from .datasets import load_digits, load_mat, train_test_split
 from .gradcheck import check_gradients, numerical_gradient
 from .model import Model, load
 from .parameters import random_init, reshape, unroll
-from .training import ConvergenceWarning, train
+from .objective import Objective
+from .training import train
 
 __all__ = [
     "unroll", "reshape", "random_init",
     "sigmoid", "sigmoid_gradient",
-    "cost", "regularized_gradient", "cost_and_gradient", "forward_cost",
+    "cost", "regularized_gradient", "cost_and_gradient", "forward_cost", "Objective",
     "numerical_gradient", "check_gradients",
     "train", "Model", "load", "ConvergenceWarning", "DivergenceError",
     "load_digits", "load_mat", "train_test_split",

@@ -1,9 +1,17 @@
-"""The sigmoid unit g(z) = 1 / (1 + e^(−z)) and its derivative g′(z)."""
+"""Hidden units: the sigmoid g(z) = 1 / (1 + e^(−z)) of the course, tanh and ReLU.
+
+`ACTIVATIONS` is the table backpropagation looks each layer's unit up in:
+g written over z, and the factor g′(z^(l)) of δ^(l) = Θ^(l)ᵀ δ^(l+1) ⊙ g′(z^(l))
+computed from the stored activation a = g(z), as the articles do for the
+sigmoid (g′ = a(1 − a)). Each entry is defined once, here.
+"""
+
+from types import MappingProxyType
 
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["sigmoid", "sigmoid_gradient"]
+__all__ = ["sigmoid", "sigmoid_gradient", "ACTIVATIONS"]
 
 
 def sigmoid(z):
@@ -91,3 +99,48 @@ def sigmoid_in_place(z):
     z *= 0.5
     z += 0.5
     return z
+
+
+def _times_sigmoid_derivative(delta, a):
+    """δ ⊙ g′ with g′ = a(1 − a); 1 − a is written over a, which is not needed again."""
+    delta *= a
+    delta *= np.subtract(1.0, a, out=a)
+    return delta
+
+
+def tanh_in_place(z):
+    """tanh(z) written over z."""
+    return np.tanh(z, out=z)
+
+
+def _times_tanh_derivative(delta, a):
+    """δ ⊙ g′ with g′ = 1 − tanh² = 1 − a², written over a."""
+    np.square(a, out=a)
+    np.subtract(1.0, a, out=a)
+    delta *= a
+    return delta
+
+
+def relu_in_place(z):
+    """max(z, 0) written over z."""
+    return np.maximum(z, 0, out=z)
+
+
+def _times_relu_derivative(delta, a):
+    """δ ⊙ g′ with g′ = 1 where a > 0, else 0.
+
+    ReLU has no derivative at z = 0; like scikit-learn and the deep-learning
+    libraries nnopt takes g′(0) = 0 there, so a unit that outputs exactly 0
+    passes no error back.
+    """
+    delta[a <= 0] = 0
+    return delta
+
+
+# name -> (g written over z, δ ⊙ g′(z) computed from a = g(z), written over δ; a is overwritten)
+# (read-only: a table no call can change)
+ACTIVATIONS = MappingProxyType({
+    "sigmoid": (sigmoid_in_place, _times_sigmoid_derivative),
+    "tanh": (tanh_in_place, _times_tanh_derivative),
+    "relu": (relu_in_place, _times_relu_derivative),
+})

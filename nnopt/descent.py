@@ -71,9 +71,9 @@ from scipy.optimize import OptimizeResult
 
 from . import _validation as v
 from .parameters import _as_generator
-from .training import ConvergenceWarning
+from .errors import ConvergenceWarning, DivergenceError
 
-__all__ = ["DivergenceError", "DEFAULTS", "prepare"]
+__all__ = ["DEFAULTS", "prepare"]
 
 # Each method's defaults, chosen on the bundled digits split (4,000 training
 # and 1,000 held-out examples, 784-25-10, λ = 1, seeds 0-2):
@@ -89,34 +89,6 @@ DEFAULTS = {
     "gd": {"learning_rate": 1.5, "maxiter": 500, "momentum": 0.0},
     "sgd": {"learning_rate": 0.5, "batch_size": 64, "epochs": 30, "momentum": 0.0},
 }
-
-
-class DivergenceError(ValueError):
-    """The cost or the parameters became NaN or inf: the step size is too large.
-
-    Attributes
-    ----------
-    learning_rate : float
-        The step size α of the run.
-    iteration : int
-        The iteration (gd) or epoch (sgd), counted from 1, in which it happened.
-    theta : ndarray of float64, shape (n_params,)
-        The parameters of the last completed iteration or epoch (the initial
-        parameters if none completed): finite, usable with `nnopt.reshape`.
-    what : str
-        What became NaN or inf, and when: "the cost or its gradient became
-        NaN or inf in iteration 3" (for a message of the caller's own).
-    cost_history, time_history : ndarray, shape (iteration - 1,)
-        The run's record up to those parameters.
-    """
-
-    def __init__(self, message, learning_rate, iteration, theta, cost_history, time_history,
-                 what=""):
-        super().__init__(message)
-        self.learning_rate, self.iteration, self.what = learning_rate, iteration, what
-        self.theta = theta
-        self.cost_history = np.asarray(cost_history, dtype=np.float64)
-        self.time_history = np.asarray(time_history, dtype=np.float64)
 
 
 def prepare(method, maxiter, m, seed, options):
@@ -184,7 +156,7 @@ def _checked(objective, theta, gradient=True):
         if gradient:
             J, grad = objective(theta)
         else:
-            J, grad = objective.evaluate(theta, gradient=False).J, None
+            J, grad = objective.forward_cost(theta), None
     return J, grad, bool(np.isfinite(J) and (grad is None or np.isfinite(grad).all()))
 
 

@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 
 from . import _validation as v
-from .backprop import _forward
+from .backprop import output as _output
 from .parameters import n_params, reshape, unroll
 
 __all__ = ["Model", "load"]
@@ -90,7 +90,7 @@ class Model:
             one-vs-all classifiers, so a row need not sum to 1.
         """
         X = v.check_X(X, self.layer_sizes[0])
-        return _forward(self.thetas, X.astype(np.float64, copy=False), check_first=False)[2]
+        return _output(self.thetas, X.astype(np.float64, copy=False))
 
     def predict(self, X):
         """Predicted labels: the class of the most active output unit.

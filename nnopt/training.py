@@ -17,15 +17,13 @@ from scipy.optimize import OptimizeResult, minimize
 from . import _accel
 from . import _validation as v
 from ._threads import scipy_blas_limited
-from .backprop import Objective
+from . import descent as _descent
+from .errors import ConvergenceWarning
 from .model import Model
+from .objective import Objective
 from .parameters import random_init, reshape
 
 __all__ = ["train", "ConvergenceWarning", "DEFAULT_MAXITER", "TNC_OPTIONS"]
-
-
-class ConvergenceWarning(UserWarning):
-    """Training stopped before convergence for a reason other than its limit."""
 
 
 # Methods of scipy.optimize.minimize that use the gradient, and the default
@@ -232,7 +230,6 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"options must be a dict of scipy.optimize.minimize options or None; got {options!r}")
     if key in _DESCENT:
-        from . import descent as _descent
         run, run_args = _descent.prepare(key, maxiter, X.shape[0], seed, descent)
     else:
         if descent:
@@ -243,7 +240,7 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     theta0 = random_init(sizes, seed=seed)
 
     recorder = _Recorder(verbose=verbose)
-    initial = objective.evaluate(theta0, gradient=False).J
+    initial = objective.forward_cost(theta0)
     recorder.evals_before = objective.n_evals  # so that result.nfev counts the optimizer's own
     try:
         theta, result = run(objective, theta0, recorder, *run_args)
@@ -273,7 +270,7 @@ def _stopped(recorder, theta0, initial, objective, message, status=-1):
 def _cost_at(objective, theta):
     """J at θ: from the optimizer's own recent evaluations when it made one there."""
     J = objective.recorded_cost(theta)
-    return J if J is not None else objective.evaluate(theta, gradient=False).J
+    return J if J is not None else objective.forward_cost(theta)
 
 
 def _warn_failure(method, result, stacklevel):

@@ -12,7 +12,8 @@ from scipy.optimize import minimize
 
 import nnopt
 from nnopt.activations import sigmoid, sigmoid_gradient
-from nnopt.backprop import Objective, cost, cost_and_gradient, regularized_gradient
+from nnopt import Objective
+from nnopt.backprop import cost, cost_and_gradient, regularized_gradient
 from nnopt.parameters import n_params, random_init, reshape
 
 LOSSES = ["cross_entropy", "squared_error"]
@@ -315,7 +316,6 @@ def test_no_python_loop_over_examples(sizes, loss, one_hot):
     # one hidden layer: the kernels' fused pass; two: layer by layer
     counts = []
     for m in (10, 20000):
-        nnopt.backprop._last = None  # the same cache state for both m
         theta, X, y = _problem(sizes, m, seed=12)
         if one_hot:
             y = np.eye(sizes[-1])[y]
@@ -327,7 +327,7 @@ def test_no_python_loop_over_examples(sizes, loss, one_hot):
     assert counts[:3] == counts[3:]
 
 
-# ---------------------------------------------------------------- the one-entry cache
+# ---------------------------------------------------------------- purity: each call sees its own arguments
 
 
 def _fresh(theta, X, y, lam, sizes, loss):
@@ -455,21 +455,6 @@ def _two_data_sets(sizes=(4, 6, 3)):
     return theta, (X1, y1), (X2, y2), sizes
 
 
-def test_calls_alternating_between_data_sets_check_each_once(monkeypatch):
-    theta, (X1, y1), (X2, y2), sizes = _two_data_sets()
-    expected = [_fresh(theta * s, X, y, 1.0, sizes, "cross_entropy")
-                for s in (1.0, 0.9) for X, y in ((X1, y1), (X2, y2))]
-    checked = []
-    check_y = nnopt._validation.check_y
-    monkeypatch.setattr(nnopt._validation, "check_y", lambda *a: checked.append(1) or check_y(*a))
-    for _ in range(3):
-        got = [cost_and_gradient(theta * s, X, y, 1.0, sizes)
-               for s in (1.0, 0.9) for X, y in ((X1, y1), (X2, y2))]
-        for g, e in zip(got, expected):
-            _assert_result(g, e)
-    assert len(checked) == 2  # once for each data set, not on each of the 12 calls
-
-
 def test_calls_alternating_between_data_sets_see_changes_to_each():
     theta, (X1, y1), (X2, y2), sizes = _two_data_sets()
     args1, args2 = (theta, X1, y1, 1.0, sizes, "cross_entropy"), (theta, X2, y2, 1.0, sizes, "cross_entropy")
@@ -482,13 +467,14 @@ def test_calls_alternating_between_data_sets_see_changes_to_each():
             _assert_result(got, _fresh(*args))
 
 
-def test_the_memo_of_checked_data_does_not_keep_X_alive():
+def test_no_call_keeps_X_alive():
     import gc
     import weakref
 
     theta, (X1, y1), _, sizes = _two_data_sets()
     cost_and_gradient(theta, X1, y1, 1.0, sizes)
-    cost_and_gradient(theta * 0.9, X1, y1, 1.0, sizes)  # on the memo's data
+    cost(theta * 0.9, X1, y1, 1.0, sizes)
+    regularized_gradient(theta * 0.9, X1, y1, 1.0, sizes)
     ref = weakref.ref(X1)
     del X1
     gc.collect()
@@ -615,6 +601,107 @@ def test_scipy_minimize_decreases_the_cost(form, loss):
     assert res.nit > 1
     assert res.fun < 0.9 * J0
     assert cost(res.x, *args) == pytest.approx(res.fun, rel=1e-12)
+
+
+FUNCTIONS = {
+    "cost": lambda *a: cost(*a),
+    "forward_cost": lambda *a: nnopt.forward_cost(*a),
+    "regularized_gradient": lambda *a: regularized_gradient(*a),
+    "cost_and_gradient": lambda *a: cost_and_gradient(*a),
+}
+
+
+def _same_bits(a, b):
+    a, b = (a if isinstance(a, tuple) else (a,)), (b if isinstance(b, tuple) else (b,))
+    return all(np.array_equal(np.asarray(u), np.asarray(w)) for u, w in zip(a, b))
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels", "numpy"])
+@pytest.mark.parametrize("sizes", [(784, 25, 10), (784, 12, 8, 10)], ids=["one_hidden", "two_hidden"])
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_a_change_of_one_value_anywhere_is_seen_bit_for_bit(name, sizes, kernels, monkeypatch):
+    # the issue's own case: X[2501, 392] on the digits, and values far from
+    # any sample a cache could take (corners, the last row, random places)
+    from nnopt import _accel
+    monkeypatch.setattr(_accel, "enabled", kernels and _accel.enabled)
+    f = FUNCTIONS[name]
+    X, y = nnopt.load_digits()
+    theta = random_init(sizes, seed=1)
+    rng = np.random.default_rng(5)
+    places = [(2501, 392), (0, 0), (4999, 783), (1234, 1)] + [tuple(rng.integers((5000, 784))) for _ in range(3)]
+    before = f(theta, X, y, 1.0, sizes)
+    for i, j in places:
+        X[i, j] = X[i, j] + 0.75
+        got = f(theta, X, y, 1.0, sizes)
+        assert _same_bits(got, f(theta, X.copy(), y.copy(), 1.0, sizes))
+        assert not _same_bits(got, before)
+        before = got
+    # and one label of y
+    y[4321] = (y[4321] + 1) % 10
+    got = f(theta, X, y, 1.0, sizes)
+    assert _same_bits(got, f(theta, X.copy(), y.copy(), 1.0, sizes))
+    assert not _same_bits(got, before)
+
+
+def test_the_backprop_module_keeps_no_state():
+    # nothing at module level that a call could write to: every global is a
+    # function, a class, a module, a constant string or a read-only table
+    import types
+    mutable = {name: type(value).__name__ for name, value in vars(nnopt.backprop).items()
+               if not name.startswith("__")
+               and not isinstance(value, (types.FunctionType, types.ModuleType, type, str,
+                                          types.MappingProxyType))}
+    assert mutable == {}
+
+
+@pytest.mark.parametrize("sizes", [(784, 25, 10), (784, 12, 8, 10)], ids=["one_hidden", "two_hidden"])
+def test_objective_makes_one_evaluation_per_distinct_theta(sizes):
+    X, y = nnopt.load_digits()
+    X, y = X[:1500], y[:1500]
+    obj = Objective(X, y, 1.0, sizes)
+    seen, answers = [], []
+
+    def fun(t):
+        seen.append(t.copy())
+        J = obj.cost(t)
+        answers.append((t.copy(), J, None))
+        return J
+
+    def jac(t):
+        seen.append(t.copy())
+        g = obj.gradient(t)
+        answers.append((t.copy(), None, g))
+        return g
+
+    res = minimize(fun, random_init(sizes, seed=2), jac=jac, method="TNC", options={"maxfun": 60})
+    distinct = {t.tobytes() for t in seen}
+    assert res.nfev > 5 and len(seen) > len(distinct)  # fun and jac were asked at the same θ
+    assert obj.n_evals == len(distinct)
+    # each answer has the bits of cost_and_gradient at that θ
+    for t, J, g in answers[:: max(1, len(answers) // 12)]:
+        ref = cost_and_gradient(t, X, y, 1.0, sizes)
+        assert (J == ref[0]) if J is not None else np.array_equal(g, ref[1])
+
+
+def test_objective_gradient_is_the_callers_own(small_problem):
+    theta, X, y, sizes = small_problem
+    obj = Objective(X, y, 1.0, sizes)
+    g = obj.gradient(theta)
+    expected = g.copy()
+    g[:] = 7.0
+    assert np.array_equal(obj.gradient(theta), expected)
+    assert np.array_equal(obj(theta)[1], expected)
+    assert obj.n_evals == 1
+
+
+def test_objective_copy_binds_data_that_later_changes_cannot_reach(small_problem):
+    theta, X, y, sizes = small_problem
+    obj = Objective(X, y, 1.0, sizes, copy=True)
+    expected = cost_and_gradient(theta, X, y, 1.0, sizes)
+    X *= 3.0
+    assert _same_bits(obj(theta), expected)
+    # without copy=True, float64 X is bound as it is (no copy of large data)
+    assert np.shares_memory(Objective(X, y, 1.0, sizes).X, X)
 
 
 def test_objective_matches_cost_and_gradient(small_problem):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import nnopt
-from nnopt.backprop import Objective
-from nnopt.descent import DEFAULTS, DivergenceError, _shuffler, _step
+from nnopt import DivergenceError, Objective
+from nnopt.descent import DEFAULTS, _shuffler, _step
 from nnopt.training import ConvergenceWarning, encode_labels
 
 SIZES = (5, 4, 3)

@@ -204,7 +204,7 @@ def test_X_beyond_float32_raises_naming_it_when_computing_in_float32(func):
 
 def test_objective_and_train_name_X_beyond_float32():
     import nnopt
-    from nnopt.backprop import Objective
+    from nnopt import Objective
     kwargs = _valid()
     X = kwargs["X"]
     X[4, 0] = 1e39

@@ -1,0 +1,210 @@
+"""`Objective`: the cost function J(θ) bound to its data, for an optimizer's many calls."""
+
+import dataclasses
+
+import numpy as np
+
+from . import _validation as v
+from ._problem import bind
+from .backprop import dense_targets, evaluate, fuses
+
+__all__ = ["Objective"]
+
+
+class Objective:
+    """J(θ) and its gradient on data that is checked once, for repeated evaluations.
+
+    An optimizer evaluates the cost hundreds of times on the same data.
+    `nnopt.cost_and_gradient` checks its arguments on every call; an
+    Objective checks X, y and the settings once, here (X is scanned for
+    NaN and inf in full), and casts X to the computing dtype once. It also
+    keeps its last evaluation, so that ``minimize(obj.cost, x0,
+    jac=obj.gradient)``, which asks for J and then for the gradient at the
+    same θ, computes one evaluation per distinct θ.
+
+    Parameters
+    ----------
+    X : array_like, shape (m, n)
+        One example per row.
+    y : array_like, shape (m,) or (m, K)
+        Targets, as `nnopt.cost` takes them.
+    lam : float
+        Regularization strength λ ≥ 0.
+    layer_sizes : sequence of int
+        Units per layer, input first.
+    loss : {None, "cross_entropy", "squared_error"}
+        None takes the output's own loss.
+    dtype : {None, numpy.float64, numpy.float32}
+        Precision of the arithmetic; None follows X.
+    activation : {"sigmoid", "tanh", "relu"}
+    output : {"sigmoid", "softmax", "identity"}
+    sample_weight : array_like, shape (m,), optional
+    copy : bool
+        Whether to bind a private copy of X. By default X is bound as it
+        is when it is already in the computing dtype (no copy: X may be
+        large), and copied only when it has to be cast.
+
+    Attributes
+    ----------
+    problem : nnopt._problem.Problem
+        The checked data and settings; ``problem.X`` is the bound X.
+    layer_sizes : tuple of int
+    n_params : int
+        Length of θ.
+    n_evals : int
+        Evaluations computed so far (a repeated θ answered from the last
+        evaluation is not counted).
+
+    Notes
+    -----
+    The bound X must not change while the Objective is in use: the checks
+    and the last evaluation were made on its values, and an in-place
+    change would not be seen by either. Give ``copy=True`` to bind a copy
+    when X may change. The last evaluation is reused only for a θ equal,
+    value for value, to the one it was made at.
+
+    Each returned gradient is a new array the caller owns.
+    """
+
+    def __init__(self, X, y, lam, layer_sizes, loss=None, dtype=None, *, activation="sigmoid",
+                 output="sigmoid", sample_weight=None, copy=False):
+        p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
+                 check_finite=True)
+        if copy and np.may_share_memory(p.X, X):
+            p = _with(p, X=p.X.copy())
+        if not p.X.flags.c_contiguous:  # the kernels and BLAS read rows in place
+            p = _with(p, X=np.ascontiguousarray(p.X))
+        self.problem = p
+        self.layer_sizes, self.n_params = p.layer_sizes, p.n_params
+        self.n_evals = 0
+        # the kernels' (m, K) targets, made once for all evaluations
+        self._targets = dense_targets(p) if fuses(p) else None
+        self._last = None  # (θ, J, gradient or None) of the last evaluation
+        self._recent = []  # (θ, J) of the last few evaluations, newest last
+
+    @property
+    def X(self):
+        """The bound data, shape (m, n), in the computing dtype."""
+        return self.problem.X
+
+    @property
+    def lam(self):
+        """λ."""
+        return self.problem.lam
+
+    def _at(self, theta, gradient):
+        """The last evaluation if it was at θ (with the gradient, if wanted), else a new one."""
+        last = self._last
+        if (last is not None and (last[2] is not None or not gradient)
+                and last[0].shape == theta.shape and np.array_equal(last[0], theta)):
+            return last
+        theta = self._checked(theta)
+        J, g = evaluate(theta, self.problem, gradient=gradient, check=False, targets=self._targets)
+        self.n_evals += 1
+        self._last = (theta.copy(), J, g)
+        self._recent.append((self._last[0], J))
+        del self._recent[:-8]
+        return self._last
+
+    def _checked(self, theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (self.n_params,):
+            v.check_theta(theta, self.n_params, self.layer_sizes)
+        return theta
+
+    def __call__(self, theta):
+        """(J, grad) at θ, the form ``minimize(obj, x0, jac=True)`` takes.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        J : float
+        grad : ndarray of float64, shape (n_params,)
+        """
+        _, J, g = self._at(theta, gradient=True)
+        return J, g.copy()
+
+    def cost(self, theta):
+        """J at θ; the gradient is computed alongside, for `gradient` at the same θ.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        float
+        """
+        return self._at(theta, gradient=True)[1]
+
+    def gradient(self, theta):
+        """∂J/∂θ at θ (from the last evaluation when it was at θ).
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_params,)
+        """
+        return self._at(theta, gradient=True)[2].copy()
+
+    def forward_cost(self, theta):
+        """J at θ by forward propagation alone, for callers that want no gradient.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        float
+        """
+        return self._at(theta, gradient=False)[1]
+
+    def recorded_cost(self, theta):
+        """J at θ if one of the last few evaluations was at θ, else None."""
+        for t, J in reversed(self._recent):
+            if np.array_equal(t, theta):
+                return J
+        return None
+
+    def batch(self, rows):
+        """The objective on some of the examples, for mini-batch gradient descent.
+
+        Parameters
+        ----------
+        rows : slice or ndarray of int
+            The examples of the batch. A slice of consecutive rows costs no
+            copy of X; an index array copies those rows.
+
+        Returns
+        -------
+        Objective
+            Bound to X[rows] and its targets, without new checks, counting
+            its own `n_evals`. Its λ is scaled by the batch's share of the
+            examples (b/m, or Σ_B w/Σw with weights), so that its cost is the
+            batch's mean loss plus the whole problem's λ/(2m)·ΣΘ²: the batch
+            gradient is then an unbiased estimate of the full gradient.
+        """
+        p = self.problem
+        share = (len(range(p.m)[rows]) if isinstance(rows, slice) else len(rows)) / p.m
+        if p.w is not None:
+            share = float(p.w[rows].sum()) * p.scale
+        batch = object.__new__(Objective)
+        batch.problem = p.rows(rows, p.lam * share)
+        if not batch.problem.X.flags.c_contiguous:
+            batch.problem = _with(batch.problem, X=np.ascontiguousarray(batch.problem.X))
+        batch.layer_sizes, batch.n_params = self.layer_sizes, self.n_params
+        batch.n_evals, batch._last, batch._recent = 0, None, []
+        batch._targets = dense_targets(batch.problem) if fuses(batch.problem) else None
+        return batch
+
+
+def _with(p, **changes):
+    """The problem `p` with some fields replaced."""
+    return dataclasses.replace(p, **changes)
