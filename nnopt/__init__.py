@@ -10,6 +10,7 @@ from .activations import sigmoid, sigmoid_gradient
 from .backprop import cost, cost_and_gradient, forward_cost, regularized_gradient
 from .errors import ConvergenceWarning, DivergenceError
 from .datasets import load_digits, load_mat, train_test_split
+from .mnist import load_mnist
 from .gradcheck import check_gradients, numerical_gradient
 from .model import Model, load
 from .parameters import random_init, reshape, unroll
@@ -22,6 +23,6 @@ __all__ = [
     "cost", "regularized_gradient", "cost_and_gradient", "forward_cost", "Objective",
     "numerical_gradient", "check_gradients",
     "train", "Model", "load", "ConvergenceWarning", "DivergenceError",
-    "load_digits", "load_mat", "train_test_split",
+    "load_digits", "load_mat", "load_mnist", "train_test_split",
     "plots",
 ]
