@@ -48,7 +48,7 @@ from _machine import header, load, stolen  # noqa: E402
 from _baselines import (BareProducts, from_sklearn, loop_cost_and_gradient,  # noqa: E402
                         plain_cost_and_gradient, sklearn_objective, to_sklearn)
 from nnopt import _accel, cost, cost_and_gradient, regularized_gradient  # noqa: E402
-from nnopt.backprop import Objective  # noqa: E402
+from nnopt import Objective  # noqa: E402
 
 SIZES = (784, 25, 10)
 LAM = 1.0

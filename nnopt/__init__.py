@@ -1,6 +1,8 @@
-"""nnopt: sigmoid neural networks trained by backpropagation on SciPy's optimizers.
+"""nnopt: neural networks trained by backpropagation on SciPy's optimizers.
 
 The public API is the list below; every other name may change.
+NNClassifier and NNRegressor (scikit-learn estimators) are imported on
+first use, so that ``import nnopt`` never needs scikit-learn.
 """
 
 __version__ = "0.1.0"
@@ -8,7 +10,7 @@ __version__ = "0.1.0"
 from . import plots  # matplotlib is imported only when a plot is drawn
 from .activations import sigmoid, sigmoid_gradient
 from .backprop import cost, cost_and_gradient, forward_cost, regularized_gradient
-from .errors import ConvergenceWarning, DivergenceError
+from .errors import ConvergenceWarning, DivergenceError, ScalingWarning
 from .datasets import load_digits, load_mat, train_test_split
 from .mnist import load_mnist
 from .gradcheck import check_gradients, numerical_gradient
@@ -22,7 +24,20 @@ __all__ = [
     "sigmoid", "sigmoid_gradient",
     "cost", "regularized_gradient", "cost_and_gradient", "forward_cost", "Objective",
     "numerical_gradient", "check_gradients",
-    "train", "Model", "load", "ConvergenceWarning", "DivergenceError",
+    "train", "Model", "load", "ConvergenceWarning", "DivergenceError", "ScalingWarning",
+    "NNClassifier", "NNRegressor",
     "load_digits", "load_mat", "load_mnist", "train_test_split",
     "plots",
 ]
+
+
+def __getattr__(name):
+    # the scikit-learn estimators, imported when first asked for (PEP 562)
+    if name in ("NNClassifier", "NNRegressor"):
+        from . import estimators
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'nnopt' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"NNClassifier", "NNRegressor"})

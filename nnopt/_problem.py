@@ -40,6 +40,8 @@ class Problem:
     activation, output, loss : str
     dtype : numpy.dtype
     n_params : int
+    block_rows : int
+        Rows of X an evaluation takes at a time (`block_rows`).
     """
 
     X: np.ndarray
@@ -54,10 +56,16 @@ class Problem:
     loss: str
     dtype: np.dtype
     n_params: int
+    block_rows: int
 
     @property
     def m(self):
         return self.X.shape[0]
+
+    @property
+    def in_memory(self):
+        """Whether X is a numpy array in memory, in the computing dtype (not read block by block)."""
+        return type(self.X) is np.ndarray and self.X.dtype == self.dtype
 
     def rows(self, rows, lam):
         """The problem on some rows of X, with λ given anew (for mini-batches)."""
@@ -70,7 +78,58 @@ class Problem:
         return Problem(X, None if self.idx is None else self.idx[rows],
                        None if self.Y is None else self.Y[rows], w, 1.0 / total, lam,
                        self.layer_sizes, self.activation, self.output, self.loss, self.dtype,
-                       self.n_params)
+                       self.n_params, self.block_rows)
+
+
+#: The activations an evaluation holds at a time, in MiB, unless told otherwise
+#: (``working_memory=``): X is taken in blocks of rows that fit.
+WORKING_MEMORY = 64
+
+
+def block_rows(layer_sizes, dtype, working_memory=None):
+    """Rows per block so that one block's activations fit in `working_memory` MiB.
+
+    Forward propagation keeps a^(l) for every layer after the input, and
+    backpropagation makes a δ for each: about 3·(s_2 + ... + s_L) numbers
+    a row, in the computing dtype.
+    """
+    mib = WORKING_MEMORY if working_memory is None else v.check_real(
+        working_memory, "working_memory", "> 0 (MiB)", lambda x: x > 0)
+    per_row = 3 * sum(layer_sizes[1:]) * np.dtype(dtype).itemsize
+    return max(1, int(mib * 2**20 // per_row))
+
+
+def _is_out_of_core(X):
+    """Whether X is to be read in blocks, never whole: a memmap, or an array-like
+    that is not a numpy array (an HDF5 or Zarr dataset) but slices into rows."""
+    if isinstance(X, np.memmap):
+        return True
+    return (not isinstance(X, (np.ndarray, list, tuple)) and hasattr(X, "shape")
+            and hasattr(X, "dtype") and hasattr(X, "__getitem__") and len(getattr(X, "shape", ())) == 2)
+
+
+def _check_out_of_core(X, n_features, check_finite, working_memory):
+    """The checks of `_validation.check_X` for X read block by block (no copy of all of X)."""
+    kind = np.dtype(X.dtype).kind
+    if kind not in "iuf":
+        raise TypeError(f"X must hold real numbers; got {type(X).__name__} of dtype {X.dtype}")
+    m, n = X.shape
+    if m == 0 or n == 0:
+        raise ValueError(f"X is empty: got shape {X.shape}; it needs at least one example and one feature")
+    if n != n_features:
+        raise ValueError(f"X has {n} columns, but the network's input layer has {n_features} units "
+                         f"(layer_sizes[0]); give X of shape (m, {n_features})")
+    if check_finite and kind == "f":
+        rows = block_rows((n, n), np.float64, working_memory)
+        for start in range(0, m, rows):
+            block = np.asarray(X[start:start + rows])
+            try:
+                v.check_finite_array(block, "X")
+            except ValueError:
+                bad = np.argwhere(~np.isfinite(block))[0]
+                raise ValueError(f"X must be finite, but X[{start + bad[0]}, {bad[1]}] is "
+                                 f"{block[tuple(bad)].item()!r}") from None
+    return X
 
 
 def check_choice(value, table, name):
@@ -150,22 +209,30 @@ def check_sample_weight(sample_weight, m):
 
 
 def bind(X, y, lam, layer_sizes, loss=None, dtype=None, activation="sigmoid", output="sigmoid",
-         sample_weight=None, check_finite=False):
+         sample_weight=None, check_finite=False, working_memory=None):
     """Check the arguments of a cost function but θ, once; return the `Problem`.
 
     Non-finite values in X are found by the first product with X unless
     `check_finite` asks for a scan of X here (the `Objective` makes it once).
+    A memmap X (or an array-like that slices into rows) is kept as it is
+    and read block by block, never whole.
     """
     sizes = _check_layer_sizes(layer_sizes)
     check_choice(activation, ACTIVATIONS, "activation")
     output, loss = check_pair(output, loss)
     lam = v.check_lam(lam)
-    X = v.check_X(X, sizes[0], check_finite=check_finite)
+    v.check_not_sparse(X, "X")
+    if _is_out_of_core(X):
+        X = _check_out_of_core(X, sizes[0], check_finite, working_memory)
+        dtype = v.check_dtype(dtype, np.empty(0, X.dtype))
+    else:
+        X = v.check_X(X, sizes[0], check_finite=check_finite)
+        dtype = v.check_dtype(dtype, X)
+        X = v.cast_checked(X, dtype, "X")
     idx, Y = check_targets(y, X.shape[0], sizes[-1], output)
-    dtype = v.check_dtype(dtype, X)
     w = check_sample_weight(sample_weight, X.shape[0])
-    X = v.cast_checked(X, dtype, "X")
     if Y is not None:
         Y = v.cast_checked(Y, dtype, "y")
     scale = 1.0 / (X.shape[0] if w is None else float(w.sum()))
-    return Problem(X, idx, Y, w, scale, lam, sizes, activation, output, loss, dtype, n_params(sizes))
+    return Problem(X, idx, Y, w, scale, lam, sizes, activation, output, loss, dtype, n_params(sizes),
+                   block_rows(sizes, dtype, working_memory))

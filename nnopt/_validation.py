@@ -11,8 +11,12 @@ np.issubdtype, and the finiteness test is a max and a min.
 
 import math
 import numbers
+import warnings
 
 import numpy as np
+from scipy import sparse
+
+from .errors import ScalingWarning
 
 from .losses import LOSSES
 
@@ -24,6 +28,7 @@ def check_X(X, n_features=None, name="X", check_finite=True):
     """Return X as a 2-D float array (float32 or float64 kept, else float64)."""
     if isinstance(X, (str, bytes)) or X is None:
         raise TypeError(f"{name} must be a 2-D numeric array of shape (m, n); got {type(X).__name__}")
+    check_not_sparse(X, name)
     X = np.asarray(X)
     kind = X.dtype.kind
     if kind not in _NUMBER_KINDS and kind != "b":
@@ -45,6 +50,16 @@ def check_X(X, n_features=None, name="X", check_finite=True):
     if check_finite:
         check_finite_array(X, name)
     return X
+
+
+def check_not_sparse(A, name):
+    """Raise for a scipy.sparse matrix or array, which np.asarray would turn
+    into a 0-d array of dtype object (and a message about the dtype)."""
+    if type(A) is not np.ndarray and sparse.issparse(A):
+        raise TypeError(
+            f"{name} is a scipy.sparse {A.format} matrix of shape {A.shape}; sparse matrices are not "
+            f"supported; use {name}.toarray()"
+        )
 
 
 def check_finite_array(A, name):
@@ -90,13 +105,16 @@ def check_y(y, m, K):
     """Return (idx, None) for class indices or (None, Y) for an (m, K) target matrix."""
     if y is None or isinstance(y, (str, bytes)):
         raise TypeError(f"y must be an array of class indices or an (m, K) target matrix; got {y!r}")
+    check_not_sparse(y, "y")
     y = np.asarray(y)
     if y.dtype.kind not in _NUMBER_KINDS and y.dtype.kind != "b":
         raise TypeError(
             f"y must hold numbers (class indices 0..K-1 or targets in [0, 1]); got dtype {y.dtype}. "
             "nnopt.train accepts any labels; the cost functions take indices"
         )
-    if y.ndim == 2 and y.shape[1] == 1:
+    if y.ndim == 2 and y.shape[1] == 1 and K != 1:
+        # the course's (m, 1) column of labels; with one output unit an
+        # (m, 1) y is the (m, K) target matrix it also is
         y = y[:, 0]
     if y.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D (class indices) or 2-D (m, K); got shape {y.shape}")
@@ -152,7 +170,8 @@ def check_loss(loss):
 def check_dtype(dtype, X):
     """The computing dtype: float32 or float64 (None follows X)."""
     if dtype is None:
-        return np.dtype(X.dtype) if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        # by type, not dtype: a big-endian '>f4' X is float32 too (computed in native float32)
+        return np.dtype(X.dtype.type) if X.dtype.type in (np.float32, np.float64) else np.dtype(np.float64)
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -199,3 +218,147 @@ def check_int(value, name, low, high=None, allow_none=False):
         within = f"between {low} and m = {high} (the number of training examples)" if high else f">= {low}"
         raise ValueError(f"{name} must be {within}; got {value}")
     return int(value)
+
+
+# Labels are compared by kind: numbers (bool, int, float) with numbers,
+# strings with strings. numpy compares other pairs without complaint and
+# finds nothing equal, which would read as a wrong prediction on every row.
+_LABEL_KINDS = {"b": "numbers", "i": "numbers", "u": "numbers", "f": "numbers", "c": "numbers",
+                "U": "strings", "S": "bytes"}
+
+
+def as_labels(labels):
+    """Labels as an array of numbers or strings where they are those.
+
+    Parameters
+    ----------
+    labels : array_like
+        Labels of any kind.
+
+    Returns
+    -------
+    ndarray, same shape
+        An object array whose items are all str, all bytes or all real
+        numbers (what a pandas Series or a list of mixed ints and floats
+        gives) as a unicode, bytes or numeric array holding the same values;
+        any other array as given. An object array that cannot be converted
+        without changing a value (mixed kinds, other objects, a string
+        ending in NUL) stays an object array.
+    """
+    labels = np.asarray(labels)
+    if labels.dtype != object or labels.size == 0:
+        return labels
+    items = labels.ravel().tolist()
+    kind = _kind_of_items(items)
+    if kind is None:
+        return labels
+    converted = np.array(items, dtype={"strings": str, "bytes": bytes, "numbers": None}[kind])
+    # numpy drops trailing NULs from strings, and floats round ints beyond 2**53
+    if converted.dtype == object or converted.tolist() != items:
+        return labels
+    return converted.reshape(labels.shape)
+
+
+def _kind_of_items(items):
+    """"strings", "bytes" or "numbers" if every item is one of those, else None."""
+    if all(isinstance(i, str) for i in items):
+        return "strings"
+    if all(isinstance(i, bytes) for i in items):
+        return "bytes"
+    if all(isinstance(i, (numbers.Real, np.bool_)) for i in items):
+        return "numbers"
+    return None
+
+
+def label_kind(labels):
+    """What a label array holds, in words: "numbers", "strings", "bytes", or
+    "Python objects (their types)". An object array is named by its items."""
+    kind = _LABEL_KINDS.get(labels.dtype.kind)
+    if kind is not None:
+        return kind
+    if labels.dtype == object:
+        items = labels.ravel().tolist()
+        return _kind_of_items(items) or f"Python objects ({', '.join(sorted({type(i).__name__ for i in items}))})"
+    return f"values of dtype {labels.dtype}"
+
+
+def check_labels_like(y, classes, name="y"):
+    """Return `y` (as `as_labels` makes it) if its labels are of the kind of
+    `classes`, so that comparing the two can find equal labels.
+
+    Parameters
+    ----------
+    y : array_like
+        Labels to compare with a model's classes.
+    classes : ndarray, shape (K,)
+        The model's ``classes_``.
+    name : str
+        What to call `y` in the error.
+
+    Raises
+    ------
+    ValueError
+        If `y` holds labels of another kind than `classes` (strings against
+        numbers, say): no label could ever equal a class. Numbers of any
+        dtype count as one kind, so 1.0 matches the class 1.
+    """
+    y = as_labels(y)
+    given, expected = label_kind(y), label_kind(classes)
+    if given != expected:
+        shown = classes.tolist() if classes.size <= 10 else classes[:10].tolist() + ["..."]
+        raise ValueError(
+            f"{name} holds {given}, but the model's classes are {expected}: {shown}; "
+            f"no label in {name} can equal a class. Give {name} in the labels the model was trained on"
+        )
+    return y
+
+
+# Warn when max |X| exceeds this. A sigmoid unit learns through g'(z) =
+# a(1 - a), below 1e-4 beyond |z| = 9.2. With the initial weights of the
+# digits' 784-25-10 network (|θ| up to sqrt(6/809) = 0.086) one pixel of 255
+# moves z by up to 22 on its own, and hundreds of them saturate every unit
+# (issue 21 measured 50% training accuracy on the digits in 0..255 against
+# 100% in [0, 1]). Scaled data stays below 100: [0, 1] pixels are at most 1,
+# standard normal features stayed under 6.1 in 5·10^6 values, standardized
+# log-normal ones (σ = 1) reached 28-62 in 10^5 examples, and a z-score can
+# reach 100 only with m > 10^4 examples, one of which holds nearly all of a
+# feature's variance (|z| <= sqrt(m - 1)). Raw pixels reach 255.
+UNSCALED_LIMIT = 100.0
+
+
+def warn_if_unscaled(X, name="X", stacklevel=3):
+    """Warn once if X's values are far outside the range sigmoid units can use.
+
+    Parameters
+    ----------
+    X : array_like, shape (m, n)
+        The examples, as given to `nnopt.train`.
+    name : str
+        What to call X in the warning.
+    stacklevel : int
+        As for `warnings.warn`; 3 points at the caller of the function that
+        calls this one (the user's call to `train`).
+
+    Returns
+    -------
+    float
+        The largest |value| of X (NaN if X holds NaN, 0.0 if it is empty).
+
+    Warns
+    -----
+    ScalingWarning
+        When max |X| > `UNSCALED_LIMIT` (100), naming the largest |value| and
+        how to scale X.
+    """
+    X = np.asarray(X)
+    if X.size == 0:
+        return 0.0
+    # max and -min, not np.abs: no temporary array, and no overflow of -(-128) in int8
+    largest = max(float(X.max()), -float(X.min()))
+    if largest > UNSCALED_LIMIT:
+        warnings.warn(
+            f"{name}'s largest |value| is {largest:g}, far outside the range sigmoid units can "
+            f"learn from (they saturate, and training stalls); scale {name} to [0, 1] first, "
+            f"e.g. {name} / 255 for pixels, or standardize each feature",
+            ScalingWarning, stacklevel=stacklevel)
+    return largest

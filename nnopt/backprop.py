@@ -21,6 +21,8 @@ no sample weights), when the gradient is wanted, the kernels do the whole
 evaluation in one pass over X (`_accel.network`).
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from . import _accel
@@ -133,6 +135,12 @@ def regularization(thetas, lam, scale):
 def evaluate(theta, p, gradient=True, check=True, targets=None):
     """J(θ) and ∂J/∂θ for a checked problem `p` (`nnopt._problem.Problem`).
 
+    The cost is a sum over examples, so X is taken in blocks of
+    ``p.block_rows`` rows (all of X when it fits in the working memory):
+    each block's share of J and of the Δ^(l) is added up, and λ's term
+    once, at the end. The activations held at any time are those of one
+    block, whatever m is.
+
     Parameters
     ----------
     theta : ndarray of float64, shape (n_params,)
@@ -154,14 +162,49 @@ def evaluate(theta, p, gradient=True, check=True, targets=None):
     grad : ndarray of float64, shape (n_params,), or None
         None when not `gradient`.
     """
-    if gradient and fuses(p):
-        return _fused(theta, p, check, targets)
     if check:
         v.check_finite_array(theta, "theta")
         cast = v.cast_checked(theta, p.dtype, "theta")  # in float32, a θ beyond its range
     else:
         cast = theta.astype(p.dtype, copy=False)
     thetas = reshape(cast, p.layer_sizes)
+    if p.block_rows >= p.m and p.in_memory:
+        return _evaluate_block(theta, thetas, p, gradient, check, targets)
+    J, g = 0.0, (np.zeros(theta.size) if gradient else None)
+    for start in range(0, p.m, p.block_rows):
+        rows = slice(start, start + p.block_rows)
+        block = replace(p, X=_block_of(p.X, rows, p.dtype), lam=0.0,
+                        idx=None if p.idx is None else p.idx[rows],
+                        Y=None if p.Y is None else p.Y[rows], w=None if p.w is None else p.w[rows])
+        J_b, g_b = _evaluate_block(theta, thetas, block, gradient, check,
+                                   None if targets is None else targets[rows])
+        J += J_b
+        if gradient:
+            g += g_b
+    J += regularization(thetas, p.lam, p.scale)
+    if gradient:
+        _add_regularization(g, thetas, p)
+    return J, g
+
+
+def _block_of(X, rows, dtype):
+    """Rows of X as a C-contiguous array in `dtype`: read from X (a memmap
+    or another array that slices) only now, and cast block by block."""
+    block = np.asarray(X[rows])
+    return np.ascontiguousarray(v.cast_checked(block, dtype, "X"))
+
+
+def _add_regularization(g, thetas, p):
+    """+ (λ/m)·Θ^(l) off the bias column, into the float64 gradient g."""
+    if p.lam:
+        for G, Th in zip(reshape(g, p.layer_sizes), thetas):
+            G[:, 1:] += (p.lam * p.scale) * Th[:, 1:]
+
+
+def _evaluate_block(theta, thetas, p, gradient, check, targets):
+    """J and the gradient on all rows of p.X (a block, or all of X), λ's term included."""
+    if gradient and fuses(p):
+        return _fused(theta, p, check, targets)
     Yt = None if p.Y is None else p.Y.T  # a column per example
     loss_of, delta_of = PAIRS[p.output, p.loss]
     with _accel.threads_for(p.X, p.layer_sizes[1]):
@@ -173,12 +216,9 @@ def evaluate(theta, p, gradient=True, check=True, targets=None):
         delta = delta_of(OUTPUTS[p.output](z), p.idx, Yt)
         # each example's error counts w_i/Σw (1/m unweighted): this scales every Δ^(l)
         delta *= p.scale if p.w is None else (p.w * p.scale).astype(p.dtype)
-        g = backward(thetas, a, delta, p.activation)
-    # + (λ/m)·Θ^(l) off the bias column
-    if p.lam:
-        for G, Th in zip(reshape(g, p.layer_sizes), thetas):
-            G[:, 1:] += (p.lam * p.scale) * Th[:, 1:]
-    return J, g.astype(np.float64, copy=False)
+        g = backward(thetas, a, delta, p.activation).astype(np.float64, copy=False)
+    _add_regularization(g, thetas, p)
+    return J, g
 
 
 def fuses(p):
@@ -186,7 +226,7 @@ def fuses(p):
     the course's network (one hidden layer, sigmoid units and outputs), no
     sample weights, and X as the kernels read it."""
     return (p.activation == "sigmoid" and p.output == "sigmoid" and p.w is None
-            and _accel.fuses(p.X, p.layer_sizes))
+            and p.in_memory and _accel.fuses(p.X, p.layer_sizes))
 
 
 def dense_targets(p):
@@ -242,33 +282,47 @@ def output(thetas, X, activation="sigmoid", output="sigmoid"):
     return np.ascontiguousarray(h.T)
 
 
-def _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight):
-    p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
+def _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
+             working_memory):
+    p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
+             working_memory=working_memory)
     return v.check_theta(theta, p.n_params, p.layer_sizes), p
 
 
+def _evaluate_public(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
+                     working_memory, gradient):
+    args = (X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight, working_memory)
+    if type(X).__module__.split(".")[0] == "dask":  # a Dask array: on its workers (nnopt._dask)
+        from ._dask import DaskProblem
+        dp = DaskProblem(*args)
+        return dp.evaluate(v.check_theta(theta, dp.problem.n_params, dp.problem.layer_sizes), gradient)
+    theta, p = _checked(theta, *args)
+    return evaluate(theta, p, gradient=gradient)
+
+
 def cost(theta, X, y, lam, layer_sizes, loss=None, dtype=None, *, activation="sigmoid",
-         output="sigmoid", sample_weight=None):
-    return evaluate(*_checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output,
-                              sample_weight), gradient=False)[0]
+         output="sigmoid", sample_weight=None, working_memory=None):
+    return _evaluate_public(theta, X, y, lam, layer_sizes, loss, dtype, activation, output,
+                            sample_weight, working_memory, gradient=False)[0]
 
 
 def forward_cost(theta, X, y, lam, layer_sizes, loss=None, dtype=None, *, activation="sigmoid",
-                 output="sigmoid", sample_weight=None):
+                 output="sigmoid", sample_weight=None, working_memory=None):
     return cost(theta, X, y, lam, layer_sizes, loss, dtype, activation=activation, output=output,
-                sample_weight=sample_weight)
+                sample_weight=sample_weight, working_memory=working_memory)
 
 
 def regularized_gradient(theta, X, y, lam, layer_sizes, loss=None, dtype=None, *,
-                         activation="sigmoid", output="sigmoid", sample_weight=None):
+                         activation="sigmoid", output="sigmoid", sample_weight=None, working_memory=None):
     return cost_and_gradient(theta, X, y, lam, layer_sizes, loss, dtype, activation=activation,
-                             output=output, sample_weight=sample_weight)[1]
+                             output=output, sample_weight=sample_weight,
+                             working_memory=working_memory)[1]
 
 
 def cost_and_gradient(theta, X, y, lam, layer_sizes, loss=None, dtype=None, *,
-                      activation="sigmoid", output="sigmoid", sample_weight=None):
-    return evaluate(*_checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output,
-                              sample_weight), gradient=True)
+                      activation="sigmoid", output="sigmoid", sample_weight=None, working_memory=None):
+    return _evaluate_public(theta, X, y, lam, layer_sizes, loss, dtype, activation, output,
+                            sample_weight, working_memory, gradient=True)
 
 
 _PARAMS_DOC = """
@@ -304,6 +358,14 @@ _PARAMS_DOC = """
     sample_weight : ndarray, shape (m,), optional
         Weights w_i ≥ 0 of the examples (keyword only); an integer weight
         counts as that many copies of the row.
+    working_memory : float, optional
+        MiB of activations an evaluation may hold at a time (keyword only;
+        default 64): X is taken in blocks of rows that fit, and J and the
+        gradient are summed over the blocks. X may be a `numpy.memmap`
+        (or an array-like that slices into rows): it is then read one
+        block at a time, never whole. X may also be a Dask array blocked
+        by rows, with a `distributed.Client` running: each block is then
+        evaluated on the worker that holds it.
 """
 
 _NOTES_DOC = """

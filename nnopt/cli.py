@@ -1,7 +1,8 @@
 """The ``nnopt`` command line: train, predict, check-gradients.
 
 Every user mistake (a bad option, a missing or unreadable file, bad data)
-ends in one line on stderr and exit code 2, never a traceback.
+ends in one line on stderr and exit code 2, never a traceback. A reader
+that stops early (``nnopt predict ... | head``) ends the command normally.
 """
 
 import argparse
@@ -16,7 +17,7 @@ from . import __version__
 from .datasets import load_digits, load_mat, train_test_split
 from .descent import DivergenceError
 from .gradcheck import check_gradients
-from .model import load
+from .model import Model, accuracy, load
 from .training import train
 
 
@@ -49,7 +50,9 @@ def _parser():
     t.add_argument("--float32", action="store_true", help="compute in float32 (about twice as fast)")
     t.add_argument("--data", metavar="PATH", help=".npz with X and y, or a course .mat file "
                    "(default: the bundled digits)")
-    t.add_argument("--test-size", type=float, default=0.2, help="held-out fraction, stratified (default: 0.2)")
+    t.add_argument("--test-size", type=float, default=0.2,
+                   help="held-out fraction, stratified; 0 trains on all rows, with no held-out "
+                   "accuracy, as the course does (default: 0.2)")
     t.add_argument("--out", default="model.npz", metavar="PATH", help="where to save the model (default: model.npz)")
     t.add_argument("--plot", metavar="PNG", help="also save the cost curve as a picture")
     t.add_argument("--learning-rate", type=float, help="step size for gd and sgd")
@@ -59,7 +62,9 @@ def _parser():
     t.add_argument("--verbose", action="store_true", help="print every iteration")
 
     pr = sub.add_parser("predict", help="print a saved model's predictions for some data")
-    pr.add_argument("--model", required=True, metavar="PATH", help="a model saved by `nnopt train`")
+    pr.add_argument("--model", required=True, metavar="PATH",
+                    help="a model saved by `nnopt train`, or a course weights .mat file (Theta1, Theta2, ...; "
+                    "labels as nnopt.load_mat maps them: 0-9 for 10 outputs)")
     pr.add_argument("--data", required=True, metavar="PATH", help=".npz with X (and optionally y), or a .mat file")
 
     g = sub.add_parser("check-gradients", help="compare backpropagation with central differences")
@@ -96,7 +101,10 @@ def _train(args):
             raise _UsageError(f"--data: {args.data} has no labels y to train on")
     else:
         X, y = load_digits()
-    X_train, X_test, y_train, y_test = train_test_split(X, y, args.test_size, seed=args.seed)
+    if args.test_size == 0:
+        X_train, X_test, y_train, y_test = X, None, np.asarray(y), None
+    else:
+        X_train, X_test, y_train, y_test = train_test_split(X, y, args.test_size, seed=args.seed)
     descent = {k: getattr(args, k) for k in ("learning_rate", "batch_size", "epochs", "momentum")
                if getattr(args, k) is not None}
     start = time.perf_counter()
@@ -116,7 +124,10 @@ def _train(args):
     print(f"trained a {sizes} network with {args.method} on {len(y_train)} examples: "
           f"{model.n_iter} iterations, {model.n_evals} cost evaluations, {seconds:.1f} s")
     print(f"final cost {model.cost_history[-1]:.4f}; training accuracy {model.score(X_train, y_train):.2%}")
-    print(f"held-out accuracy {model.score(X_test, y_test):.2%} on {len(y_test)} examples")
+    if X_test is None:
+        print("no held-out set (--test-size 0): every example was used for training")
+    else:
+        print(f"held-out accuracy {model.score(X_test, y_test):.2%} on {len(y_test)} examples")
     print(f"model saved to {args.out}")
     if args.plot:
         _save_plot(model, args.plot)
@@ -138,18 +149,44 @@ def _save_plot(model, path):
         plt.close(fig)
 
 
-def _predict(args):
+def read_model(path):
+    """A model saved by `nnopt train`, or one made of a course weights .mat file."""
     try:
-        model = load(args.model)
+        if path.lower().endswith(".mat"):
+            return _model_from_mat(path)
+        return load(path)
     except FileNotFoundError:
-        raise _UsageError(f"--model: no such file: {args.model}") from None
+        raise _UsageError(f"--model: no such file: {path}") from None
     except ValueError as e:
         raise _UsageError(f"--model: {e}") from None
+
+
+def _model_from_mat(path):
+    """The network of a weights file such as the course's ex4weights.mat."""
+    contents = load_mat(path)
+    if "thetas" not in contents:
+        raise _UsageError(f"--model: {path} holds no weights Theta1, Theta2, ... (it looks like a data file)")
+    thetas = contents["thetas"]
+    K = thetas[-1].shape[0]
+    # load_mat's labels: with 10 outputs it rotates the last Θ so that unit k
+    # is the digit k; any other K is left as stored, where unit k is the
+    # course's label k + 1
+    classes = np.arange(10) if K == 10 else np.arange(1, K + 1)
+    # λ and the optimizer are not in the file
+    return Model(thetas, classes, lam=float("nan"), method=None)
+
+
+def _predict(args):
+    model = read_model(args.model)
     X, y = read_data(args.data)
     predictions = model.predict(X)
+    score = None
+    if y is not None and np.size(y) == len(predictions):
+        # before any output: labels of another kind than the model's are an error
+        score = accuracy(predictions, np.ravel(y), model.classes_, name=f"y in {args.data}")
     print("\n".join(str(p) for p in predictions))
-    if y is not None and len(y) == len(predictions):
-        print(f"accuracy {np.mean(predictions == np.asarray(y).ravel()):.2%} on {len(y)} examples", file=sys.stderr)
+    if score is not None:
+        print(f"accuracy {score:.2%} on {len(predictions)} examples", file=sys.stderr)
 
 
 # train()'s warnings give their advice in its arguments' names; here the
@@ -171,6 +208,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"nnopt: warning: {text}", file=sys.stderr if file is None else file)
 
 
+def _discard_stdout():
+    """Point stdout's file descriptor at os.devnull."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real file (captured output)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv=None):
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -184,6 +232,12 @@ def main(argv=None):
             _predict(args)
         else:
             check_gradients(args.lam, (3, *args.hidden, 3), loss=args.loss, verbose=True)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+    except BrokenPipeError:
+        # the reader stopped early (`| head`): a normal end. Later writes to
+        # stdout, such as the interpreter's final flush, go to devnull
+        _discard_stdout()
+        return 0
     except (_UsageError, ValueError, TypeError, FileNotFoundError, OSError) as e:
         print(f"nnopt {args.command}: error: {e}", file=sys.stderr)
         return 2

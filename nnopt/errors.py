@@ -1,12 +1,16 @@
-"""The warnings and errors of training, public as nnopt.ConvergenceWarning and nnopt.DivergenceError."""
+"""The warnings and errors of training: nnopt.ConvergenceWarning, DivergenceError and ScalingWarning."""
 
 import numpy as np
 
-__all__ = ["ConvergenceWarning", "DivergenceError"]
+__all__ = ["ConvergenceWarning", "DivergenceError", "ScalingWarning"]
 
 
 class ConvergenceWarning(UserWarning):
     """Training stopped before convergence for a reason other than its limit."""
+
+
+class ScalingWarning(UserWarning):
+    """X's values lie far outside the range the units can learn from: scale X first."""
 
 
 class DivergenceError(ValueError):

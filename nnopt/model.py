@@ -1,31 +1,44 @@
 """The trained network: prediction, scoring, and a pickle-free file format."""
 
 import os
+import stat
 import tempfile
 import zipfile
 
 import numpy as np
 
 from . import _validation as v
+from ._problem import check_choice, check_pair
+from .activations import ACTIVATIONS
 from .backprop import output as _output
 from .parameters import n_params, reshape, unroll
+from .targets import KINDS, decode
 
 __all__ = ["Model", "load"]
 
 # Written into every model file; a file without it is not an nnopt model.
 _FORMAT = "nnopt-model"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+# The arrays of a model file of each version: `save` writes them, `load` needs them.
+# Version 2 adds the units and the kind of target; version-1 files are the
+# course's network (sigmoid units and outputs, classes) and still load.
+_KEYS = ("format", "format_version", "layer_sizes", "theta", "classes", "lam", "loss", "method",
+         "cost_history", "time_history", "n_iter", "n_evals", "initial_cost")
+_KEYS_2 = _KEYS + ("activation", "output", "target")
 
 
 class Model:
-    """A trained sigmoid network and the record of its training.
+    """A trained network and the record of its training.
 
     Parameters
     ----------
     thetas : list of ndarray
         Θ^(l) of shape (s_{l+1}, s_l + 1), bias column first.
-    classes : ndarray, shape (K,)
-        The label of each output unit, in sorted order.
+    classes : array_like, shape (K,), or None
+        The label of each output unit, in sorted order (classes; the
+        column numbers for multi-label targets; None for regression). An
+        object array of strings or of numbers (what a pandas Series gives)
+        is kept as a unicode or numeric array (`_validation.as_labels`).
     lam : float
         The λ it was trained with.
     loss : str
@@ -42,23 +55,39 @@ class Model:
         SciPy's result (None for models loaded from a file).
     initial_cost : float or None
         J at the initial parameters, before the first iteration.
+    activation : {"sigmoid", "tanh", "relu"}
+        The hidden units.
+    output : {"sigmoid", "softmax", "identity"}
+        The output units.
+    target : {"classes", "multilabel", "regression", "multioutput"}
+        What the outputs mean (`nnopt.targets`): what `predict` returns and
+        `score` measures.
 
     Attributes
     ----------
     thetas, classes_, layer_sizes, lam, loss, cost_history, time_history,
-    n_iter, n_evals, method, result, initial_cost
+    n_iter, n_evals, method, result, initial_cost, activation, output, target
     """
 
-    def __init__(self, thetas, classes, lam, loss="cross_entropy", cost_history=(), time_history=(),
-                 n_iter=0, n_evals=0, method=None, result=None, initial_cost=None):
+    def __init__(self, thetas, classes, lam, loss=None, cost_history=(), time_history=(),
+                 n_iter=0, n_evals=0, method=None, result=None, initial_cost=None, *,
+                 activation="sigmoid", output="sigmoid", target="classes"):
         self.thetas = [np.asarray(t, dtype=np.float64) for t in thetas]
         self.layer_sizes = tuple([self.thetas[0].shape[1] - 1] + [t.shape[0] for t in self.thetas])
-        self.classes_ = np.asarray(classes)
-        if self.classes_.shape != (self.layer_sizes[-1],):
-            raise ValueError(
-                f"classes has {self.classes_.size} entries but the output layer has "
-                f"{self.layer_sizes[-1]} units"
-            )
+        self.activation = check_choice(activation, ACTIVATIONS, "activation")
+        self.output, loss = check_pair(output, loss)
+        self.target = check_choice(target, dict.fromkeys(KINDS), "target")
+        if target in ("regression", "multioutput"):
+            if output != "identity":
+                raise ValueError(f"a {target} model needs output='identity'; got output={output!r}")
+            self.classes_ = None
+        else:
+            self.classes_ = v.as_labels(classes)
+            if self.classes_.shape != (self.layer_sizes[-1],):
+                raise ValueError(
+                    f"classes has {self.classes_.size} entries but the output layer has "
+                    f"{self.layer_sizes[-1]} units"
+                )
         self.lam, self.loss, self.method = lam, loss, method
         self.cost_history = np.asarray(cost_history, dtype=np.float64)
         self.time_history = np.asarray(time_history, dtype=np.float64)
@@ -73,11 +102,18 @@ class Model:
 
     def __repr__(self):
         sizes = "-".join(map(str, self.layer_sizes))
-        return (f"Model({sizes}, lam={self.lam}, method={self.method!r}, n_iter={self.n_iter}, "
+        units = "" if (self.activation, self.output) == ("sigmoid", "sigmoid") else \
+            f", activation={self.activation!r}, output={self.output!r}"
+        return (f"Model({sizes}{units}, lam={self.lam}, method={self.method!r}, n_iter={self.n_iter}, "
                 f"cost={self.cost_history[-1] if self.cost_history.size else None})")
 
+    def _outputs(self, X):
+        """h = a^(L) for each row of X: shape (m, K)."""
+        X = v.check_X(X, self.layer_sizes[0])
+        return _output(self.thetas, X.astype(np.float64, copy=False), self.activation, self.output)
+
     def predict_proba(self, X):
-        """Output activations h_Θ(x).
+        """The output units' activations h_Θ(x), as the network computes them.
 
         Parameters
         ----------
@@ -86,14 +122,22 @@ class Model:
         Returns
         -------
         ndarray, shape (m, K)
-            a^(L) = g(z^(L)), each in [0, 1]. The K sigmoid units are
-            one-vs-all classifiers, so a row need not sum to 1.
+            a^(L), each in [0, 1]. Sigmoid units are one-vs-all (or
+            multi-label) classifiers, so a row need not sum to 1; softmax
+            rows do.
+
+        Raises
+        ------
+        ValueError
+            For a regression model (identity outputs), which has no probabilities.
         """
-        X = v.check_X(X, self.layer_sizes[0])
-        return _output(self.thetas, X.astype(np.float64, copy=False))
+        if self.output == "identity":
+            raise ValueError("a regression model (output='identity') gives values, not "
+                             "probabilities: use predict")
+        return self._outputs(X)
 
     def predict(self, X):
-        """Predicted labels: the class of the most active output unit.
+        """What the network says for each row of X, in the kind of y it learned.
 
         Parameters
         ----------
@@ -101,66 +145,200 @@ class Model:
 
         Returns
         -------
-        ndarray, shape (m,)
-            Labels in the values `y` had in training (``classes_``).
+        ndarray, shape (m,) or (m, K)
+            Classes: the label (from ``classes_``) of the most active output
+            unit, shape (m,). Multi-label: 0/1 per unit (h ≥ 0.5), shape
+            (m, K). Regression: the outputs, shape (m,) for a y given as
+            (m,), else (m, k).
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return decode(self._outputs(X), self.target, self.classes_)
 
     def score(self, X, y):
-        """Accuracy: the fraction of rows whose prediction equals `y`.
+        """Accuracy for classes, R² for regression: how well the model predicts `y`.
 
         Parameters
         ----------
         X : array_like, shape (m, n)
-        y : array_like, shape (m,)
+        y : array_like, shape (m,) or (m, K)
 
         Returns
         -------
-        float in [0, 1]
+        float
+            Classes: the fraction of rows whose prediction equals `y`.
+            Multi-label: the fraction of rows whose every label is right.
+            Regression: the coefficient of determination R² = 1 − Σ(y −
+            ŷ)² / Σ(y − ȳ)² (averaged over the outputs), as scikit-learn
+            defines it: 1 is perfect, 0 is the mean's, and it can be
+            negative.
+
+        Raises
+        ------
+        ValueError
+            If `y` does not match X, or holds labels of another kind than
+            ``classes_`` (strings against numbers), which could never equal a
+            prediction. Numbers match across dtypes: 1.0 equals the class 1.
         """
         predictions = self.predict(X)  # checks X (once: the finiteness scan reads all of it)
+        if self.target == "classes":
+            return accuracy(predictions, y, self.classes_)
         y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != predictions.shape[0]:
-            raise ValueError(f"y must be 1-D with one label per row of X ({predictions.shape[0]}); "
+        if y.shape != predictions.shape:
+            raise ValueError(f"y must have shape {predictions.shape}, one target per prediction; "
                              f"got shape {y.shape}")
-        return float(np.mean(predictions == y))
+        if self.target == "multilabel":
+            return float(np.mean(np.all(predictions == y, axis=1)))
+        return r2_score(y, predictions)
 
     def save(self, path):
         """Write the model to a portable ``.npz`` file, readable by `nnopt.load`.
 
         The file holds plain numeric and string arrays only, so loading it
-        never runs code. It is written to a temporary file first and moved
-        into place, so an interrupted save never leaves a half-written model
-        where a good one was.
+        never runs code. It is written to a temporary file in the same
+        folder first and renamed into place, so an interrupted save never
+        leaves a half-written model where a good one was. Otherwise it
+        behaves as writing the file would: a symbolic link is followed (the
+        file it points to is written, the link stays), an existing file
+        keeps its permission bits (and its owner and group, where the
+        system allows), and a file the user may not write, or one marked
+        read-only, is not replaced.
 
         Parameters
         ----------
         path : str or os.PathLike
             Where to write; the name is used as given.
+
+        Raises
+        ------
+        TypeError
+            If ``classes_`` holds Python objects other than strings or
+            numbers, which cannot be saved without pickle.
+        PermissionError
+            If `path` is a file the user cannot write, or marked read-only
+            (no write permission for anyone), or its folder cannot be
+            written to.
         """
-        if self.classes_.dtype == object:
-            raise TypeError("classes_ holds Python objects, which cannot be saved without pickle; "
-                            "use numbers or strings as labels")
-        path = os.fspath(path)
+        if self.classes_ is not None and self.classes_.dtype == object:
+            types = sorted({type(c).__name__ for c in self.classes_.tolist()})
+            # an object array of strings is left so by as_labels only for trailing NULs
+            why = " (numpy's strings drop trailing NUL characters)" if types == ["str"] else ""
+            raise TypeError(
+                f"classes_ holds Python objects ({', '.join(types)}) that no numeric or string array "
+                f"holds exactly{why}, so they cannot be saved without pickle; use numbers or strings "
+                "(of one kind) as labels")
         arrays = dict(
             format=np.array(_FORMAT), format_version=np.array(_FORMAT_VERSION),
-            layer_sizes=np.array(self.layer_sizes), theta=self.theta, classes=self.classes_,
+            layer_sizes=np.array(self.layer_sizes), theta=self.theta,
+            classes=np.zeros(0) if self.classes_ is None else self.classes_,
+            activation=np.array(self.activation), output=np.array(self.output), target=np.array(self.target),
             lam=np.array(float(self.lam)), loss=np.array(self.loss), method=np.array(self.method or ""),
             cost_history=self.cost_history, time_history=self.time_history,
             n_iter=np.array(self.n_iter), n_evals=np.array(self.n_evals),
             initial_cost=np.array(np.nan if self.initial_cost is None else self.initial_cost),
         )
-        folder = os.path.dirname(os.path.abspath(path))
+        _write_replacing(os.fspath(path), lambda f: np.savez(f, **arrays))
+
+
+def r2_score(y, predictions):
+    """R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², the mean over the outputs of a 2-D y.
+
+    As scikit-learn's ``r2_score``: an output whose y is constant scores 1
+    if predicted exactly, else 0.
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    pred = np.asarray(predictions, dtype=np.float64).reshape(len(y), -1)
+    residual = ((y - pred) ** 2).sum(axis=0)
+    total = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
+                      np.where(residual == 0, 1.0, 0.0))
+    return float(r2.mean())
+
+
+def accuracy(predictions, y, classes, name="y"):
+    """The fraction of `predictions` equal to `y`.
+
+    Parameters
+    ----------
+    predictions : ndarray, shape (m,)
+        Labels predicted by a model whose classes are `classes`.
+    y : array_like, shape (m,)
+        The true labels.
+    classes : ndarray, shape (K,)
+        The model's ``classes_``.
+    name : str
+        What to call `y` in errors.
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        If `y` is not 1-D with one label per prediction, or its labels are of
+        another kind than `classes` (`_validation.check_labels_like`).
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != predictions.shape[0]:
+        raise ValueError(f"{name} must be 1-D with one label per row of X ({predictions.shape[0]}); "
+                         f"got shape {y.shape}")
+    y = v.check_labels_like(y, classes, name)
+    return float(np.mean(predictions == y))
+
+
+def _write_replacing(path, write):
+    """Call write(f) on a temporary file beside `path`'s real file, then
+    rename it over that file: as safe against interruption as a rename, and
+    otherwise as writing `path` would be (see `Model.save`)."""
+    # the file a link points to (through any chain of links): renaming over
+    # the link itself would replace it with a regular file
+    target = os.path.realpath(path)
+    try:
+        old = os.stat(target)
+    except FileNotFoundError:
+        old = None
+    if old is not None:
+        if stat.S_ISDIR(old.st_mode):
+            raise IsADirectoryError(f"cannot save a model to {path!r}: it is a folder")
+        if not stat.S_ISREG(old.st_mode):
+            # renaming over a device or a pipe would replace it, where a write goes into it
+            raise ValueError(f"cannot save a model to {path!r}: it is not a regular file")
+        # A rename needs only the folder's permission, so a file's own must be
+        # asked for here. os.access answers for the real user; root passes it
+        # for any file, hence also the mode bits: a file no one may write was
+        # made read-only on purpose, and a plain write would be refused to all
+        # but root.
+        if not os.access(target, os.W_OK) or not old.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            shown = path if target == os.path.abspath(path) else f"{path} (-> {target})"
+            raise PermissionError(
+                f"cannot save a model to {shown}: the file is not writable "
+                f"(mode {stat.filemode(old.st_mode)}); make it writable or choose another path")
+    folder = os.path.dirname(target)
+    try:
         fd, tmp = tempfile.mkstemp(prefix=".nnopt-", suffix=".npz", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+    except PermissionError:
+        raise PermissionError(f"cannot save a model to {path!r}: cannot create files in {folder!r}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())  # the data on disk before the rename makes it the model
+        if old is None:
             # mkstemp makes the file private (0600); give it the mode any new file gets here
             os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        else:
+            new = os.stat(tmp)
+            if (new.st_uid, new.st_gid) != (old.st_uid, old.st_gid):
+                try:
+                    os.chown(tmp, old.st_uid, old.st_gid)
+                except PermissionError:
+                    pass  # only root may give a file away: as with an editor's save, it is now the user's
+            # after chown, which clears set-id bits
+            os.chmod(tmp, stat.S_IMODE(old.st_mode))
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def _umask():
@@ -198,9 +376,6 @@ def load(path):
         with np.load(path, allow_pickle=False) as f:
             if "format" not in f.files or str(f["format"]) != _FORMAT:
                 raise ValueError(f"{path!r} is not an nnopt model file (it has arrays {sorted(f.files)})")
-            version = int(f["format_version"])
-            if version > _FORMAT_VERSION:
-                raise ValueError(f"{path!r} was written by a newer nnopt (format {version}); upgrade nnopt")
             data = {k: f[k] for k in f.files}
     except ValueError as e:
         if "allow_pickle" in str(e) or "Object arrays" in str(e):
@@ -209,16 +384,32 @@ def load(path):
         raise
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise ValueError(f"{path!r} is not a readable .npz model file ({e})") from None
+    if "format_version" in data:
+        try:
+            version = int(data["format_version"])
+        except (TypeError, ValueError):
+            raise ValueError(f"{path!r} is a damaged nnopt model file: format_version is "
+                             f"{data['format_version']!r}") from None
+        # before what is missing: a newer format may name its arrays otherwise
+        if version > _FORMAT_VERSION:
+            raise ValueError(f"{path!r} was written by a newer nnopt (format {version}); upgrade nnopt")
+    else:
+        version = 1
+    missing = [k for k in (_KEYS if version == 1 else _KEYS_2) if k not in data]
+    if missing:
+        raise ValueError(f"{path!r} is a damaged nnopt model file: it lacks {', '.join(missing)}")
     try:
         sizes = tuple(int(s) for s in data["layer_sizes"])
         theta = np.asarray(data["theta"], dtype=np.float64)
         if theta.shape != (n_params(sizes),):
             raise ValueError(f"theta has shape {theta.shape}, layer_sizes {sizes} need ({n_params(sizes)},)")
         initial = float(data["initial_cost"])
+        units = {} if version == 1 else dict(
+            activation=str(data["activation"]), output=str(data["output"]), target=str(data["target"]))
         return Model(
             reshape(theta, sizes), data["classes"], float(data["lam"]), str(data["loss"]),
             data["cost_history"], data["time_history"], int(data["n_iter"]), int(data["n_evals"]),
-            str(data["method"]) or None, None, None if np.isnan(initial) else initial,
+            str(data["method"]) or None, None, None if np.isnan(initial) else initial, **units,
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path!r} is a damaged nnopt model file: {e}") from None

@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 
 from . import _validation as v
+from ._dask import DaskProblem, is_dask
 from ._problem import bind
 from .backprop import dense_targets, evaluate, fuses
 
@@ -43,6 +44,14 @@ class Objective:
         Whether to bind a private copy of X. By default X is bound as it
         is when it is already in the computing dtype (no copy: X may be
         large), and copied only when it has to be cast.
+    working_memory : float, optional
+        MiB of activations an evaluation may hold at a time (default 64):
+        X is taken in blocks of rows that fit. A `numpy.memmap` X (or an
+        array-like that slices into rows) is bound as it is and read one
+        block at a time, never whole; `copy` does not apply to it.
+        A Dask array X (with y, and sample_weight, in memory or Dask),
+        blocked by rows, is evaluated on the workers of the running
+        `distributed.Client`, each block where it lives; see `nnopt._dask`.
 
     Attributes
     ----------
@@ -67,13 +76,20 @@ class Objective:
     """
 
     def __init__(self, X, y, lam, layer_sizes, loss=None, dtype=None, *, activation="sigmoid",
-                 output="sigmoid", sample_weight=None, copy=False):
-        p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
-                 check_finite=True)
-        if copy and np.may_share_memory(p.X, X):
-            p = _with(p, X=p.X.copy())
-        if not p.X.flags.c_contiguous:  # the kernels and BLAS read rows in place
-            p = _with(p, X=np.ascontiguousarray(p.X))
+                 output="sigmoid", sample_weight=None, copy=False, working_memory=None):
+        self._dask = None
+        if is_dask(X):  # each block evaluated on the worker that holds it
+            self._dask = DaskProblem(X, y, lam, layer_sizes, loss, dtype, activation, output,
+                                     sample_weight, working_memory)
+            p = self._dask.problem
+        else:
+            p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
+                     check_finite=True, working_memory=working_memory)
+        if type(p.X) is np.ndarray:  # in memory (a memmap is read block by block, never copied)
+            if copy and np.may_share_memory(p.X, X):
+                p = _with(p, X=p.X.copy())
+            if not p.X.flags.c_contiguous:  # the kernels and BLAS read rows in place
+                p = _with(p, X=np.ascontiguousarray(p.X))
         self.problem = p
         self.layer_sizes, self.n_params = p.layer_sizes, p.n_params
         self.n_evals = 0
@@ -99,7 +115,10 @@ class Objective:
                 and last[0].shape == theta.shape and np.array_equal(last[0], theta)):
             return last
         theta = self._checked(theta)
-        J, g = evaluate(theta, self.problem, gradient=gradient, check=False, targets=self._targets)
+        if self._dask is not None:
+            J, g = self._dask.evaluate(theta, gradient)
+        else:
+            J, g = evaluate(theta, self.problem, gradient=gradient, check=False, targets=self._targets)
         self.n_evals += 1
         self._last = (theta.copy(), J, g)
         self._recent.append((self._last[0], J))
@@ -192,15 +211,18 @@ class Objective:
             gradient is then an unbiased estimate of the full gradient.
         """
         p = self.problem
+        if self._dask is not None:
+            raise ValueError("mini-batches of a Dask X are not supported: use a full-batch method "
+                             "('L-BFGS-B', 'TNC', 'CG', 'gd') or X in memory for 'sgd'")
         share = (len(range(p.m)[rows]) if isinstance(rows, slice) else len(rows)) / p.m
         if p.w is not None:
             share = float(p.w[rows].sum()) * p.scale
         batch = object.__new__(Objective)
         batch.problem = p.rows(rows, p.lam * share)
-        if not batch.problem.X.flags.c_contiguous:
+        if type(batch.problem.X) is np.ndarray and not batch.problem.X.flags.c_contiguous:
             batch.problem = _with(batch.problem, X=np.ascontiguousarray(batch.problem.X))
         batch.layer_sizes, batch.n_params = self.layer_sizes, self.n_params
-        batch.n_evals, batch._last, batch._recent = 0, None, []
+        batch.n_evals, batch._last, batch._recent, batch._dask = 0, None, [], None
         batch._targets = dense_targets(batch.problem) if fuses(batch.problem) else None
         return batch
 

@@ -7,6 +7,7 @@ Ctrl-C and optimizer failures end in the same place: a model built from the
 last accepted parameters, and a warning.
 """
 
+import contextlib
 import numbers
 import time
 import warnings
@@ -21,6 +22,8 @@ from . import descent as _descent
 from .errors import ConvergenceWarning
 from .model import Model
 from .objective import Objective
+from .progress import ProgressBar
+from .targets import encode, encode_labels  # noqa: F401  (encode_labels: nnopt.training's before)
 from .parameters import random_init, reshape
 
 __all__ = ["train", "ConvergenceWarning", "DEFAULT_MAXITER", "TNC_OPTIONS"]
@@ -75,25 +78,55 @@ class _Recorder:
         that cannot be given an iteration limit themselves).
     verbose : bool
         Print each entry as it arrives.
+    progress : nnopt.progress.ProgressBar or None
+        Advanced by one at each entry.
+
+    Notes
+    -----
+    A Ctrl-C can arrive between any two bytecodes. Each entry is therefore
+    committed by one list append, then the parameters by one assignment
+    that names how many entries they go with: an interruption between the
+    two leaves an entry that `costs`, `times` and `x` leave out, so the
+    model a run returns always has θ and a cost curve that match.
     """
 
-    def __init__(self, stop_after=None, verbose=False):
-        self.stop_after, self.verbose = stop_after, verbose
-        self.costs, self.times = [], []
-        self.x = None
+    def __init__(self, stop_after=None, verbose=False, progress=None):
+        self.stop_after, self.verbose, self.progress = stop_after, verbose, progress
+        self._entries = []  # (J, seconds) per iteration
+        self._x = (None, 0)  # (θ of the last committed entry, entries it goes with)
         self.evals_before = 0
         self.t0 = time.perf_counter()
 
+    @property
+    def x(self):
+        """θ of the last entry, or None before the first."""
+        return self._x[0]
+
+    @property
+    def costs(self):
+        """J after each iteration, as a list."""
+        return [J for J, _ in self._entries[:self._x[1]]]
+
+    @property
+    def times(self):
+        """Seconds since the start at each entry, as a list."""
+        return [t for _, t in self._entries[:self._x[1]]]
+
     def record(self, theta, J):
         """Log J at the accepted parameters θ (copied)."""
-        self.x = np.array(theta, dtype=np.float64)
-        self.costs.append(float(J))
-        self.times.append(time.perf_counter() - self.t0)
+        x = np.array(theta, dtype=np.float64)
+        entry = (float(J), time.perf_counter() - self.t0)
+        n = self._x[1]
+        del self._entries[n:]  # an entry an interruption left without its θ
+        self._entries.append(entry)
+        self._x = (x, n + 1)
         if self.verbose:
-            if len(self.costs) == 1:
+            if n == 0:
                 print(f"{'iter':>6}  {'cost':>12}  {'time (s)':>8}", flush=True)
-            print(f"{len(self.costs):6d}  {J:12.6f}  {self.times[-1]:8.2f}", flush=True)
-        if self.stop_after is not None and len(self.costs) >= self.stop_after:
+            print(f"{n + 1:6d}  {entry[0]:12.6f}  {entry[1]:8.2f}", flush=True)
+        if self.progress is not None:
+            self.progress.update(entry[0])
+        if self.stop_after is not None and n + 1 >= self.stop_after:
             raise _IterationLimit
 
 
@@ -132,56 +165,25 @@ def _check_hidden(hidden_layer_sizes):
     return tuple(int(s) for s in hidden)
 
 
-def encode_labels(y, m):
-    """Sorted distinct labels and each example's class index.
-
-    Parameters
-    ----------
-    y : array_like, shape (m,)
-        Any labels that sort: ints, floats, strings.
-    m : int
-        Rows of X.
-
-    Returns
-    -------
-    classes : ndarray, shape (K,)
-    idx : ndarray of intp, shape (m,)
-    """
-    if y is None or isinstance(y, (str, bytes)):
-        raise TypeError(f"y must be an array of labels, one per row of X; got {y!r}")
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D, one label per row of X; got shape {y.shape}")
-    if y.shape[0] != m:
-        raise ValueError(f"y has {y.shape[0]} labels but X has m = {m} rows; they must match")
-    if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y)):
-        raise ValueError("y holds NaN or inf; every example needs a label")
-    try:
-        classes, idx = np.unique(y, return_inverse=True)
-    except TypeError:
-        raise TypeError("the labels in y must be mutually comparable (all numbers or all strings)") from None
-    if classes.size < 2:
-        raise ValueError(f"y needs at least 2 classes to learn from; got only {classes.tolist()!r}")
-    return classes, idx.reshape(-1)
-
-
 def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, seed=0,
-          loss="cross_entropy", verbose=False, dtype=None, options=None, **descent):
-    """Train a sigmoid network by backpropagation.
+          loss=None, verbose=False, dtype=None, options=None, *, activation="sigmoid",
+          output="sigmoid", sample_weight=None, progress=None, working_memory=None, **descent):
+    """Train a network by backpropagation.
 
     Parameters
     ----------
     X : array_like, shape (m, n)
-        One example per row, features scaled to a small range (for pixels, [0, 1]).
-    y : array_like, shape (m,)
-        Labels of any sortable kind: 0-9, the course's 1-10, strings. The
-        K distinct values become the output units, in sorted order.
+        One example per row, features scaled to a small range (for pixels,
+        [0, 1]); values far outside it give a warning.
+    y : array_like, shape (m,) or (m, K)
+        Classes: labels of any sortable kind (0-9, the course's 1-10,
+        strings); the K distinct values become the output units, in sorted
+        order. Multi-label (sigmoid output): an (m, K) matrix of 0/1.
+        Regression (identity output): real values, (m,) or (m, k).
     lam : float
         Regularization strength λ ≥ 0.
     hidden_layer_sizes : int or sequence of int
-        Units per hidden layer; the network is (n, *hidden_layer_sizes, K).
+        Units per hidden layer; the network is ``(n, *hidden_layer_sizes, K)``.
     method : str
         "TNC" (default, as in the articles), "CG", "L-BFGS-B", "BFGS",
         "Newton-CG", "SLSQP", "trust-constr" (any `scipy.optimize.minimize`
@@ -192,7 +194,9 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         iteration is per method, and the default used for None).
     seed : int, numpy.random.Generator or None
         Seeds the initial weights (`random_init`).
-    loss : {"cross_entropy", "squared_error"}
+    loss : {None, "cross_entropy", "squared_error"}
+        None takes the output's own: cross-entropy for sigmoid and softmax,
+        squared error for identity.
     verbose : bool
         Print each iteration's number, cost and time while training.
     dtype : {None, numpy.float64, numpy.float32}
@@ -204,6 +208,20 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         Further options for `scipy.optimize.minimize` (for example
         ``{"gtol": 1e-6}``); ``maxiter`` is set from the argument above.
         For TNC they override nnopt's `TNC_OPTIONS`.
+    activation : {"sigmoid", "tanh", "relu"}
+        The hidden units.
+    output : {"sigmoid", "softmax", "identity"}
+        The output units: sigmoid (the course: one-vs-all, or multi-label),
+        softmax (one class per example), identity (regression).
+    sample_weight : array_like, shape (m,), optional
+        Weights w_i ≥ 0; J = (1/Σw)·Σ w_i·cost_i + λ/(2Σw)·ΣΘ².
+    progress : bool or None
+        Show a progress bar (iterations of maxiter, the cost, the time
+        left): None shows it on a terminal or in a notebook only.
+    working_memory : float, optional
+        MiB of activations an evaluation may hold at a time (default 64):
+        X is taken in blocks of rows that fit. X may be a `numpy.memmap`,
+        read one block at a time and never whole.
     **descent
         Options of the "gd" and "sgd" methods (see `nnopt.descent`).
 
@@ -220,42 +238,69 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         iteration limit (a failed line search, a non-finite cost), or when
         training is interrupted with Ctrl-C; the model then holds the
         parameters of the last completed iteration.
+    ScalingWarning
+        When X's values are far outside the range the units can use.
+
+    Notes
+    -----
+    The course's ``fmincg(costFunction, initial_nn_params, optimset('MaxIter', 50))``
+    corresponds to ``train(X, y, lam, method="CG", maxiter=50)``: a
+    nonlinear conjugate-gradient method stopped after 50 iterations.
     """
     key = _check_method(method)
     maxiter = v.check_int(maxiter, "maxiter", 1, allow_none=True)
     hidden = _check_hidden(hidden_layer_sizes)
-    X = v.check_X(X)
-    classes, idx = encode_labels(y, X.shape[0])
-    sizes = (X.shape[1], *hidden, classes.size)
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None; got {progress!r}")
+    X = _checked_X(X)
+    kind, classes, targets = encode(y, X.shape[0], output)
+    sizes = (X.shape[1], *hidden, targets.shape[1] if targets.ndim == 2 else classes.size)
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"options must be a dict of scipy.optimize.minimize options or None; got {options!r}")
     if key in _DESCENT:
         run, run_args = _descent.prepare(key, maxiter, X.shape[0], seed, descent)
+        limit = run_args[1]
     else:
         if descent:
             raise TypeError(f"train() got unexpected options {sorted(descent)} for method {method!r} "
                             "(learning_rate, batch_size, epochs and momentum belong to 'gd' and 'sgd')")
-        run, run_args = _run_scipy, (key, maxiter or DEFAULT_MAXITER[key], dict(options or {}))
-    objective = Objective(X, idx, lam, sizes, loss, dtype)
+        limit = maxiter or DEFAULT_MAXITER[key]
+        run, run_args = _run_scipy, (key, limit, dict(options or {}))
+    objective = Objective(X, targets, lam, sizes, loss, dtype, activation=activation, output=output,
+                          sample_weight=sample_weight, working_memory=working_memory)
     theta0 = random_init(sizes, seed=seed)
 
-    recorder = _Recorder(verbose=verbose)
-    initial = objective.forward_cost(theta0)
-    recorder.evals_before = objective.n_evals  # so that result.nfev counts the optimizer's own
-    try:
-        theta, result = run(objective, theta0, recorder, *run_args)
-    except KeyboardInterrupt:
-        theta, result = _stopped(recorder, theta0, initial, objective,
-                                 "interrupted by KeyboardInterrupt (Ctrl-C)")
-        warnings.warn(f"training was interrupted after {len(recorder.costs)} iteration(s); "
-                      "the model holds the parameters of the last completed iteration",
-                      ConvergenceWarning, stacklevel=2)
-    except _NonFinite as e:
-        theta, result = _stopped(recorder, theta0, initial, objective, str(e))
-        _warn_failure(method, result, stacklevel=2)
-    return Model(reshape(theta, sizes), classes, objective.lam, loss, recorder.costs, recorder.times,
+    with ProgressBar(limit, enabled=progress) as bar:
+        recorder = _Recorder(verbose=verbose, progress=bar)
+        initial = objective.forward_cost(theta0)
+        recorder.evals_before = objective.n_evals  # so that result.nfev counts the optimizer's own
+        try:
+            theta, result = run(objective, theta0, recorder, *run_args)
+        except KeyboardInterrupt:
+            theta, result = _stopped(recorder, theta0, initial, objective,
+                                     "interrupted by KeyboardInterrupt (Ctrl-C)")
+            warnings.warn(f"training was interrupted after {len(recorder.costs)} iteration(s); "
+                          "the model holds the parameters of the last completed iteration",
+                          ConvergenceWarning, stacklevel=2)
+        except _NonFinite as e:
+            theta, result = _stopped(recorder, theta0, initial, objective, str(e))
+            _warn_failure(method, result, stacklevel=2)
+    p = objective.problem
+    return Model(reshape(theta, sizes), classes, p.lam, p.loss, recorder.costs, recorder.times,
                  n_iter=len(recorder.costs), n_evals=objective.n_evals, method=method,
-                 result=result, initial_cost=initial)
+                 result=result, initial_cost=initial, activation=p.activation, output=p.output,
+                 target=kind)
+
+
+def _checked_X(X):
+    """X as train takes it: checked and warned about if unscaled; a memmap kept as it is."""
+    if isinstance(X, np.memmap) or type(X).__module__.split(".")[0] == "dask":
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D with shape (m, n); got {X.ndim}-D shape {X.shape}")
+        return X  # checked block by block by the Objective (or its workers), never read whole
+    X = v.check_X(X)
+    v.warn_if_unscaled(X)
+    return X
 
 
 def _stopped(recorder, theta0, initial, objective, message, status=-1):
@@ -310,7 +355,9 @@ def _run_scipy(objective, theta0, recorder, key, maxiter, options):
     try:
         # With nnopt's kernels, numpy's BLAS too: CG's dot products of θ-sized
         # vectors run on two threads, whose spinning halved the kernels' speed
-        with scipy_blas_limited(), _accel.threads_for(objective.X, objective.layer_sizes[1]):
+        blas = (_accel.threads_for(objective.X, objective.layer_sizes[1]) if objective.problem.in_memory
+                else contextlib.nullcontext())
+        with scipy_blas_limited(), blas:
             result = minimize(fun, theta0, jac=True, method=key, callback=callback, options=options)
     except _IterationLimit:
         # at least one iteration was recorded, so theta0 and the initial cost go unused

@@ -1,9 +1,23 @@
-"""Shared fixtures: a small seeded network with data."""
+"""Shared fixtures, and the Hypothesis profile every run uses.
+
+The profile "nnopt" is loaded by default: deterministic (the same examples
+on every run and machine, so a failure is reproduced by running the test
+again), no example database, no deadline (a shared machine's timing is not
+a property), and few enough examples that all the Hypothesis tests take
+well under a minute. ``--hypothesis-profile=thorough`` searches longer,
+with fresh random examples each run.
+"""
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from nnopt.parameters import random_init
+
+settings.register_profile("nnopt", derandomize=True, max_examples=200, deadline=None, database=None,
+                          print_blob=True)
+settings.register_profile("thorough", max_examples=2000, deadline=None, database=None, print_blob=True)
+settings.load_profile("nnopt")
 
 
 @pytest.fixture

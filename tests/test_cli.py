@@ -8,6 +8,7 @@ import pytest
 
 import nnopt
 from nnopt.cli import main
+from nnopt.model import Model
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +172,91 @@ def test_warnings_give_their_advice_in_the_options_names(small_data, tmp_path, c
     assert "a larger --lam, another --method ('L-BFGS-B' or 'TNC')" in err
     assert "leaving out --float32 if it was given" in err
     assert "dtype=" not in err and " lam," not in err
+
+
+def test_train_with_test_size_0_uses_every_row_and_says_there_is_no_held_out_set(small_data, tmp_path, capsys):
+    out_file = tmp_path / "m.npz"
+    code = main(["train", "--data", str(small_data), "--test-size", "0", "--maxiter", "3", "--hidden", "5",
+                 "--method", "L-BFGS-B", "--out", str(out_file)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "196-5-10 network with L-BFGS-B on 400 examples" in out
+    assert "no held-out set (--test-size 0): every example was used for training" in out
+    assert "held-out accuracy" not in out
+    with np.load(small_data) as f:
+        X, y = f["X"], f["y"]
+    model = nnopt.load(out_file)
+    assert f"training accuracy {model.score(X, y):.2%}" in out
+
+
+def _write_course_files(folder, m=40, n=6, hidden=5, seed=0):
+    """A weights file as the course's ex4weights.mat (Theta1, Theta2 with 10
+    outputs, unit k for label k, 10 for the digit 0) and a data file as its
+    ex4data1.mat (y in 1..10), and the labels the course's predict.m gives
+    for the data (0 for its 10)."""
+    import scipy.io
+    rng = np.random.default_rng(seed)
+    Theta1 = rng.uniform(-2, 2, (hidden, n + 1))
+    Theta2 = rng.uniform(-2, 2, (10, hidden + 1))
+    X = rng.standard_normal((m, n))
+    a2 = 1 / (1 + np.exp(-(np.c_[np.ones(m), X] @ Theta1.T)))
+    h = 1 / (1 + np.exp(-(np.c_[np.ones(m), a2] @ Theta2.T)))
+    course = np.argmax(h, axis=1) + 1  # predict.m: labels 1..10
+    y = course.copy()
+    y[:m // 4] = y[:m // 4] % 10 + 1  # a quarter of the labels wrong
+    weights, data = folder / "weights.mat", folder / "data.mat"
+    scipy.io.savemat(weights, {"Theta1": Theta1, "Theta2": Theta2})
+    scipy.io.savemat(data, {"X": X, "y": y.reshape(-1, 1).astype(np.uint8)})
+    return weights, data, np.where(course == 10, 0, course)
+
+
+def test_predict_reads_the_course_weights_mat_as_a_model(tmp_path, capsys):
+    weights, data, expected = _write_course_files(tmp_path)
+    assert set(expected) >= {0}, "the test's weights should predict the digit 0 somewhere"
+    assert main(["predict", "--model", str(weights), "--data", str(data)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.split() == [str(d) for d in expected]
+    assert captured.err == f"accuracy 75.00% on {len(expected)} examples\n"
+
+
+def test_predict_with_a_data_mat_as_the_model_says_it_holds_no_weights(tmp_path, capsys):
+    _, data, _ = _write_course_files(tmp_path)
+    assert main(["predict", "--model", str(data), "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"nnopt predict: error: --model: {data} holds no weights Theta1, Theta2, ... "
+                   "(it looks like a data file)\n")
+
+
+def test_predict_refuses_labels_of_another_kind_before_printing(small_data, tmp_path, capsys):
+    model_file = tmp_path / "m.npz"
+    assert main(["train", "--data", str(small_data), "--maxiter", "2", "--out", str(model_file)]) == 0
+    capsys.readouterr()
+    with np.load(small_data) as f:
+        X = f["X"]
+    words = tmp_path / "words.npz"
+    np.savez(words, X=X, y=np.array(["zero", "one"])[np.arange(len(X)) % 2])
+    assert main(["predict", "--model", str(model_file), "--data", str(words)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"error: y in {words} holds strings, but the model's classes are numbers: [0, 1, 2" in captured.err
+
+
+@pytest.mark.parametrize("rows, read_first", [(3, False), (100_000, False), (100_000, True)],
+                         ids=["short-output-unread", "long-output-unread", "long-output-head-1"])
+def test_a_reader_that_stops_early_ends_predict_quietly(tmp_path, rows, read_first):
+    rng = np.random.default_rng(0)
+    Model([rng.uniform(-1, 1, (3, 3)), rng.uniform(-1, 1, (2, 4))], np.array([7, 8]), 0.0).save(tmp_path / "m.npz")
+    np.savez(tmp_path / "d.npz", X=rng.standard_normal((rows, 2)))
+    command = [sys.executable, "-m", "nnopt", "predict", "--model", str(tmp_path / "m.npz"),
+               "--data", str(tmp_path / "d.npz")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        # as `| head -1` does: read a line, or nothing, and close the pipe.
+        # 100,000 lines (200 kB) overflow the pipe's buffer, so writes are
+        # still to come; 3 lines wait in Python's buffer for the flush at exit
+        if read_first:
+            assert proc.stdout.readline() in (b"7\n", b"8\n")
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert err == ""
+    assert code == 0

@@ -279,7 +279,8 @@ def test_bad_settings_raise_before_optimization(no_optimizer, change, error, mat
     (lambda X, y: (X, np.zeros(12)), ValueError, r"at least 2 classes.*\[0.0\]"),
     (lambda X, y: (X, np.where(np.arange(12) == 3, np.nan, y)), ValueError, "y holds NaN"),
     (lambda X, y: (X, np.array([1, "a"] * 6, dtype=object)), TypeError, "comparable"),
-    (lambda X, y: (X, np.ones((12, 3))), ValueError, r"y must be 1-D.*\(12, 3\)"),
+    (lambda X, y: (X, np.full((12, 3), 2.0)), ValueError, r"multi-label target and must hold only 0 and 1"),
+    (lambda X, y: (X, np.ones((12, 3, 2))), ValueError, r"y must be 1-D.*\(12, 3, 2\)"),
     (lambda X, y: ("abc", y), TypeError, "X must be a 2-D numeric array"),
 ])
 def test_bad_data_raise_before_optimization(no_optimizer, make, error, match):

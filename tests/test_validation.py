@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from nnopt.backprop import cost, cost_and_gradient, regularized_gradient
 
@@ -49,6 +50,9 @@ CASES = {
                   r"X has 4 columns, but the network's input layer has 3 units \(layer_sizes\[0\]\)"),
     "X_strings": ("X", np.full((5, 3), "a"), TypeError, r"X must hold numbers; got an array of dtype <U1"),
     "X_complex": ("X", np.zeros((5, 3), dtype=complex), TypeError, r"X must hold real numbers; got dtype complex128"),
+    "X_sparse": ("X", sparse.csr_matrix(np.eye(5, 3)), TypeError,
+                 r"X is a scipy\.sparse csr matrix of shape \(5, 3\); sparse matrices are not supported; "
+                 r"use X\.toarray\(\)"),
     # y
     "y_short": ("y", np.array([0, 1, 2, 1]), ValueError, r"y has 4 entries but X has m = 5 rows"),
     "y_long": ("y", np.zeros((6, 3)), ValueError, r"y has 6 entries but X has m = 5 rows"),
@@ -74,6 +78,9 @@ CASES = {
     "y_3d": ("y", np.zeros((5, 3, 2)), ValueError,
              r"y must be 1-D \(class indices\) or 2-D \(m, K\); got shape \(5, 3, 2\)"),
     "y_strings": ("y", np.array(["a", "b", "c", "a", "b"]), TypeError, r"y must hold numbers.*got dtype <U1"),
+    "y_sparse": ("y", sparse.coo_matrix(np.eye(3)[[0, 1, 2, 1, 0]]), TypeError,
+                 r"y is a scipy\.sparse coo matrix of shape \(5, 3\); sparse matrices are not supported; "
+                 r"use y\.toarray\(\)"),
     "y_none": ("y", None, TypeError, r"y must be an array of class indices or an \(m, K\) target matrix; got None"),
     # theta
     "theta_short": ("theta", np.zeros(37), ValueError,
@@ -210,7 +217,10 @@ def test_objective_and_train_name_X_beyond_float32():
     X[4, 0] = 1e39
     with pytest.raises(ValueError, match=r"X holds 1 value\(s\) beyond the range of float32.*X\[4, 0\]"):
         Objective(X, kwargs["y"], 1.0, SIZES, dtype=np.float32)
-    with pytest.raises(ValueError, match=r"X holds 1 value\(s\) beyond the range of float32.*X\[4, 0\]"):
+    with pytest.raises(ValueError, match=r"X holds 1 value\(s\) beyond the range of float32.*X\[4, 0\]"), \
+            warnings.catch_warnings():
+        # 1e39 is also far outside the range train warns about; the error is the point here
+        warnings.simplefilter("ignore", nnopt._validation.ScalingWarning)
         nnopt.train(X, kwargs["y"], 1.0, hidden_layer_sizes=(5,), dtype=np.float32, maxiter=2)
 
 
@@ -277,3 +287,106 @@ def test_the_checks_run_again_on_the_same_arrays_changed_in_place(func):
     kwargs["X"].shape = (3, 5)
     with pytest.raises(ValueError, match=r"X has 5 columns, but the network's input layer has 3"):
         func(**kwargs)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil"])
+def test_sparse_X_is_refused_as_sparse_at_every_entry_point(fmt):
+    import nnopt
+    from nnopt.model import Model
+    X = sparse.random(6, 3, density=0.5, format=fmt, random_state=0)
+    message = (rf"X is a scipy\.sparse {fmt} matrix of shape \(6, 3\); sparse matrices are not supported; "
+               r"use X\.toarray\(\)")
+    model = Model([np.zeros((2, 4)), np.zeros((2, 3))], np.array([0, 1]), 0.0)
+    for call in (lambda: nnopt.train(X, np.arange(6) % 2, maxiter=1),
+                 lambda: model.predict(X),
+                 lambda: cost_and_gradient(np.zeros(14), X, np.arange(6) % 2, 0.0, (3, 2, 2))):
+        with pytest.raises(TypeError, match=message):
+            call()
+
+
+def test_big_endian_float32_X_is_computed_in_float32_as_native_float32_is():
+    from nnopt._validation import check_dtype
+    kwargs = _valid()
+    X32 = kwargs.pop("X").astype(np.float32)
+    assert check_dtype(None, X32.astype(">f4")) == np.dtype(np.float32)
+    assert check_dtype(None, X32.astype(">f8")) == np.dtype(np.float64)
+    J, grad = cost_and_gradient(X=X32, **kwargs)
+    J_big, grad_big = cost_and_gradient(X=X32.astype(">f4"), **kwargs)
+    # the same values in the same dtype: the same arithmetic, to the bit
+    assert J_big == J
+    assert np.array_equal(grad_big, grad)
+
+
+class TestWarnIfUnscaled:
+    """The warning for X far outside the range sigmoid units can use."""
+
+    def _caught(self, X, **kwargs):
+        from nnopt._validation import warn_if_unscaled
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            largest = warn_if_unscaled(X, **kwargs)
+        return largest, caught
+
+    def test_raw_pixels_warn_once_naming_the_largest_value_and_the_fix(self):
+        from nnopt._validation import ScalingWarning
+        pixels = np.random.default_rng(0).integers(0, 256, size=(50, 784), dtype=np.uint8)
+        largest, caught = self._caught(pixels)
+        assert largest == 255.0
+        assert len(caught) == 1 and issubclass(caught[0].category, ScalingWarning)
+        assert issubclass(ScalingWarning, UserWarning)
+        message = str(caught[0].message)
+        assert "X's largest |value| is 255," in message
+        assert "scale X to [0, 1] first, e.g. X / 255 for pixels" in message
+
+    def test_scaled_data_does_not_warn(self):
+        rng = np.random.default_rng(1)
+        normal = rng.standard_normal((100_000, 10))
+        lognormal = rng.lognormal(0.0, 1.0, 100_000)
+        for X in (rng.random((500, 784)), normal, ((lognormal - lognormal.mean()) / lognormal.std())[:, None],
+                  np.zeros((3, 2)), np.full((1, 1), -100.0)):
+            largest, caught = self._caught(X)
+            assert caught == []
+            assert largest == pytest.approx(np.abs(X).max())
+
+    @pytest.mark.parametrize("X, largest", [
+        (np.array([[0.0, -100.5]]), 100.5),   # just beyond the limit, and negative
+        (np.array([[-128, 3]], dtype=np.int8), 128.0),   # -(-128) does not fit int8
+        (np.array([[1e300, -1e300]]), 1e300),
+    ])
+    def test_values_beyond_the_limit_of_either_sign_warn(self, X, largest):
+        from nnopt._validation import UNSCALED_LIMIT
+        found, caught = self._caught(X, name="X_train")
+        assert found == largest > UNSCALED_LIMIT
+        assert len(caught) == 1
+        assert f"X_train's largest |value| is {largest:g}," in str(caught[0].message)
+        assert "X_train / 255" in str(caught[0].message)
+
+    def test_the_warning_points_at_the_caller_of_the_checking_function(self):
+        from nnopt._validation import warn_if_unscaled
+
+        def train_like(X):
+            warn_if_unscaled(X)
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            train_like(np.full((2, 2), 255.0))
+        import linecache
+        assert caught[0].filename == __file__
+        assert linecache.getline(__file__, caught[0].lineno).strip() == "train_like(np.full((2, 2), 255.0))"
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+def test_with_one_output_unit_an_m_by_1_y_is_the_target_matrix(func):
+    # with K = 1, class index 0 means target 1; an (m, 1) y is the (m, K)
+    # target matrix of 0/1, not a column of class indices
+    rng = np.random.default_rng(3)
+    sizes = (3, 4, 1)
+    theta = rng.uniform(-1, 1, 21)
+    X = rng.standard_normal((6, 3))
+    targets = np.array([[1.0], [0.0], [1.0], [1.0], [0.0], [0.0]])
+    half = func(theta, X, targets, 0.5, sizes)
+    all_ones = func(theta, X, np.ones((6, 1)), 0.5, sizes)
+    indices = func(theta, X, np.zeros(6, dtype=int), 0.5, sizes)
+    first = (lambda r: r[0]) if func is cost_and_gradient else (lambda r: r)
+    np.testing.assert_allclose(first(all_ones), first(indices), rtol=1e-12, atol=1e-15)
+    assert not np.allclose(first(half), first(all_ones))
