@@ -125,7 +125,17 @@ def drop_object_base(app, name, obj, options, bases):
     bases[:] = [base for base in bases if base is not object]
 
 
+def skip_metadata_requests(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated ``set_*_request`` methods of the
+    estimators: their docstrings link into scikit-learn's own glossary,
+    which this site does not have, and they are scikit-learn's API, not nnopt's."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
 def setup(app):
     app.add_directive("nnopt-help", NnoptHelp)
     app.connect("autodoc-process-bases", drop_object_base)
+    app.connect("autodoc-skip-member", skip_metadata_requests)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

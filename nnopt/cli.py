@@ -15,7 +15,7 @@ import numpy as np
 
 from . import __version__
 from .datasets import load_digits, load_mat, train_test_split
-from .descent import DivergenceError
+from .errors import DivergenceError
 from .gradcheck import check_gradients
 from .model import Model, accuracy, load
 from .training import train
@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser():
-    p = _Parser(prog="nnopt", description="Train sigmoid neural networks by backpropagation "
+    p = _Parser(prog="nnopt", description="Train neural networks by backpropagation "
                                 "on SciPy's optimizers.")
     p.add_argument("--version", action="version", version=f"nnopt {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -46,7 +46,13 @@ def _parser():
     t.add_argument("--method", default="TNC", help="TNC, CG, L-BFGS-B, BFGS, ..., gd or sgd (default: TNC)")
     t.add_argument("--maxiter", type=int, default=None, help="iteration limit (default: per method)")
     t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the split (default: 0)")
-    t.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "squared_error"])
+    t.add_argument("--activation", default="sigmoid", choices=["sigmoid", "tanh", "relu"],
+                   help="hidden units (default: sigmoid, as in the course)")
+    t.add_argument("--output", default="sigmoid", choices=["sigmoid", "softmax", "identity"],
+                   help="output units: sigmoid (the course), softmax, or identity for regression "
+                   "on real y (default: sigmoid)")
+    t.add_argument("--loss", default=None, choices=["cross_entropy", "squared_error"],
+                   help="default: the output's own (cross_entropy; squared_error for identity)")
     t.add_argument("--float32", action="store_true", help="compute in float32 (about twice as fast)")
     t.add_argument("--data", metavar="PATH", help=".npz with X and y, or a course .mat file "
                    "(default: the bundled digits)")
@@ -103,6 +109,8 @@ def _train(args):
         X, y = load_digits()
     if args.test_size == 0:
         X_train, X_test, y_train, y_test = X, None, np.asarray(y), None
+    elif args.output == "identity":
+        X_train, X_test, y_train, y_test = _random_split(X, y, args.test_size, args.seed)
     else:
         X_train, X_test, y_train, y_test = train_test_split(X, y, args.test_size, seed=args.seed)
     descent = {k: getattr(args, k) for k in ("learning_rate", "batch_size", "epochs", "momentum")
@@ -111,7 +119,8 @@ def _train(args):
     try:
         model = train(X_train, y_train, args.lam, hidden_layer_sizes=tuple(args.hidden),
                       method=args.method, maxiter=args.maxiter, seed=args.seed, loss=args.loss,
-                      verbose=args.verbose, dtype=np.float32 if args.float32 else None, **descent)
+                      verbose=args.verbose, dtype=np.float32 if args.float32 else None,
+                      activation=args.activation, output=args.output, **descent)
     except DivergenceError as e:
         # the error's own advice names train()'s argument and .theta, which
         # mean nothing here: say it with this command's option
@@ -123,15 +132,30 @@ def _train(args):
     sizes = "-".join(map(str, model.layer_sizes))
     print(f"trained a {sizes} network with {args.method} on {len(y_train)} examples: "
           f"{model.n_iter} iterations, {model.n_evals} cost evaluations, {seconds:.1f} s")
-    print(f"final cost {model.cost_history[-1]:.4f}; training accuracy {model.score(X_train, y_train):.2%}")
+    # accuracy for classes, R² for regression (Model.score)
+    measure, shown = ("R²", "{:.4f}") if model.target in ("regression", "multioutput") else ("accuracy", "{:.2%}")
+    print(f"final cost {model.cost_history[-1]:.4f}; training {measure} "
+          f"{shown.format(model.score(X_train, y_train))}")
     if X_test is None:
         print("no held-out set (--test-size 0): every example was used for training")
     else:
-        print(f"held-out accuracy {model.score(X_test, y_test):.2%} on {len(y_test)} examples")
+        print(f"held-out {measure} {shown.format(model.score(X_test, y_test))} on {len(y_test)} examples")
     print(f"model saved to {args.out}")
     if args.plot:
         _save_plot(model, args.plot)
         print(f"cost curve saved to {args.plot}")
+
+
+def _random_split(X, y, test_size, seed):
+    """A random (not stratified) split, for real-valued targets."""
+    X, y = np.asarray(X), np.asarray(y)
+    n_test = int(round(test_size * len(X))) if test_size < 1 else int(test_size)
+    if not 0 < n_test < len(X):
+        raise _UsageError(f"--test-size {test_size:g} leaves no examples to train or to test on "
+                          f"among {len(X)}")
+    order = np.random.default_rng(seed).permutation(len(X))
+    test, tr = order[:n_test], order[n_test:]
+    return X[tr], X[test], y[tr], y[test]
 
 
 def _save_plot(model, path):

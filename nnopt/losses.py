@@ -181,6 +181,20 @@ def softmax_in_place(z):
     return z
 
 
+def softmax_delta(a, idx=None, Y=None):
+    """δ^(L) = (Σ_k y_k)·h − y, written over `a` = h = softmax(z).
+
+    The derivative of Σ_k y_k (log Σ_j e^(z_j) − z_k) in z_j is
+    (Σ_k y_k)·h_j − y_j: h − y for one-hot rows or any rows that sum to 1,
+    and still exact for target rows that do not (several labels, weights).
+    """
+    if Y is None:
+        return _subtract_targets(a, idx, None)
+    a *= Y.sum(axis=0)
+    a -= Y
+    return a
+
+
 def identity_squared_error(z, idx=None, Y=None, w=None):
     """Σ_i w_i ½‖z − y‖², the least-squares cost of regression (h = z)."""
     r = np.subtract(z, Y, dtype=np.float64)
@@ -202,7 +216,7 @@ LOSSES = ("cross_entropy", "squared_error")
 PAIRS = MappingProxyType({
     ("sigmoid", "cross_entropy"): (cross_entropy, matched_delta),
     ("sigmoid", "squared_error"): (squared_error, squared_error_delta),
-    ("softmax", "cross_entropy"): (softmax_cross_entropy, matched_delta),
+    ("softmax", "cross_entropy"): (softmax_cross_entropy, softmax_delta),
     ("identity", "squared_error"): (identity_squared_error, matched_delta),
 })
 

@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 
 from . import _validation as v
+from . import curvature
 from ._dask import DaskProblem, is_dask
 from ._problem import bind
 from .backprop import dense_targets, evaluate, fuses
@@ -96,6 +97,7 @@ class Objective:
         # the kernels' (m, K) targets, made once for all evaluations
         self._targets = dense_targets(p) if fuses(p) else None
         self._last = None  # (θ, J, gradient or None) of the last evaluation
+        self._point = None  # (θ, curvature.Curvature) of the last curvature product
         self._recent = []  # (θ, J) of the last few evaluations, newest last
 
     @property
@@ -185,6 +187,49 @@ class Objective:
         """
         return self._at(theta, gradient=False)[1]
 
+    def hessp(self, theta, v):
+        """H·v, the exact Hessian of J at θ times v (`nnopt.hessian_vector_product`).
+
+        The forward pass at θ is kept for the next product at the same θ:
+        a Newton-CG or trust-region step asks for many at one point.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n_params,)
+        v : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_params,)
+        """
+        return self._curvature(theta).hessp(v)
+
+    def gauss_newton(self, theta, v):
+        """G·v, the Gauss-Newton matrix of J at θ times v (`nnopt.gauss_newton_product`).
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n_params,)
+        v : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_params,)
+        """
+        return self._curvature(theta).gauss_newton(v)
+
+    def _curvature(self, theta):
+        """The curvature products' point at θ: the last one if it was at θ."""
+        point = self._point
+        if point is not None and point[0].shape == theta.shape and np.array_equal(point[0], theta):
+            return point[1]
+        if not self.problem.in_memory or self._dask is not None:
+            raise ValueError("curvature products need X in memory as one array: not a memmap, "
+                             "an array-like read in blocks, or a Dask array")
+        theta = self._checked(theta)
+        self._point = (theta.copy(), curvature.at(theta, self.problem, check=False))
+        return self._point[1]
+
     def recorded_cost(self, theta):
         """J at θ if one of the last few evaluations was at θ, else None."""
         for t, J in reversed(self._recent):
@@ -222,7 +267,7 @@ class Objective:
         if type(batch.problem.X) is np.ndarray and not batch.problem.X.flags.c_contiguous:
             batch.problem = _with(batch.problem, X=np.ascontiguousarray(batch.problem.X))
         batch.layer_sizes, batch.n_params = self.layer_sizes, self.n_params
-        batch.n_evals, batch._last, batch._recent, batch._dask = 0, None, [], None
+        batch.n_evals, batch._last, batch._recent, batch._dask, batch._point = 0, None, [], None, None
         batch._targets = dense_targets(batch.problem) if fuses(batch.problem) else None
         return batch
 

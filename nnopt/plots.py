@@ -136,6 +136,16 @@ def plot_cost_curve(*models_or_histories, labels=None, ax=None, x="iteration", l
 
 # --- image grids ------------------------------------------------------------
 
+# Geometry of an image grid, in inches: the side of one image in a figure
+# made here (digits, hidden units), the gap between images as a fraction of
+# that side, and the colour bar's gap, width and room for its tick labels.
+_DIGIT_SIDE, _UNIT_SIDE = 0.8, 1.0
+_GAP = 0.06
+_BAR_PAD, _BAR_WIDTH, _BAR_LABELS = 0.12, 0.14, 0.6
+_TITLE_SIZE = "small"
+_TITLE_PAD = 1.5  # points between an image and its title
+
+
 def _side(n_features, what):
     """The side s of an s×s image of n_features pixels, or a ValueError."""
     s = math.isqrt(n_features)
@@ -157,33 +167,105 @@ def _check_count(value, name):
     return int(value)
 
 
-def _image_grid(images, fig, ncols, cmap, titles=None, colors=None, symmetric=False):
-    """Draw images (count, s, s) one per Axes in a grid; returns the AxesImages."""
+def _title_height(titles):
+    """Inches that a row of titles takes above its images; 0 without titles."""
+    if titles is None:
+        return 0.0
+    from matplotlib.font_manager import FontProperties
+
+    points = FontProperties(size=_TITLE_SIZE).get_size_in_points()
+    # 1.3 line heights hold the ascent of digits and the descent of "(p)"
+    return (1.3 * points + _TITLE_PAD) / 72
+
+
+def _grid_geometry(width, height, nrows, ncols, title_h, bar_w):
+    """Where an nrows × ncols grid of square images goes in a width × height (inches) figure.
+
+    The images are as large as fit with gaps of _GAP of their side, so no
+    cell is wider or taller than its image; the grid is centred across and
+    starts at the top, leaving any spare height below it, which a tight
+    bounding box (``savefig(bbox_inches="tight")``, Jupyter's inline
+    figures) crops away. Returns the GridSpec keywords.
+    """
+    side = min((width - bar_w) / (ncols + (ncols - 1) * _GAP),
+               (height - nrows * title_h) / (nrows + (nrows - 1) * _GAP))
+    if side <= 0:
+        raise ValueError(f"fig is {width:.2g} × {height:.2g} inches, too small for a {nrows} × {ncols} "
+                         "grid of images with titles; pass a larger figure or fig=None")
+    block_w = side * (ncols + (ncols - 1) * _GAP)
+    block_h = nrows * (side + title_h) + (nrows - 1) * _GAP * side
+    left = (width - block_w - bar_w) / 2
+    return dict(left=left / width, right=(left + block_w) / width,
+                top=(height - title_h) / height, bottom=(height - block_h) / height,
+                wspace=_GAP, hspace=(_GAP * side + title_h) / side)
+
+
+def _layout_engine(fig):
+    """The layout engine of the figure `fig` belongs to: "constrained", "tight" or None."""
+    root = fig.figure  # a SubFigure's Figure; a Figure's is itself
+    if hasattr(root, "get_layout_engine"):  # matplotlib >= 3.6
+        name = type(root.get_layout_engine()).__name__
+        return "constrained" if name.startswith("Constrained") else "tight" if name.startswith("Tight") else None
+    return "constrained" if root.get_constrained_layout() else "tight" if root.get_tight_layout() else None
+
+
+def _image_grid(images, fig, ncols, cmap, side, titles=None, colors=None, norm=None, bar_label=None,
+                extend="neither"):
+    """Draw images (count, s, s) one per Axes in a compact grid; returns the AxesImages.
+
+    With a `norm` every image shares that colour scale, and a `bar_label`
+    adds a colour bar for it, with pointed ends as `extend` says; without,
+    each image is scaled on its own.
+    """
     count = images.shape[0]
     ncols = min(count, _check_count(ncols, "ncols") if ncols is not None else math.ceil(math.sqrt(count)))
     nrows = math.ceil(count / ncols)
+    title_h = _title_height(titles)
+    bar_w = _BAR_PAD + _BAR_WIDTH + _BAR_LABELS if bar_label is not None else 0.0
     if fig is None:
-        fig = _pyplot().figure(figsize=(0.9 * ncols, (0.9 + 0.3 * (titles is not None)) * nrows))
+        fig = _pyplot().figure(figsize=(side * (ncols + (ncols - 1) * _GAP) + bar_w,
+                                        nrows * (side + title_h) + (nrows - 1) * _GAP * side))
+        if _layout_engine(fig):
+            fig.set_layout_engine("none")  # rcParams asked for one; this grid places itself
     elif fig.axes:
         raise ValueError(f"fig already holds {len(fig.axes)} Axes; pass an empty Figure or SubFigure "
                          "(plt.figure(), or fig.subfigures() to place a grid beside other plots)")
-    axes = fig.subplots(nrows, ncols, squeeze=False,
-                        gridspec_kw=dict(wspace=0.05, hspace=0.45 if titles is not None else 0.05))
+    elif _layout_engine(fig) == "tight":
+        # tight layout refuses a grid with its own spacing, and would spread the images apart
+        raise ValueError('fig uses tight layout, which cannot lay out a compact grid of images; pass a '
+                         'figure without a layout engine (the grid places itself) or with layout="constrained"')
+    # A SubFigure's bbox is in its parent's pixels, so divide by the parent's dpi.
+    width, height = fig.bbox.width / fig.figure.dpi, fig.bbox.height / fig.figure.dpi
+    grid = _grid_geometry(width, height, nrows, ncols, title_h, bar_w)
+    axes = fig.subplots(nrows, ncols, squeeze=False, gridspec_kw=grid)
     drawn = []
     for i, ax in enumerate(axes.flat):
         if i >= count:
             fig.delaxes(ax)  # the last row's empty cells
             continue
-        # Each image gets its own grey scale, as the course's displayData does;
-        # weights are centred so that a zero weight is mid-grey.
-        lim = np.abs(images[i]).max() if symmetric else None
-        drawn.append(ax.imshow(images[i], cmap=cmap, interpolation="nearest",
-                               vmin=-lim if symmetric else None, vmax=lim))
-        ax.set_axis_off()
+        drawn.append(ax.imshow(images[i], cmap=cmap, norm=norm, interpolation="nearest"))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if norm is None:
+            ax.set_axis_off()  # a digit's black background is its own frame
+        else:
+            # a thin frame: the zero weights at the edges are the colour of the page
+            for spine in ax.spines.values():
+                spine.set(color="0.6", linewidth=0.5)
         if titles is not None:
-            title = ax.set_title(titles[i], fontsize="small", pad=2)
+            title = ax.set_title(titles[i], fontsize=_TITLE_SIZE, pad=_TITLE_PAD)
             if colors[i] is not None:
                 title.set_color(colors[i])
+    if bar_label is not None:
+        if _layout_engine(fig) == "constrained":
+            # the engine moves the images, so it must place the colour bar too
+            bar = fig.colorbar(drawn[0], ax=[image.axes for image in drawn], extend=extend)
+        else:
+            x = grid["right"] + _BAR_PAD / width
+            cax = fig.add_axes([x, grid["bottom"], _BAR_WIDTH / width, grid["top"] - grid["bottom"]])
+            bar = fig.colorbar(drawn[0], cax=cax, extend=extend)
+        bar.set_label(bar_label, fontsize=_TITLE_SIZE)
+        bar.ax.tick_params(labelsize=_TITLE_SIZE)
     return drawn
 
 
@@ -218,7 +300,8 @@ def display_digits(X, labels=None, predictions=None, n=25, ncols=None, order="C"
         column by column (the course's ex4data1.mat, whose digits "C" would
         show transposed).
     fig : matplotlib.figure.Figure or SubFigure, optional
-        An empty figure to fill; a new pyplot figure when None.
+        An empty figure to fill; a new pyplot figure when None, sized so
+        that each image is 0.8 inch wide with nothing around it.
     cmap : str or Colormap
         Grey levels; each image is scaled from its own minimum to maximum.
 
@@ -227,6 +310,14 @@ def display_digits(X, labels=None, predictions=None, n=25, ncols=None, order="C"
     list of matplotlib.image.AxesImage
         One per example drawn, each in its own Axes (``image.axes``, whose
         title holds the label).
+
+    Notes
+    -----
+    The grid is compact: images 6% of their side apart, small titles just
+    above them, as large as `fig` allows. A given figure of another shape
+    than the grid keeps its spare room to the sides or below the grid. In
+    a figure with constrained layout the engine places the images instead;
+    tight layout cannot keep a grid compact and raises ValueError.
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
@@ -252,10 +343,11 @@ def display_digits(X, labels=None, predictions=None, n=25, ncols=None, order="C"
     images = X[:count].reshape(count, s, s)
     if order == "F":
         images = images.transpose(0, 2, 1)  # unrolled column by column: rows were read as columns
-    return _image_grid(images, fig, ncols, cmap, titles, colors)
+    return _image_grid(images, fig, ncols, cmap, _DIGIT_SIDE, titles, colors)
 
 
-def display_hidden_units(model, ncols=None, order="C", fig=None, cmap="gray"):
+def display_hidden_units(model, ncols=None, order="C", fig=None, cmap="RdBu_r", colorbar=True,
+                         vmax=None):
     """Draw each hidden unit's input weights as an image of the input.
 
     Parameters
@@ -269,33 +361,66 @@ def display_hidden_units(model, ncols=None, order="C", fig=None, cmap="gray"):
         How the inputs were unrolled, as in `display_digits` ("F" for the
         course's 20×20 data and weights).
     fig : matplotlib.figure.Figure or SubFigure, optional
-        An empty figure to fill; a new pyplot figure when None.
+        An empty figure to fill; a new pyplot figure when None, sized so
+        that each unit is 1 inch wide.
     cmap : str or Colormap
+        A diverging colour map, whose middle colour is drawn for a zero
+        weight; the default "RdBu_r" is white there, red for positive
+        weights and blue for negative ones.
+    colorbar : bool
+        Draw a colour bar of the weights beside the grid.
+    vmax : float, optional
+        The weight drawn in the scale's end colours, which runs from −vmax
+        to vmax; larger weights get the end colours too, and the colour
+        bar's pointed ends say so. By default the 99th percentile of the
+        weights' absolute values over all units, so that a few large
+        weights do not wash out the rest. Give a number to draw two
+        networks on one scale.
 
     Returns
     -------
     list of matplotlib.image.AxesImage
         One per hidden unit, in order (unit j of layer 2 is image j - 1).
+        They share one colour scale (``image.norm``); with `colorbar`,
+        ``images[0].colorbar`` is the colour bar, in an Axes of its own.
 
     Notes
     -----
     Hidden unit j computes g(Θ^(1)_j0 + Σ_i Θ^(1)_ji x_i): the row
     Θ^(1)[j, 1:] holds one weight per pixel, so it has the shape of an
-    input image. Each unit is scaled to ±max|weight|: mid-grey is a zero
-    weight, light pixels excite the unit and dark ones inhibit it.
+    input image. Every unit is drawn on the same scale, symmetric about 0:
+    a zero weight is the middle colour, ink on a red pixel excites the unit
+    and ink on a blue one inhibits it, and a pale unit has small weights.
     """
+    from matplotlib.colors import Normalize
+
     theta1 = model.thetas[0] if hasattr(model, "thetas") else model
     theta1 = np.asarray(theta1, dtype=np.float64)
     if theta1.ndim != 2 or theta1.shape[1] < 2:
         raise ValueError("expected a Model or its first weight matrix Θ^(1) of shape (s_2, n + 1); "
                          f"got shape {theta1.shape}")
     _check_order(order)
+    if not isinstance(colorbar, (bool, np.bool_)):
+        raise TypeError(f"colorbar must be True or False; got {colorbar!r}")
     s = _side(theta1.shape[1] - 1, "the input layer")
     weights = theta1[:, 1:]  # the bias weight has no pixel
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("the weights Θ^(1)[:, 1:] hold NaN or infinite values, which have no colour")
     images = weights.reshape(-1, s, s)
     if order == "F":
         images = images.transpose(0, 2, 1)
-    return _image_grid(images, fig, ncols, cmap, symmetric=True)
+    if vmax is None:
+        lim = float(np.percentile(np.abs(weights), 99)) or 1.0  # all zero: any range shows them
+    elif (isinstance(vmax, (bool, np.bool_)) or not isinstance(vmax, numbers.Real)
+          or not np.isfinite(vmax) or vmax <= 0):
+        raise ValueError(f"vmax must be a positive number or None; got {vmax!r}")
+    else:
+        lim = float(vmax)
+    norm = Normalize(vmin=-lim, vmax=lim)
+    low, high = weights.min() < -lim, weights.max() > lim
+    extend = "both" if low and high else "min" if low else "max" if high else "neither"
+    return _image_grid(images, fig, ncols, cmap, _UNIT_SIDE, norm=norm,
+                       bar_label=r"weight $\Theta^{(1)}_{ji}$" if colorbar else None, extend=extend)
 
 
 # --- the confusion matrix ---------------------------------------------------

@@ -26,7 +26,7 @@ from .progress import ProgressBar
 from .targets import encode, encode_labels  # noqa: F401  (encode_labels: nnopt.training's before)
 from .parameters import random_init, reshape
 
-__all__ = ["train", "ConvergenceWarning", "DEFAULT_MAXITER", "TNC_OPTIONS"]
+__all__ = ["train", "ConvergenceWarning", "DEFAULT_MAXITER", "DEFAULT_CURVATURE", "TNC_OPTIONS"]
 
 
 # Methods of scipy.optimize.minimize that use the gradient, and the default
@@ -40,11 +40,21 @@ __all__ = ["train", "ConvergenceWarning", "DEFAULT_MAXITER", "TNC_OPTIONS"]
 #   CG         one conjugate-gradient step with its line search (~2 evaluations).
 #   L-BFGS-B   one quasi-Newton step (~1 evaluation).
 #   BFGS       one quasi-Newton step; keeps a dense n×n matrix, so only for small nets.
-#   Newton-CG  one Newton step with an inner CG solve.
+#   Newton-CG  one Newton step: an inner CG solve on exact curvature
+#              products (each about 1.2 gradient evaluations) and a line search.
+#   trust-ncg, trust-krylov  one trust-region step: an inner (Steihaug or
+#              Lanczos) solve on exact curvature products.
 #   SLSQP, trust-constr  one step of their own kind; slow for large nets.
 DEFAULT_MAXITER = {
     "tnc": 25, "cg": 200, "l-bfgs-b": 200, "bfgs": 200,
-    "newton-cg": 50, "slsqp": 100, "trust-constr": 200,
+    "newton-cg": 50, "trust-ncg": 50, "trust-krylov": 50, "slsqp": 100, "trust-constr": 200,
+}
+# The methods that take Hessian-vector products (SciPy's hessp), and the
+# curvature each is given unless told otherwise (curvature=): the
+# Gauss-Newton matrix G, positive semi-definite, or the exact Hessian H.
+DEFAULT_CURVATURE = {
+    "newton-cg": "gauss-newton", "trust-ncg": "gauss-newton", "trust-krylov": "gauss-newton",
+    "trust-constr": "gauss-newton",
 }
 # nnopt's defaults for TNC's own options (the user's `options` win). SciPy's
 # maxCGit allows up to 50 Hessian-vector products per Newton step; far from
@@ -56,7 +66,8 @@ DEFAULT_MAXITER = {
 # ~1.8 s, against 92.5-94.0% after 50 iterations in ~9 s with SciPy's own.
 TNC_OPTIONS = {"maxCGit": 10, "rescale": 0}
 _NO_GRADIENT = {"nelder-mead", "powell", "cobyla", "cobyqa"}
-_NEED_HESSIAN = {"dogleg", "trust-ncg", "trust-krylov", "trust-exact"}
+_NEED_HESSIAN = {"dogleg", "trust-exact"}
+_CURVATURES = ("gauss-newton", "hessian")
 _DESCENT = {"gd", "sgd"}
 
 
@@ -138,15 +149,31 @@ def _check_method(method):
         raise ValueError(f"method {method!r} uses no gradient, so backpropagation would be wasted; "
                          f"use one of {_method_list()}")
     if key in _NEED_HESSIAN:
-        raise ValueError(f"method {method!r} needs the Hessian, which nnopt does not compute; "
-                         f"use one of {_method_list()}")
+        raise ValueError(f"method {method!r} needs the whole Hessian matrix (n_params² numbers), "
+                         "which nnopt does not form; 'trust-ncg' and 'trust-krylov' take exact "
+                         f"Hessian-vector products instead. Use one of {_method_list()}")
     if key not in DEFAULT_MAXITER and key not in _DESCENT:
         raise ValueError(f"unknown method {method!r}; use one of {_method_list()}")
     return key
 
 
 def _method_list():
-    return "'TNC', 'CG', 'L-BFGS-B', 'BFGS', 'Newton-CG', 'SLSQP', 'trust-constr', 'gd', 'sgd'"
+    return ("'TNC', 'CG', 'L-BFGS-B', 'BFGS', 'Newton-CG', 'trust-ncg', 'trust-krylov', 'SLSQP', "
+            "'trust-constr', 'gd', 'sgd'")
+
+
+def _check_curvature(curvature, key):
+    """The curvature for a method's Hessian-vector products; None picks the method's default."""
+    if key not in DEFAULT_CURVATURE:
+        if curvature is not None:
+            raise ValueError(f"curvature={curvature!r} is for the methods that take Hessian-vector "
+                             f"products ({', '.join(sorted(DEFAULT_CURVATURE))}); got method {key!r}")
+        return None
+    if curvature is None:
+        return DEFAULT_CURVATURE[key]
+    if curvature not in _CURVATURES:
+        raise ValueError(f"curvature must be one of {list(_CURVATURES)} or None; got {curvature!r}")
+    return curvature
 
 
 def _check_hidden(hidden_layer_sizes):
@@ -167,7 +194,8 @@ def _check_hidden(hidden_layer_sizes):
 
 def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, seed=0,
           loss=None, verbose=False, dtype=None, options=None, *, activation="sigmoid",
-          output="sigmoid", sample_weight=None, progress=None, working_memory=None, **descent):
+          output="sigmoid", sample_weight=None, progress=None, working_memory=None, curvature=None,
+          **descent):
     """Train a network by backpropagation.
 
     Parameters
@@ -186,9 +214,9 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         Units per hidden layer; the network is ``(n, *hidden_layer_sizes, K)``.
     method : str
         "TNC" (default, as in the articles), "CG", "L-BFGS-B", "BFGS",
-        "Newton-CG", "SLSQP", "trust-constr" (any `scipy.optimize.minimize`
-        method that uses a gradient and no Hessian), or "gd" / "sgd" for
-        the articles' batch and mini-batch gradient descent.
+        "SLSQP", the methods that take exact Hessian-vector products
+        ("Newton-CG", "trust-ncg", "trust-krylov", "trust-constr"), or "gd"
+        / "sgd" for the articles' batch and mini-batch gradient descent.
     maxiter : int or None
         The most optimizer iterations (see `DEFAULT_MAXITER` for what one
         iteration is per method, and the default used for None).
@@ -218,6 +246,10 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     progress : bool or None
         Show a progress bar (iterations of maxiter, the cost, the time
         left): None shows it on a terminal or in a notebook only.
+    curvature : {None, "gauss-newton", "hessian"}
+        For the methods that take Hessian-vector products: the Gauss-Newton
+        matrix G (positive semi-definite) or the exact Hessian H; None
+        picks the method's default (`DEFAULT_CURVATURE`).
     working_memory : float, optional
         MiB of activations an evaluation may hold at a time (default 64):
         X is taken in blocks of rows that fit. X may be a `numpy.memmap`,
@@ -248,6 +280,8 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     nonlinear conjugate-gradient method stopped after 50 iterations.
     """
     key = _check_method(method)
+    if key in _DESCENT and curvature is not None:
+        _check_curvature(curvature, key)  # raises: gd and sgd take no curvature
     maxiter = v.check_int(maxiter, "maxiter", 1, allow_none=True)
     hidden = _check_hidden(hidden_layer_sizes)
     if progress is not None and not isinstance(progress, bool):
@@ -265,7 +299,7 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
             raise TypeError(f"train() got unexpected options {sorted(descent)} for method {method!r} "
                             "(learning_rate, batch_size, epochs and momentum belong to 'gd' and 'sgd')")
         limit = maxiter or DEFAULT_MAXITER[key]
-        run, run_args = _run_scipy, (key, limit, dict(options or {}))
+        run, run_args = _run_scipy, (key, limit, dict(options or {}), _check_curvature(curvature, key))
     objective = Objective(X, targets, lam, sizes, loss, dtype, activation=activation, output=output,
                           sample_weight=sample_weight, working_memory=working_memory)
     theta0 = random_init(sizes, seed=seed)
@@ -327,7 +361,7 @@ def _warn_failure(method, result, stacklevel):
         ConvergenceWarning, stacklevel=stacklevel + 1)
 
 
-def _run_scipy(objective, theta0, recorder, key, maxiter, options):
+def _run_scipy(objective, theta0, recorder, key, maxiter, options, curvature=None):
     """Minimize with `scipy.optimize.minimize`, recording every iteration."""
 
     def fun(theta):
@@ -358,7 +392,10 @@ def _run_scipy(objective, theta0, recorder, key, maxiter, options):
         blas = (_accel.threads_for(objective.X, objective.layer_sizes[1]) if objective.problem.in_memory
                 else contextlib.nullcontext())
         with scipy_blas_limited(), blas:
-            result = minimize(fun, theta0, jac=True, method=key, callback=callback, options=options)
+            hessp = None if curvature is None else (
+                objective.hessp if curvature == "hessian" else objective.gauss_newton)
+            result = minimize(fun, theta0, jac=True, hessp=hessp, method=key, callback=callback,
+                              options=options)
     except _IterationLimit:
         # at least one iteration was recorded, so theta0 and the initial cost go unused
         _, result = _stopped(recorder, theta0, None, objective,

@@ -8,7 +8,12 @@ The pictures, from the bundled digits (4,000 to train, 1,000 held out, λ = 1, s
     figures/digits.png        a grid of training examples with their labels
     figures/cost_curve.png    J(Θ) of TNC, CG and L-BFGS-B, each with its default iteration
                               limit, against iteration and against wall time
-    figures/hidden_units.png  the first-layer weights of the TNC network's 25 hidden units
+    figures/hidden_units.png  the first-layer weights of the TNC network's 25 hidden units,
+                              on one colour scale symmetric about 0
+    figures/misclassified.png held-out digits the TNC network gets wrong, "true (pred p)"
+
+The weights the notebook starts from (data/digits_weights.npz) are made by
+data/make_weights.py, not here.
 
 The wall times, and so the right half of cost_curve.png, change from run to run.
 """
@@ -39,8 +44,9 @@ def make_figures():
     X, y = nnopt.load_digits()
     X_train, X_test, y_train, y_test = nnopt.train_test_split(X, y, test_size=0.2, seed=0)
 
-    # Figure objects of their own: no pyplot, no window, nothing left open.
-    fig = Figure(figsize=(8, 4.6))
+    # Figure objects of their own: no pyplot, no window, nothing left open. The image
+    # grids fill the width and leave spare height below, which bbox_inches="tight" crops.
+    fig = Figure(figsize=(8.4, 5))
     display_digits(X_train, labels=y_train, n=40, ncols=10, fig=fig)
     save(fig, "digits.png")
 
@@ -58,9 +64,37 @@ def make_figures():
     right.set_title("against wall time")
     save(fig, "cost_curve.png")
 
-    fig = Figure(figsize=(5, 5))
+    fig = Figure(figsize=(6.2, 6))
     display_hidden_units(models[0], fig=fig)
     save(fig, "hidden_units.png")
+
+    tnc = models[0]
+    predictions = tnc.predict(X_test)
+    wrong = np.flatnonzero(predictions != y_test)
+    fig = Figure(figsize=(8.4, 5))
+    display_digits(X_test[wrong], y_test[wrong], predictions[wrong], n=30, ncols=10, fig=fig)
+    save(fig, "misclassified.png")
+
+
+def as_displayed(outputs):
+    """A cell's outputs as Jupyter shows them once the cell is done.
+
+    A progress bar redraws its line with carriage returns, and arrives as
+    one stream output per redraw; saved as they are, every redraw would show
+    on a page that renders the notebook. Consecutive outputs of one stream
+    are joined, and each line keeps what follows its last carriage return.
+    """
+    merged = []
+    for output in outputs:
+        if (output.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                and merged[-1].name == output.name):
+            merged[-1].text += output.text
+        else:
+            merged.append(output)
+    for output in merged:
+        if output.output_type == "stream":
+            output.text = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in output.text.split("\n"))
+    return merged
 
 
 def run_notebook():
@@ -72,6 +106,9 @@ def run_notebook():
     client = NotebookClient(nb, kernel_name="python3", timeout=600, record_timing=False,
                             resources={"metadata": {"path": str(HERE)}})
     client.execute()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = as_displayed(cell.outputs)
     nbformat.write(nb, NOTEBOOK)
     print(f"executed and saved {NOTEBOOK.relative_to(HERE.parent)} ({NOTEBOOK.stat().st_size / 1e6:.2f} MB)")
 

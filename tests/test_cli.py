@@ -260,3 +260,27 @@ def test_a_reader_that_stops_early_ends_predict_quietly(tmp_path, rows, read_fir
         code = proc.wait(timeout=60)
     assert err == ""
     assert code == 0
+
+
+def test_train_a_regression_on_a_known_function(tmp_path, capsys):
+    # y = sin(3x) + noise, through the command line: identity outputs, R² held out
+    rng = np.random.default_rng(12)
+    x = rng.uniform(-1, 1, size=(600, 1))
+    np.savez(tmp_path / "sine.npz", X=x, y=np.sin(3 * x[:, 0]) + 0.05 * rng.standard_normal(600))
+    code = main(["train", "--data", str(tmp_path / "sine.npz"), "--output", "identity",
+                 "--activation", "tanh", "--hidden", "20", "--lam", "0.0001", "--method", "L-BFGS-B",
+                 "--maxiter", "500", "--test-size", "0.25", "--out", str(tmp_path / "m.npz")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    held_out = float(out.split("held-out R² ")[1].split()[0])
+    assert held_out >= 0.95, out
+    model = nnopt.load(tmp_path / "m.npz")
+    assert (model.activation, model.output, model.target) == ("tanh", "identity", "regression")
+
+
+def test_train_with_relu_and_softmax(small_data, tmp_path, capsys):
+    code = main(["train", "--data", str(small_data), "--activation", "relu", "--output", "softmax",
+                 "--maxiter", "5", "--out", str(tmp_path / "m.npz")])
+    assert code == 0
+    model = nnopt.load(tmp_path / "m.npz")
+    assert (model.activation, model.output, model.loss) == ("relu", "softmax", "cross_entropy")

@@ -11,7 +11,8 @@ import pytest
 import scipy.io
 
 import nnopt
-from nnopt.datasets import _digits_source, load_digits, load_mat, train_test_split
+from nnopt.datasets import (_digits_source, _weights_source, load_digit_weights, load_digits, load_mat,
+                            train_test_split)
 
 REPO = Path(__file__).resolve().parent.parent
 # sha256 of X.tobytes() + y.tobytes() of the uint8 arrays, as in data/README.md
@@ -70,17 +71,61 @@ def test_load_digits_from_a_checkout_in_another_directory(tmp_path):
     assert str(REPO / "nnopt") in out.stdout
 
 
-def test_data_script_does_nothing_on_import():
-    """data/ is installed as nnopt._data, so make_digits.py is importable there."""
+@pytest.mark.parametrize("script", ["make_digits.py", "make_weights.py"])
+def test_data_script_does_nothing_on_import(script):
+    """data/ is installed as nnopt._data, so its scripts are importable there."""
     code = (
         "import importlib.util, sys; before = set(sys.modules); "
-        f"spec = importlib.util.spec_from_file_location('make_digits', {str(REPO / 'data' / 'make_digits.py')!r}); "
+        f"spec = importlib.util.spec_from_file_location('script', {str(REPO / 'data' / script)!r}); "
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module); "
         "print(callable(module.main), sorted(set(sys.modules) - before))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True []"
+
+
+# --- load_digit_weights --------------------------------------------------------
+
+def test_digit_weights_have_the_shapes_of_a_784_25_10_network():
+    thetas = load_digit_weights()
+    assert [t.shape for t in thetas] == [(25, 785), (10, 26)]
+    assert all(t.dtype == np.float64 and np.all(np.isfinite(t)) for t in thetas)
+
+
+def test_digit_weights_classify_the_bundled_digits(digits):
+    """A trained network for load_digits' pixel order and labels: output unit k is the digit k."""
+    X, y = digits
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, seed=0)
+    model = nnopt.Model(load_digit_weights(), classes=np.arange(10), lam=1.0)
+    assert model.score(X_train, y_train) > 0.97
+    assert model.score(X_test, y_test) > 0.90  # held out when the weights were made
+    # far below J at small random weights, which is about K ln 2 = 6.9
+    theta = nnopt.unroll(load_digit_weights())
+    assert nnopt.cost(theta, X_train, y_train, 0.0, (784, 25, 10)) < 0.3
+
+
+def test_load_digit_weights_returns_new_arrays_each_call():
+    first = load_digit_weights()
+    first[0][:] = 0.0
+    assert np.abs(load_digit_weights()[0]).max() > 0.1
+
+
+def test_bundled_weights_file_is_small_and_plain():
+    source = _weights_source()
+    with source.open("rb") as f:
+        size = len(f.read())
+    assert size < 200_000
+    with source.open("rb") as f, np.load(f, allow_pickle=False) as npz:  # numbers only, no pickle
+        assert sorted(npz.files) == ["Theta1", "Theta2"]
+        assert npz["Theta1"].dtype == np.float64
+
+
+def test_load_digit_weights_says_where_it_looked_when_the_file_is_missing(monkeypatch):
+    monkeypatch.setattr("nnopt.datasets._WEIGHTS_FILE", "no_weights.npz")
+    with pytest.raises(FileNotFoundError, match=r"weights file no_weights.npz was not found, neither "
+                                                r"installed as .*_data.*make_weights\.py"):
+        load_digit_weights()
 
 
 # --- train_test_split ----------------------------------------------------------

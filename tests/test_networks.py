@@ -241,3 +241,15 @@ def test_sample_weight_reaches_training():
     weighted = nnopt.train(X, y, maxiter=15, sample_weight=w)
     assert (plain.predict(X[y == 2]) == 2).mean() > 0.5
     assert (weighted.predict(X[y == 2]) == 2).mean() < 0.1
+
+
+def test_softmax_gradient_with_target_rows_that_do_not_sum_to_one():
+    # rows of Y with two labels, or none: δ^(L) = (Σ_k y_k)·h − y, not h − y
+    rng = np.random.default_rng(14)
+    sizes = (4, 5, 3)
+    theta = random_init(sizes, epsilon=0.9, seed=rng)
+    X = rng.standard_normal((6, 4))
+    Y = np.array([[1, 1, 0], [0, 0, 0], [0, 1, 0], [1, 0, 1], [0.5, 0.5, 0], [0, 0, 1]], dtype=float)
+    _, grad = cost_and_gradient(theta, X, Y, 0.2, sizes, output="softmax")
+    num = numerical_gradient(lambda t: cost(t, X, Y, 0.2, sizes, output="softmax"), theta, eps=1e-5)
+    assert np.linalg.norm(num - grad) / np.linalg.norm(num + grad) < 1e-7

@@ -211,17 +211,131 @@ def test_display_digits_bad_input(digits):
         display_digits(X, fig=fig)
 
 
+# --- compact grids ---------------------------------------------------------
+
+def _inches(fig, bbox):
+    """(x0, y0, x1, y1) of a display-space bbox, in inches."""
+    return tuple(v / fig.dpi for v in (bbox.x0, bbox.y0, bbox.x1, bbox.y1))
+
+
+@pytest.mark.parametrize("figsize", [None, (9, 4.6), (6, 8)])
+def test_digit_grid_is_compact_whatever_the_figure(digits, figsize):
+    X, y = digits[2], digits[3]
+    predictions = (y + 1) % 10
+    fig = None if figsize is None else Figure(figsize=figsize)
+    images = display_digits(X, y, predictions, n=30, ncols=10, fig=fig)
+    fig = images[0].figure
+    fig.draw_without_rendering()
+    boxes = np.array([_inches(fig, im.axes.get_window_extent()) for im in images])
+    sides = boxes[:, 2] - boxes[:, 0]
+    # every image fills its cell: square, all the same size
+    np.testing.assert_allclose(boxes[:, 3] - boxes[:, 1], sides, rtol=1e-6)
+    np.testing.assert_allclose(sides, sides[0], rtol=1e-6)
+    # neighbours in a row are a few percent of a side apart
+    gaps = boxes[1:10, 0] - boxes[:9, 2]
+    assert np.all(gaps > 0) and np.all(gaps < 0.1 * sides[0])
+    # between rows: just the titles, which neither overlap the row above nor leave much room
+    for i in range(10, 30):
+        title = _inches(fig, images[i].axes.title.get_window_extent())
+        above = boxes[i - 10]
+        assert boxes[i, 3] <= title[1] + 1e-9 and title[3] < above[1]
+        assert above[1] - boxes[i, 3] < 2 * (title[3] - title[1])
+    # as large as the figure allows: the grid spans its width or its height
+    width, height = fig.get_size_inches()
+    spans_width = boxes[:, 2].max() - boxes[:, 0].min() == pytest.approx(width, rel=1e-6)
+    top = _inches(fig, images[0].axes.title.get_window_extent())[3]
+    spans_height = top - boxes[:, 1].min() == pytest.approx(height, rel=0.02)
+    assert spans_width or spans_height
+    if figsize is None:  # a figure made to measure: 0.8 inch per digit, nothing spare
+        assert sides[0] == pytest.approx(0.8) and spans_width and spans_height
+
+
+def test_grid_titles_are_small(digits):
+    images = display_digits(digits[2], digits[3], n=4, fig=Figure())
+    # smaller than the text around them ("small": 0.83 of the font size)
+    assert images[0].axes.title.get_fontsize() < matplotlib.rcParams["font.size"]
+
+
+def test_grid_in_a_figure_too_small_for_its_titles_raises(digits):
+    with pytest.raises(ValueError, match=r"too small for a 5 × 5 grid"):
+        display_digits(digits[2], digits[3], n=25, fig=Figure(figsize=(3, 0.5)))
+
+
+def test_grid_in_a_tight_layout_figure_raises(digits, models):
+    with pytest.raises(ValueError, match="fig uses tight layout"):
+        display_digits(digits[2], fig=Figure(layout="tight"))
+    with pytest.raises(ValueError, match="fig uses tight layout"):
+        display_hidden_units(models[0], fig=Figure(layout="tight").subfigures(1, 2)[0])
+
+
 # --- display_hidden_units ---------------------------------------------------
 
 def test_display_hidden_units_one_image_per_unit(models):
     model = models[0]
     fig = Figure()
     images = display_hidden_units(model, fig=fig)
-    assert len(images) == len(fig.axes) == 25
-    weights = model.thetas[0][7, 1:]
-    np.testing.assert_array_equal(images[7].get_array(), weights.reshape(28, 28))
-    # centred grey scale: a zero weight is mid-grey
-    assert images[7].get_clim() == pytest.approx((-np.abs(weights).max(), np.abs(weights).max()))
+    assert len(images) == 25 and len(fig.axes) == 26  # the units and the colour bar
+    weights = model.thetas[0][:, 1:]
+    np.testing.assert_array_equal(images[7].get_array(), weights[7].reshape(28, 28))
+
+
+def test_display_hidden_units_share_one_symmetric_scale(models):
+    weights = models[0].thetas[0][:, 1:]
+    images = display_hidden_units(models[0], fig=Figure())
+    lim = np.percentile(np.abs(weights), 99)
+    for image in images:
+        assert image.get_clim() == pytest.approx((-lim, lim))
+        assert image.norm is images[0].norm  # one scale: a colour means the same weight everywhere
+    # diverging colours, white at a zero weight, red for excitation, blue for inhibition
+    assert images[0].get_cmap().name == "RdBu_r"
+    white, red, blue = (images[0].to_rgba(np.array([[w]]))[0, 0] for w in (0.0, lim, -lim))
+    np.testing.assert_allclose(white[:3], 0.97, atol=0.01)
+    assert red[0] > 0.3 > red[2] and blue[2] > 0.3 > blue[0]
+
+
+def test_display_hidden_units_colour_bar(models):
+    weights = models[0].thetas[0][:, 1:]
+    fig = Figure()
+    images = display_hidden_units(models[0], fig=fig)
+    bar = images[0].colorbar
+    assert bar is not None and bar.ax in fig.axes
+    assert (bar.vmin, bar.vmax) == pytest.approx(images[0].get_clim())
+    assert "Theta" in bar.ax.get_ylabel()
+    # the 1% largest weights lie beyond the scale on both sides: pointed ends say so
+    assert weights.min() < bar.vmin and weights.max() > bar.vmax and bar.extend == "both"
+    # beside the grid, not over it, and inside the figure with its tick labels
+    fig.draw_without_rendering()
+    right_of_grid = max(im.axes.get_window_extent().x1 for im in images)
+    assert bar.ax.get_window_extent().x0 > right_of_grid
+    assert bar.ax.get_tightbbox().x1 <= fig.bbox.x1
+
+
+def test_display_hidden_units_given_scale_and_no_colour_bar():
+    theta1 = np.linspace(-1, 1, 4 * 17).reshape(4, 17)  # 4 units of 4×4 pixels, weights within ±1
+    fig = Figure()
+    images = display_hidden_units(theta1, fig=fig, vmax=2.0)
+    assert images[0].get_clim() == (-2.0, 2.0)
+    assert images[0].colorbar.extend == "neither"
+    images = display_hidden_units(theta1, fig=Figure(), vmax=0.5)
+    assert images[0].colorbar.extend == "both"
+    fig = Figure()
+    images = display_hidden_units(theta1, fig=fig, colorbar=False)
+    assert len(fig.axes) == 4 and images[0].colorbar is None
+    # weights all zero: still a symmetric scale, drawn in the middle colour
+    images = display_hidden_units(np.zeros((2, 10)), fig=Figure())
+    assert images[0].get_clim() == (-1.0, 1.0)
+
+
+@pytest.mark.parametrize("layout", ["constrained", None])
+def test_display_hidden_units_colour_bar_with_a_layout_engine_or_in_a_subfigure(models, layout):
+    fig = Figure(figsize=(9, 4), layout=layout)
+    left, right = fig.subfigures(1, 2)
+    right.add_subplot().plot([0, 1])
+    images = display_hidden_units(models[0], fig=left)
+    fig.draw_without_rendering()
+    bar_box = images[0].colorbar.ax.get_window_extent()
+    assert bar_box.x0 > max(im.axes.get_window_extent().x1 for im in images)
+    assert left.bbox.x0 <= bar_box.x0 and bar_box.x1 <= left.bbox.x1
 
 
 def test_display_hidden_units_of_a_weight_matrix_column_major():
@@ -236,6 +350,15 @@ def test_display_hidden_units_bad_input():
         display_hidden_units(model, fig=Figure())
     with pytest.raises(ValueError, match=r"shape \(s_2, n \+ 1\)"):
         display_hidden_units(np.zeros(10), fig=Figure())
+    theta1 = np.zeros((2, 5))
+    for vmax in (0, -1.0, np.inf, "1", True):
+        with pytest.raises(ValueError, match=f"vmax must be a positive number or None; got {vmax!r}"):
+            display_hidden_units(theta1, fig=Figure(), vmax=vmax)
+    with pytest.raises(TypeError, match="colorbar must be True or False; got 'yes'"):
+        display_hidden_units(theta1, fig=Figure(), colorbar="yes")
+    theta1[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        display_hidden_units(theta1, fig=Figure())
 
 
 # --- plot_confusion_matrix --------------------------------------------------

@@ -250,7 +250,9 @@ def _Xy():
 @pytest.mark.parametrize("change, error, match", [
     (dict(method="Nelder-Mead"), ValueError, "Nelder-Mead.*uses no gradient"),
     (dict(method="COBYLA"), ValueError, "COBYLA.*uses no gradient"),
-    (dict(method="trust-exact"), ValueError, "needs the Hessian"),
+    (dict(method="trust-exact"), ValueError, "needs the whole Hessian matrix.*'trust-ncg'"),
+    (dict(method="L-BFGS-B", curvature="hessian"), ValueError, "curvature='hessian' is for the methods"),
+    (dict(method="trust-ncg", curvature="newton"), ValueError, "curvature must be one of"),
     (dict(method="ADAM!"), ValueError, "unknown method 'ADAM!'"),
     (dict(method=3), TypeError, "method must be a string"),
     (dict(hidden_layer_sizes=(25, 0)), ValueError, r"at least 1 unit.*\(25, 0\)"),

@@ -1,0 +1,465 @@
+"""Exact curvature of J(θ): Hessian-vector products H·v and Gauss-Newton products G·v.
+
+Both come from Pearlmutter's R-operator, R{f} = d/dr f(θ + r·v) at r = 0
+(Pearlmutter 1994): every line of forward propagation and of
+backpropagation is differentiated once more, along the direction v. The
+forward R-pass gives R{z^(l)} and R{a^(l)}; the backward R-pass gives
+R{δ^(l)}, and R{Δ^(l)} = R{∂J/∂Θ^(l)} is H·v. Each product costs about one
+gradient evaluation and never forms H, which has n_params² entries.
+
+The Gauss-Newton matrix G = Jᵀ H_L J (+ the λ term) keeps only the
+curvature of the loss in the output pre-activations z^(L): J is the
+Jacobian of z^(L) in θ and H_L the Hessian of the loss in z^(L), which is
+positive semi-definite for every pair of `nnopt.losses.PAIRS`, so G is too
+(Schraudolph 2002); H drops that guarantee where the network curves. The
+G·v pass is the H·v pass without the terms in δ^(l): a forward R-pass, then
+R{δ^(L)} = H_L R{z^(L)} backpropagated as an ordinary error.
+
+Index conventions are backprop's (``thetas[l]`` is Θ^(l+1), ``a[l]`` is
+a^(l+1), examples are columns). Lists here are indexed by the weight
+matrix: ``delta[l]`` is δ^(l+2), the error of the units Θ^(l+1) feeds, so
+that Δ^(l+1) = δ^(l+2) [1, a^(l+1)ᵀ] reads ``delta[l]`` with ``a[l]``.
+
+The products with X (R{z^(2)} = V^(1) [1, X]ᵀ and R{Δ^(1)} = R{δ^(2)} [1, X])
+go through nnopt's C kernels when they apply, as the gradient's do.
+"""
+
+from types import MappingProxyType
+
+import numpy as np
+
+from . import _accel
+from . import _validation as val
+from ._problem import bind
+from .activations import ACTIVATIONS, derivative_from_activation
+from .backprop import _raise_nonfinite, forward
+from .losses import OUTPUTS, PAIRS
+from .parameters import reshape
+
+__all__ = ["hessian_vector_product", "gauss_newton_product", "Curvature", "at"]
+
+
+# ---------------------------------------------------------------- the tables
+
+
+def _sigmoid_second(a, gprime):
+    # g′ = a(1 − a), so g″ = g′·(1 − 2a)
+    second = np.multiply(a, -2)
+    second += 1
+    second *= gprime
+    return second
+
+
+def _tanh_first(a):
+    return 1 - np.square(a)
+
+
+def _tanh_second(a, gprime):
+    # g′ = 1 − a², so g″ = −2a·g′
+    second = np.multiply(a, -2)
+    second *= gprime
+    return second
+
+
+def _relu_first(a):
+    # g′(0) = 0, as backpropagation takes it (nnopt.activations)
+    return (a > 0).astype(a.dtype)
+
+
+# name -> (g′(z) from a, g″(z) from a and g′), a = g(z) the stored activation;
+# each returns a new array (a is kept: the products at one θ all read it).
+# ReLU's g″ is 0 wherever it is defined: None, and its term is left out.
+SECOND_DERIVATIVES = MappingProxyType({
+    "sigmoid": (derivative_from_activation, _sigmoid_second),
+    "tanh": (_tanh_first, _tanh_second),
+    "relu": (_relu_first, None),
+})
+
+
+def _sigmoid_cross_entropy(h, Rz, error, Yt):
+    # ∂(h − y)/∂z = h(1 − h) on the diagonal, whatever the targets
+    Rz *= derivative_from_activation(h)
+    return Rz
+
+
+def _sigmoid_squared_error(h, Rz, error, Yt):
+    # ∂δ/∂z of δ = (h − y)·g′(z) is g′² + (h − y)·g″ = g′² + δ·(1 − 2h).
+    # Gauss-Newton keeps g′² alone: the Jacobian of h, with H_L = I
+    curvature = np.square(derivative_from_activation(h))
+    if error is not None:
+        curvature += error * (1 - 2 * h)
+    Rz *= curvature
+    return Rz
+
+
+def _softmax_cross_entropy(h, Rz, error, Yt):
+    # (diag p − p pᵀ) R{z} for each example, times Σ_k y_k, the mass of its
+    # targets (1 for a class index): the Hessian of (Σ_k y_k)·lse(z) − yᵀz
+    u = h * Rz
+    u -= h * u.sum(axis=0)
+    if Yt is not None:
+        u *= Yt.sum(axis=0)
+    return u
+
+
+def _identity_squared_error(h, Rz, error, Yt):
+    return Rz  # H_L = I
+
+
+# (output, loss) -> H_L·R{z^(L)} for each example (a column), from h = a^(L);
+# `error` is the unscaled δ^(L) for the exact Hessian, None for Gauss-Newton.
+# R{z^(L)} may be written over. The exact and Gauss-Newton terms differ only
+# for sigmoid + squared_error, the one pair that is not matched.
+OUTPUT_HESSIANS = MappingProxyType({
+    ("sigmoid", "cross_entropy"): _sigmoid_cross_entropy,
+    ("sigmoid", "squared_error"): _sigmoid_squared_error,
+    ("softmax", "cross_entropy"): _softmax_cross_entropy,
+    ("identity", "squared_error"): _identity_squared_error,
+})
+
+
+# ---------------------------------------------------------------- the passes
+
+
+class Curvature:
+    """The network at one θ, kept for any number of products H·v and G·v there.
+
+    The forward pass (activations, g′ and the outputs) does not depend on v;
+    nor do the δ^(l) that H·v also needs, which are computed at its first
+    call. Each product then makes one forward and one backward R-pass.
+
+    Parameters
+    ----------
+    theta : ndarray of float64, shape (n_params,)
+    p : nnopt._problem.Problem
+    check : bool
+        Whether θ is checked (finite; within float32's range in float32),
+        and a non-finite z^(2) raises.
+    first : ndarray, shape (n_params,), optional
+        The direction of the first product, checked, in p.dtype: its
+        R{z^(2)} = V^(1) [1, X]ᵀ is computed with z^(2), in one pass over X
+        (the kernels read X once for both), and used when this very array
+        comes to `hessp` or `gauss_newton`.
+    """
+
+    def __init__(self, theta, p, check=True, first=None):
+        if check:
+            val.check_finite_array(theta, "theta")
+            cast = val.cast_checked(theta, p.dtype, "theta")
+        else:
+            cast = theta.astype(p.dtype, copy=False)
+        self.p = p
+        self.thetas = reshape(cast, p.layer_sizes)
+        V1 = None if first is None else reshape(first.astype(p.dtype, copy=False), p.layer_sizes)[0]
+        with _accel.threads_for(p.X, p.layer_sizes[1]):
+            self.a, z, Rz2 = _forward(self.thetas, p, V1, check)
+        self._first = None if first is None else (first, Rz2)
+        gprime_of, self._second = SECOND_DERIVATIVES[p.activation]
+        self.gprime = [None] + [gprime_of(a) for a in self.a[1:]]  # g′(z^(l)); the input has none
+        self.Yt = None if p.Y is None else p.Y.T
+        self.h = OUTPUTS[p.output](z)  # written over z^(L)
+        # each example's error counts w_i/Σw (1/m unweighted), as in the gradient
+        self.weights = p.scale if p.w is None else (p.w * p.scale).astype(p.dtype)
+        self._delta = None
+
+    def hessp(self, v, check=True):
+        """H·v, the exact Hessian of J at θ times v: float64, shape (n_params,)."""
+        return self._product(v, exact=True, check=check)
+
+    def gauss_newton(self, v, check=True):
+        """G·v, the Gauss-Newton matrix of J at θ times v: float64, shape (n_params,)."""
+        return self._product(v, exact=False, check=check)
+
+    def _product(self, v, exact, check):
+        p = self.p
+        if check:
+            v = _checked_direction(v, p)
+        V = reshape(v.astype(p.dtype, copy=False), p.layer_sizes)
+        with _accel.threads_for(p.X, p.layer_sizes[1]):
+            Rz, Ra, RzL = self._r_forward(V, self._first_product(v))
+            if exact:
+                delta, error, curve = self._deltas()
+            else:
+                delta = error = curve = None
+            Rdelta = OUTPUT_HESSIANS[p.output, p.loss](self.h, RzL, error, self.Yt)
+            Rdelta *= self.weights
+            out = self._r_backward(V, Rdelta, Rz, Ra, delta, curve)
+        # λ·scale/2·ΣΘ² has Hessian λ·scale on every non-bias weight, 0 on the biases
+        if p.lam:
+            for R, W in zip(reshape(out, p.layer_sizes), V):
+                R[:, 1:] += (p.lam * p.scale) * W[:, 1:]
+        return out.astype(np.float64, copy=False)
+
+    def _first_product(self, v):
+        """R{z^(2)} made by the forward pass, if v is the direction it was made for (once)."""
+        if self._first is None or self._first[0] is not v:
+            return None
+        Rz2, self._first = self._first[1], None
+        return Rz2
+
+    def _r_forward(self, V, z=None):
+        """R{z^(l)} and R{a^(l)} of the hidden layers (None for the input), and R{z^(L)}.
+
+        `z` is R{z^(2)} when the forward pass made it.
+        """
+        a, thetas = self.a, self.thetas
+        if z is None:
+            # R{z^(2)} = V^(1) [1, X]ᵀ: the input a^(1) = X does not move with θ
+            z, _ = _accel.input_layer(V[0], self.p.X, activate=False, check=False)
+        Rz, Ra = [None], [None]
+        for l in range(1, len(thetas)):
+            Rz.append(z)
+            Ra.append(self.gprime[l] * z)  # R{a} = g′(z) ⊙ R{z}
+            # R{z^(l+1)} = Θ^(l) R{a^(l)} + V^(l) [1, a^(l)]
+            z = thetas[l][:, 1:] @ Ra[l]
+            z += V[l][:, 1:] @ a[l]
+            z += V[l][:, :1]
+        return Rz, Ra, z
+
+    def _deltas(self):
+        """δ^(l) of every layer, the unscaled δ^(L), and (Θ^(l)ᵀ δ^(l+1)) ⊙ g″(z^(l)).
+
+        All three are those of the gradient at θ, whatever v: made once.
+        """
+        if self._delta is None:
+            p, thetas = self.p, self.thetas
+            error = _output_error(self.h, p, self.Yt)
+            delta = [None] * len(thetas)
+            curve = [None] * len(thetas)
+            delta[-1] = error * self.weights
+            for l in range(len(thetas) - 1, 0, -1):
+                back = _accel.hidden_delta(thetas[l][:, 1:], delta[l], like=self.a[l])
+                if self._second is not None:
+                    curve[l] = self._second(self.a[l], self.gprime[l])
+                    curve[l] *= back
+                delta[l - 1] = back * self.gprime[l]
+            self._delta = (delta, error, curve)
+        return self._delta
+
+    def _r_backward(self, V, Rdelta, Rz, Ra, delta, curve):
+        """R{Δ^(l)} of every layer, unrolled as θ, from R{δ^(L)}.
+
+        Gauss-Newton (`delta` None) backpropagates R{δ^(L)} as an ordinary
+        error: R{δ^(l)} = Θ^(l)ᵀ R{δ^(l+1)} ⊙ g′. The exact Hessian adds the
+        terms of the product rule in δ^(l+1), V^(l) and g′(z^(l)).
+        """
+        p, thetas, a = self.p, self.thetas, self.a
+        out = np.empty(p.n_params, dtype=p.dtype)
+        grads = reshape(out, p.layer_sizes)
+        for l in range(len(thetas) - 1, -1, -1):
+            # R{Δ^(l)} = R{δ^(l+1)} [1, a^(l)ᵀ] + δ^(l+1) [0, R{a^(l)}ᵀ]; R{a^(1)} = 0
+            _times_inputs(grads[l], Rdelta, a[l], first=l == 0)
+            if l == 0:
+                break
+            if delta is not None:
+                grads[l][:, 1:] += delta[l] @ Ra[l].T
+            # R{δ^(l)} = (Θᵀ R{δ^(l+1)} + Vᵀ δ^(l+1)) ⊙ g′ + (Θᵀ δ^(l+1)) ⊙ g″ ⊙ R{z^(l)}
+            back = _accel.hidden_delta(thetas[l][:, 1:], Rdelta, like=a[l])
+            if delta is not None:
+                back += _accel.hidden_delta(V[l][:, 1:], delta[l], like=a[l])
+            back *= self.gprime[l]
+            if delta is not None and curve[l] is not None:
+                back += curve[l] * Rz[l]
+            Rdelta = back
+        return out
+
+
+def _forward(thetas, p, V1, check):
+    """Forward propagation (`nnopt.backprop.forward`): a, z^(L), and R{z^(2)} if V1 is given.
+
+    With V1, Θ^(1) and V^(1) go through one product with X: the kernels then
+    read X once for both (2·s2 rows), which saves about a quarter of the
+    two products' time on the digits.
+    """
+    s2 = thetas[0].shape[0]
+    if V1 is None or 2 * s2 > _accel.MAX_HIDDEN:
+        a, z = forward(thetas, p.X, p.activation, check_first=check)
+        Rz2 = None if V1 is None else _accel.input_layer(V1, p.X, activate=False, check=False)[0]
+        return a, z, Rz2
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        both, finite = _accel.input_layer(np.vstack([thetas[0], V1]), p.X, activate=False, check=check)
+    if check and not finite:
+        _raise_nonfinite(p.X, thetas[0])  # v is finite: X is not, or X Θᵀ overflowed
+    # rows of a C-ordered `both` (numpy's) are contiguous; from the kernels it
+    # is F-ordered, and z^(2) is copied out F-ordered so that the δ^(2) made
+    # like it (`hidden_delta`) suit the kernels' product with X
+    z = np.asfortranarray(both[:s2]) if both.flags.f_contiguous else both[:s2]
+    Rz2 = both[s2:]
+    g = ACTIVATIONS[p.activation][0]
+    a = [p.X.T]
+    for Th in thetas[1:]:
+        a.append(g(z))  # a^(l) = g(z^(l)), written over z
+        z = Th[:, 1:] @ a[-1]
+        z += Th[:, :1]
+    return a, z, Rz2
+
+
+def _output_error(h, p, Yt):
+    """δ^(L) = ∂cost_i/∂z^(L) of each example (unscaled), as a new array.
+
+    For softmax outputs with a target matrix it is (Σ_k y_k)·p − y, the
+    gradient of the cost `nnopt.losses` computes, whose rows of Y need not
+    sum to 1; the table's δ^(L) = p − y is that only when they do.
+    """
+    if p.output == "softmax" and Yt is not None:
+        error = h * Yt.sum(axis=0)
+        error -= Yt
+        return error
+    return PAIRS[p.output, p.loss][1](h.copy(), p.idx, Yt)
+
+
+def _times_inputs(G, delta, a, first):
+    """G = δ [1, aᵀ] (the form of Δ^(l)); for the first layer through the kernels when they apply."""
+    if first and _accel.input_gradient(delta, a.T, out=G):
+        return
+    np.matmul(delta, a.T, out=G[:, 1:])
+    G[:, 0] = delta.sum(axis=1)
+
+
+def check_direction(v, n_params):
+    """v as a finite 1-D float array of length n_params, or a ValueError/TypeError naming v."""
+    if isinstance(v, (str, bytes)) or v is None:
+        raise TypeError(f"v must be a 1-D direction vector of length {n_params}, as theta; "
+                        f"got {type(v).__name__}")
+    v = np.asarray(v)
+    if v.dtype.kind not in "iuf":
+        raise TypeError(f"v must hold real numbers; got dtype {v.dtype}")
+    if v.shape != (n_params,):
+        raise ValueError(f"v must be a 1-D vector of length {n_params}, the length of theta; "
+                         f"got shape {v.shape}")
+    val.check_finite_array(v, "v")
+    return v if v.dtype.kind == "f" else v.astype(np.float64)
+
+
+# ---------------------------------------------------------------- on a checked problem
+
+
+def at(theta, p, check=True):
+    """The `Curvature` of J at θ, for several products there (the forward pass is shared)."""
+    return Curvature(theta, p, check)
+
+
+def hessp(theta, v, p, check=True):
+    """H·v at θ on a checked problem `p` (`nnopt._problem.Problem`): float64, shape (n_params,).
+
+    θ must be a float64 vector of length n_params. With `check`, v is
+    checked (length, finite values) before any work, then θ (finite),
+    and a non-finite z^(2) raises; ``check=False`` skips all that, for a
+    caller that made the checks (v is then a float vector of length n_params).
+    """
+    if check:
+        v = _checked_direction(v, p)
+    return Curvature(theta, p, check, first=v).hessp(v, check=False)
+
+
+def gauss_newton(theta, v, p, check=True):
+    """G·v at θ on a checked problem `p`: float64, shape (n_params,); `check` as in `hessp`."""
+    if check:
+        v = _checked_direction(v, p)
+    return Curvature(theta, p, check, first=v).gauss_newton(v, check=False)
+
+
+def _checked_direction(v, p):
+    """v checked (`check_direction`) and in the problem's dtype, refused if beyond float32's range."""
+    v = check_direction(v, p.n_params)
+    return val.cast_checked(v, p.dtype, "v")
+
+
+# ---------------------------------------------------------------- public functions
+
+
+def _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight):
+    p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
+    return val.check_theta(theta, p.n_params, p.layer_sizes), p
+
+
+def hessian_vector_product(theta, v, X, y, lam, layer_sizes, loss=None, dtype=None, *,
+                           activation="sigmoid", output="sigmoid", sample_weight=None):
+    theta, p = _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
+    return hessp(theta, v, p)
+
+
+def gauss_newton_product(theta, v, X, y, lam, layer_sizes, loss=None, dtype=None, *,
+                         activation="sigmoid", output="sigmoid", sample_weight=None):
+    theta, p = _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
+    return gauss_newton(theta, v, p)
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    theta : ndarray, shape (n_params,)
+        The point: all Θ^(l) unrolled, as made by `nnopt.unroll`.
+    v : ndarray, shape (n_params,)
+        The direction, unrolled as theta; finite.
+    X : ndarray, shape (m, n)
+    y : ndarray, shape (m,) or (m, K)
+    lam : float
+    layer_sizes : sequence of int
+    loss : {None, "cross_entropy", "squared_error"}
+    dtype : {None, numpy.float64, numpy.float32}
+        Precision of the arithmetic; θ, v and the result stay float64.
+    activation : {"sigmoid", "tanh", "relu"}
+    output : {"sigmoid", "softmax", "identity"}
+    sample_weight : ndarray, shape (m,), optional
+        All as `nnopt.cost` takes them: the product is that of the
+        curvature of the same J.
+"""
+
+hessian_vector_product.__doc__ = """H·v, the exact Hessian of J(θ) times a vector, for about a gradient's cost.
+""" + _PARAMS_DOC + """
+    Returns
+    -------
+    ndarray of float64, shape (n_params,)
+        H·v, unrolled as θ.
+
+    Notes
+    -----
+    Pearlmutter's R-operator, R{f} = d/dr f(θ + r·v) at r = 0, applied to
+    forward propagation and to backpropagation (1-based layers as in the
+    articles, V^(l) the part of v that Θ^(l) has, g′ and g″ at z^(l))::
+
+        R{z^(2)} = V^(1) [1, X]ᵀ,
+        R{a^(l)} = g′ ⊙ R{z^(l)},
+        R{z^(l+1)} = Θ^(l) [0, R{a^(l)}] + V^(l) [1, a^(l)],
+        R{δ^(L)} = (w_i/Σw) H_L R{z^(L)}, H_L = ∂²cost_i/∂z^(L)²,
+        R{δ^(l)} = (Θ^(l)ᵀ R{δ^(l+1)} + V^(l)ᵀ δ^(l+1)) ⊙ g′
+                   + (Θ^(l)ᵀ δ^(l+1)) ⊙ g″ ⊙ R{z^(l)},
+        R{Δ^(l)} = R{δ^(l+1)} [1, a^(l)ᵀ] + δ^(l+1) [0, R{a^(l)}ᵀ],
+
+    the bias rows of Θᵀ and Vᵀ left out as in backpropagation; then
+    H·v = R{Δ^(l)} + (λ/Σw)·V^(l) off the bias column (Σw = m without
+    sample weights). Exact up to rounding: not a difference of gradients.
+
+    References: B. A. Pearlmutter, "Fast exact multiplication by the
+    Hessian", Neural Computation 6 (1994).
+"""
+
+gauss_newton_product.__doc__ = """G·v, the Gauss-Newton matrix of J(θ) times a vector: positive semi-definite.
+""" + _PARAMS_DOC + """
+    Returns
+    -------
+    ndarray of float64, shape (n_params,)
+        G·v, unrolled as θ.
+
+    Notes
+    -----
+    G = Σ_i (w_i/Σw) J_iᵀ H_L J_i + (λ/Σw) on the non-bias weights, with J_i
+    the Jacobian of example i's output pre-activations z^(L) in θ and H_L
+    the Hessian of its cost in z^(L): diag h(1 − h) for sigmoid outputs with
+    cross-entropy, diag p − p pᵀ for softmax (times Σ_k y_k when target
+    rows do not sum to 1), I for identity outputs with squared error. Each
+    H_L is positive semi-definite, hence G is (Schraudolph 2002). For
+    sigmoid outputs with squared error, G is the classic Gauss-Newton of
+    least squares, J_hᵀ J_h with J_h the Jacobian of the outputs h.
+
+    G drops from H the terms that carry the network's own curvature
+    (those in δ^(l) of `hessian_vector_product`): its forward R-pass is
+    the same, then R{δ^(L)} = (w_i/Σw) H_L R{z^(L)} is backpropagated as an
+    ordinary error. With no hidden layer and a matched pair, z^(L) is
+    linear in θ and G = H.
+
+    References: N. N. Schraudolph, "Fast curvature matrix-vector products
+    for second-order gradient descent", Neural Computation 14 (2002);
+    J. Martens, "Deep learning via Hessian-free optimization", ICML 2010.
+"""
