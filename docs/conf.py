@@ -66,7 +66,7 @@ numpydoc_xref_param_type = False
 html_theme = "alabaster"
 html_title = f"nnopt {release}"
 html_theme_options = {
-    "description": "Sigmoid networks, backpropagation, SciPy's optimizers",
+    "description": "Neural networks, backpropagation, SciPy's optimizers",
     "fixed_sidebar": False,
     # room for the notebooks' 100-character lines of code without a scroll bar
     "page_width": "1240px",

@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 html="$PWD/_build/html"
 out="${1:-/tmp}"
+mkdir -p "$out"
 [ -f "$html/index.html" ] || { echo "no $html/index.html: build the docs first" >&2; exit 2; }
 profile="$(mktemp -d)"
 trap 'rm -rf "$profile"' EXIT

@@ -1,5 +1,6 @@
 """train(X, y, lam): accuracy, the cost curve, maxiter, seeds, labels, failures."""
 
+import inspect
 import warnings
 
 import numpy as np
@@ -312,3 +313,72 @@ def test_tnc_gets_nnopts_options_and_the_users_win(monkeypatch, small):
     assert seen[0]["maxCGit"] == 10 and seen[0]["rescale"] == 0
     assert seen[1]["maxCGit"] == 50 and seen[1]["eta"] == 0.5 and seen[1]["rescale"] == 0
     assert "maxiter" not in seen[0]  # SciPy's TNC would warn about it
+
+
+# ---------------------------------------------------------------- defects of the adversarial battery
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels", "numpy"])
+def test_lambda_0_with_huge_weights_gives_a_finite_cost_not_nan(kernels, monkeypatch):
+    # defect 1: ΣΘ² overflows to inf above |θ| ≈ 1.4e154, and λ/(2m)·ΣΘ² was 0·inf = NaN
+    from nnopt import _accel
+    monkeypatch.setattr(_accel, "enabled", kernels and _accel.enabled)
+    sizes = (3, 4, 3)
+    theta = nnopt.random_init(sizes, seed=0) * 1e155
+    rng = np.random.default_rng(0)
+    X, y = rng.random((5, 3)), rng.integers(0, 3, 5)
+    J, grad = nnopt.cost_and_gradient(theta, X, y, 0.0, sizes)
+    assert np.isfinite(J) and np.isfinite(grad).all()
+    assert np.isfinite(nnopt.cost(theta, X, y, 0.0, sizes))
+    assert J == pytest.approx(nnopt.cost(theta, X, y, 0.0, sizes), rel=1e-12)
+
+
+def _interrupt_at_line(offset, call):
+    """A tracer that raises KeyboardInterrupt at line `offset` of _Recorder.record, in its `call`-th call."""
+    import sys
+    first = training._Recorder.record.__code__.co_firstlineno
+    seen = {"calls": 0}
+
+    def local(frame, event, arg):
+        if event == "line" and frame.f_lineno == first + offset and seen["calls"] == call:
+            seen["calls"] = -1  # once
+            raise KeyboardInterrupt
+        return local
+
+    def tracer(frame, event, arg):
+        if frame.f_code is training._Recorder.record.__code__:
+            if event == "call" and seen["calls"] >= 0:
+                seen["calls"] += 1
+            return local
+        return None
+
+    return tracer, seen
+
+
+def test_ctrl_c_anywhere_inside_the_recorder_leaves_theta_and_the_curve_matching():
+    # defect 5: Ctrl-C between setting θ and appending its cost returned a model
+    # one iteration ahead of its cost curve, or curves of different lengths
+    import sys
+    X, y = nnopt.load_digits()
+    X, y = X[::20], y[::20]
+    n_lines = len(inspect.getsource(training._Recorder.record).splitlines())
+    interrupted = 0
+    for offset in range(1, n_lines):
+        tracer, seen = _interrupt_at_line(offset, call=3)
+        sys.settrace(tracer)
+        try:
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                model = nnopt.train(X, y, hidden_layer_sizes=(5,), method="L-BFGS-B", maxiter=6,
+                                    progress=False)
+        finally:
+            sys.settrace(None)
+        if seen["calls"] != -1:
+            continue  # no line at this offset ran
+        interrupted += 1
+        assert len(model.cost_history) == len(model.time_history) == model.n_iter
+        assert model.n_iter in (2, 3)
+        # the model's θ is the one whose cost ends the curve
+        J = nnopt.cost(model.theta, X, np.searchsorted(model.classes_, y), 1.0, model.layer_sizes)
+        assert model.cost_history[-1] == pytest.approx(J, rel=1e-10)
+    assert interrupted >= 5  # the interruption did land on the recorder's lines
