@@ -23,7 +23,7 @@ from .training import train
 
 __all__ = ["plot_cost_curve", "display_digits", "display_hidden_units",
            "plot_confusion_matrix", "validation_curve", "ValidationCurve",
-           "plot_validation_curve"]
+           "plot_validation_curve", "plot_spectrum"]
 
 # Title colour of a misclassified example in `display_digits`.
 MISTAKE_COLOR = "red"
@@ -636,4 +636,108 @@ def plot_validation_curve(result, ax=None, metric="accuracy", logy=False):
     if logy:
         ax.set_yscale("log")
     ax.legend()
+    return lines
+
+
+# --- eigenvalues of the Hessian -----------------------------------------------
+
+# Colour of the band below zero in `plot_spectrum`: where J curves down.
+NEGATIVE_COLOR = "tab:red"
+
+
+def _eigenvalue_set(values, i):
+    """One set of eigenvalues as a sorted 1-D float array, or an error naming the set."""
+    try:
+        mu = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"eigenvalue set {i + 1}: expected a 1-D array of numbers, such as "
+                        f"hessian_eigenvalues returns; got {type(values).__name__}") from None
+    if mu.ndim != 1 or mu.size == 0:
+        raise ValueError(f"eigenvalue set {i + 1} must be a non-empty 1-D array; got shape {mu.shape}")
+    if not np.all(np.isfinite(mu)):
+        raise ValueError(f"eigenvalue set {i + 1} holds NaN or infinite values, which have no place "
+                         "on the axis")
+    return np.sort(mu)
+
+
+def plot_spectrum(*eigenvalue_sets, labels=None, ax=None, linthresh=None):
+    """Draw sets of eigenvalues side by side, one short level per eigenvalue.
+
+    Each set, for instance the Hessian's extreme eigenvalues at θ0 and at
+    the trained minimum (`nnopt.hessian_eigenvalues`), gets a column of its
+    own, one horizontal dash per eigenvalue, on a symmetric logarithmic
+    axis; a band marks the negative half, where J curves down.
+
+    Parameters
+    ----------
+    *eigenvalue_sets : array_like, each of shape (k_i,)
+        One or more sets of real eigenvalues, drawn left to right in the
+        order given; a set need not be sorted.
+    labels : sequence of str, optional
+        One name per set, written under its column; by default "set 1",
+        "set 2", ...
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new pyplot figure when None.
+    linthresh : float, optional
+        Half-width of the linear part of the axis around 0: values with
+        ``|μ|`` above it are spaced by their order of magnitude, so that 0.001
+        and 4 both read. By default the largest power of ten at or below
+        the smallest nonzero ``|μ|`` of all sets, so that every nonzero
+        eigenvalue falls in the logarithmic part.
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+        One per set, in the order given, with one marker per eigenvalue:
+        ``line.get_ydata()`` holds the set's eigenvalues in ascending
+        order, at ``x = i`` for the i-th set (from 0). The zero line
+        (``ax.lines``) and the negative band (``ax.patches``, drawn only
+        when some eigenvalue is negative) come in addition.
+
+    Notes
+    -----
+    An eigenvalue μ of the Hessian is the curvature of J along its
+    eigenvector u: J(θ + t·u) ≈ J(θ) + t ∇Jᵀu + ½ t² μ. A negative μ
+    means that J curves down along u, as across a saddle; at a minimum
+    every μ is ≥ 0. How far the levels of one set spread, in orders of
+    magnitude, shows the condition number μ_max / μ_min of the positive
+    ones: the wider, the more elongated the valley and the slower
+    gradient descent is in it.
+    """
+    if not eigenvalue_sets:
+        raise TypeError("plot_spectrum needs at least one set of eigenvalues")
+    sets = [_eigenvalue_set(values, i) for i, values in enumerate(eigenvalue_sets)]
+    if labels is None:
+        labels = [f"set {i + 1}" for i in range(len(sets))]
+    elif isinstance(labels, str) or not hasattr(labels, "__len__") or len(labels) != len(sets):
+        raise ValueError(f"labels must be a sequence of one label per eigenvalue set ({len(sets)}); "
+                         f"got {labels!r}")
+    everything = np.concatenate(sets)
+    if linthresh is None:
+        nonzero = np.abs(everything[everything != 0])
+        # a power of ten, so that the axis' ticks fall on round numbers
+        linthresh = 10.0 ** math.floor(math.log10(nonzero.min())) if nonzero.size else 1.0
+    elif (isinstance(linthresh, (bool, np.bool_)) or not isinstance(linthresh, numbers.Real)
+          or not np.isfinite(linthresh) or linthresh <= 0):
+        raise ValueError(f"linthresh must be a positive number or None; got {linthresh!r}")
+    if ax is None:
+        ax = _new_axes((2.0 + 1.5 * len(sets), 4))
+
+    lines = []
+    for i, (mu, label) in enumerate(zip(sets, labels)):
+        # dashes wide enough to read as levels; several close eigenvalues stack as one thick band
+        lines += ax.plot(np.full(mu.size, i), mu, linestyle="none", marker="_", markersize=30,
+                         markeredgewidth=2, label=str(label))
+    ax.axhline(0.0, color="0.3", linewidth=0.8)
+    ax.set_yscale("symlog", linthresh=float(linthresh))
+    ax.set_xticks(range(len(sets)), [str(label) for label in labels])
+    ax.set_xlim(-0.6, len(sets) - 0.4)
+    ax.set_ylabel("eigenvalue μ: the curvature of J")
+    if everything.min() < 0:
+        ax.autoscale_view()
+        low, high = ax.get_ylim()
+        band = ax.axhspan(low, 0.0, color=NEGATIVE_COLOR, alpha=0.1, linewidth=0, zorder=0,
+                          label="μ < 0: J curves down")
+        ax.set_ylim(low, high)
+        ax.legend(handles=[band], loc="best", fontsize="small")
     return lines

@@ -1,7 +1,9 @@
-"""Make the README's pictures, and re-run the digits notebook with its outputs.
+"""Make the README's pictures, and re-run the notebooks with their outputs.
 
     python notebooks/make_figures.py              # the PNGs in notebooks/figures/
     python notebooks/make_figures.py --notebook   # also re-execute notebooks/digits.ipynb in place
+    python notebooks/make_figures.py --beyond     # only re-execute notebooks/beyond.ipynb in place
+                                                  # (with --notebook: the pictures and both notebooks)
 
 The pictures, from the bundled digits (4,000 to train, 1,000 held out, λ = 1, seed 0):
 
@@ -30,6 +32,7 @@ from nnopt.plots import display_digits, display_hidden_units, plot_cost_curve
 HERE = Path(__file__).resolve().parent
 FIGURES = HERE / "figures"
 NOTEBOOK = HERE / "digits.ipynb"
+BEYOND = HERE / "beyond.ipynb"
 DPI = 80  # small files that still read well on a code host
 
 
@@ -97,27 +100,33 @@ def as_displayed(outputs):
     return merged
 
 
-def run_notebook():
-    """Execute the notebook top to bottom in a python3 kernel and save it with its outputs."""
+def run_notebook(path=NOTEBOOK):
+    """Execute the notebook at `path` top to bottom in a python3 kernel and save it with its outputs."""
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name="python3", timeout=600, record_timing=False,
                             resources={"metadata": {"path": str(HERE)}})
     client.execute()
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = as_displayed(cell.outputs)
-    nbformat.write(nb, NOTEBOOK)
-    print(f"executed and saved {NOTEBOOK.relative_to(HERE.parent)} ({NOTEBOOK.stat().st_size / 1e6:.2f} MB)")
+    nbformat.write(nb, path)
+    print(f"executed and saved {path.relative_to(HERE.parent)} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebook", action="store_true",
                         help="also re-execute notebooks/digits.ipynb in place")
+    parser.add_argument("--beyond", action="store_true",
+                        help="re-execute notebooks/beyond.ipynb in place; on its own, without remaking "
+                             "the pictures (it makes none of them)")
     args = parser.parse_args()
-    make_figures()
+    if args.notebook or not args.beyond:
+        make_figures()
     if args.notebook:
         run_notebook()
+    if args.beyond:
+        run_notebook(BEYOND)

@@ -18,7 +18,7 @@ import nnopt  # noqa: E402
 import nnopt.cli  # noqa: E402
 import nnopt.plots  # noqa: E402
 from nnopt.plots import (  # noqa: E402
-    display_digits, display_hidden_units, plot_confusion_matrix, plot_cost_curve,
+    display_digits, display_hidden_units, plot_confusion_matrix, plot_cost_curve, plot_spectrum,
     plot_validation_curve, validation_curve,
 )
 
@@ -488,6 +488,86 @@ def test_plot_validation_curve_log_axis_without_zero(curve):
     only_zero = nnopt.plots.ValidationCurve(curve.lams[:1], curve.train_accuracy[:1], curve.val_accuracy[:1],
                                             curve.train_cost[:1], curve.val_cost[:1], curve.models[:1])
     assert plot_validation_curve(only_zero, ax=new_axes())[0].axes.get_xscale() == "linear"
+
+
+# --- plot_spectrum ----------------------------------------------------------
+
+def test_spectrum_one_marker_per_eigenvalue_per_set():
+    start, end = [4.2, -2.6, 3.5, -2.3], [0.9, -1.2e-3, 0.7]
+    ax = new_axes()
+    lines = plot_spectrum(start, end, labels=["at θ0", "at the minimum"], ax=ax)
+    assert len(lines) == 2
+    for i, (line, mu) in enumerate(zip(lines, (start, end))):
+        # one marker per eigenvalue, in ascending order, in the set's own column
+        np.testing.assert_array_equal(line.get_ydata(), np.sort(mu))
+        np.testing.assert_array_equal(line.get_xdata(), np.full(len(mu), i))
+        assert line.get_linestyle() == "None" and line.get_marker() == "_"
+    assert lines[0].get_color() != lines[1].get_color()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["at θ0", "at the minimum"]
+    assert ax.get_ylabel() == "eigenvalue μ: the curvature of J"
+    # symmetric log: the largest power of ten at or below the smallest |μ|, 1.2e-3
+    assert ax.get_yscale() == "symlog"
+    assert ax.yaxis.get_transform().linthresh == pytest.approx(1e-3)
+    low, high = ax.get_ylim()
+    assert low < -2.6 and high > 4.2
+    # a zero line, and a band over the negative half named in the legend
+    zero = [line for line in ax.lines if line not in lines]
+    assert len(zero) == 1 and np.all(np.asarray(zero[0].get_ydata()) == 0)
+    (band,) = ax.patches
+    y0, y1 = band.get_bbox().y0, band.get_bbox().y1
+    assert y0 == pytest.approx(low) and y1 == 0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["μ < 0: J curves down"]
+
+
+def test_spectrum_without_negative_eigenvalues_has_no_band():
+    ax = new_axes()
+    lines = plot_spectrum(np.array([2.0, 1e-3, 0.5]), ax=ax, linthresh=1e-2)
+    np.testing.assert_array_equal(lines[0].get_ydata(), [1e-3, 0.5, 2.0])
+    assert len(ax.patches) == 0 and ax.get_legend() is None
+    assert ax.yaxis.get_transform().linthresh == 1e-2  # as given
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["set 1"]
+    # nothing but zeros: any linear part will do
+    only_zero = plot_spectrum([0.0, 0.0], ax=new_axes())
+    assert only_zero[0].axes.yaxis.get_transform().linthresh == 1.0
+
+
+def test_spectrum_of_hessian_eigenvalues(small_problem):
+    theta, X, y, sizes = small_problem
+    mu = nnopt.hessian_eigenvalues(theta, X, y, 0.1, sizes, k=4)
+    gn = nnopt.hessian_eigenvalues(theta, X, y, 0.1, sizes, k=4, curvature="gauss-newton")
+    lines = plot_spectrum(mu, gn, labels=["H", "G"], ax=new_axes())
+    np.testing.assert_allclose(lines[0].get_ydata(), mu, rtol=0, atol=0)
+    np.testing.assert_allclose(lines[1].get_ydata(), gn, rtol=0, atol=0)
+
+
+def test_spectrum_bad_input():
+    with pytest.raises(TypeError, match="at least one set of eigenvalues"):
+        plot_spectrum(ax=new_axes())
+    with pytest.raises(ValueError, match=r"eigenvalue set 2 must be a non-empty 1-D array; got shape \(2, 2"):
+        plot_spectrum([1.0], np.ones((2, 2)), ax=new_axes())
+    with pytest.raises(ValueError, match=r"eigenvalue set 1 must be a non-empty 1-D array; got shape \(0,\)"):
+        plot_spectrum([], ax=new_axes())
+    with pytest.raises(ValueError, match="eigenvalue set 1 holds NaN or infinite"):
+        plot_spectrum([1.0, np.nan], ax=new_axes())
+    with pytest.raises(TypeError, match="eigenvalue set 1: expected a 1-D array of numbers"):
+        plot_spectrum(["large", "small"], ax=new_axes())
+    with pytest.raises(ValueError, match=r"labels must be a sequence of one label per eigenvalue set \(2\)"):
+        plot_spectrum([1.0], [2.0], labels=["θ0"], ax=new_axes())
+    with pytest.raises(ValueError, match="labels must be a sequence"):
+        plot_spectrum([1.0], [2.0], labels="ab", ax=new_axes())
+    with pytest.raises(ValueError, match="labels must be a sequence"):
+        plot_spectrum([1.0], labels=1, ax=new_axes())
+    for bad in (0, -1e-3, np.inf, True, "1e-3"):
+        with pytest.raises(ValueError, match="linthresh must be a positive number or None"):
+            plot_spectrum([1.0], linthresh=bad, ax=new_axes())
+
+
+def test_spectrum_without_ax_draws_one_new_pyplot_figure(pyplot_state):
+    plot_spectrum([1.0, -1.0], ax=new_axes())
+    assert set(plt.get_fignums()) == pyplot_state
+    lines = plot_spectrum([1.0, -1.0])
+    new = set(plt.get_fignums()) - pyplot_state
+    assert len(new) == 1 and lines[0].figure is plt.figure(new.pop())
 
 
 # --- the command line -------------------------------------------------------
