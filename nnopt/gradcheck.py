@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as v
+from ._problem import check_pair
 from .backprop import cost_and_gradient, forward_cost
 from .parameters import _as_generator, _check_layer_sizes, layer_shapes, random_init, unroll
 
@@ -112,8 +113,9 @@ class GradientCheck:
         return self.table()
 
 
-def check_gradients(lam=0.0, layer_sizes=(3, 5, 3), m=5, loss="cross_entropy", seed=None,
-                    one_hot=False, eps=1e-4, verbose=False):
+def check_gradients(lam=0.0, layer_sizes=(3, 5, 3), m=5, loss=None, seed=None,
+                    one_hot=False, eps=1e-4, verbose=False, *, activation="sigmoid",
+                    output="sigmoid", sample_weight=None):
     """Compare backpropagation with central differences on a small network.
 
     Parameters
@@ -124,7 +126,8 @@ def check_gradients(lam=0.0, layer_sizes=(3, 5, 3), m=5, loss="cross_entropy", s
         A small network, input first; any depth.
     m : int
         Number of examples.
-    loss : {"cross_entropy", "squared_error"}
+    loss : {None, "cross_entropy", "squared_error"}
+        None takes the output's own.
     seed : None, int or numpy.random.Generator
         None uses the course's deterministic sin-based weights and data
         (`course_problem`); otherwise θ comes from `random_init` and X from
@@ -135,6 +138,11 @@ def check_gradients(lam=0.0, layer_sizes=(3, 5, 3), m=5, loss="cross_entropy", s
         Finite-difference step.
     verbose : bool
         Print the table of `GradientCheck.table`.
+    activation : {"sigmoid", "tanh", "relu"}
+    output : {"sigmoid", "softmax", "identity"}
+        For an identity output (regression) the targets are real: the
+        course's y mapped to y / K, or a standard normal with a `seed`.
+    sample_weight : ndarray, shape (m,), optional
 
     Returns
     -------
@@ -142,7 +150,7 @@ def check_gradients(lam=0.0, layer_sizes=(3, 5, 3), m=5, loss="cross_entropy", s
     """
     sizes = _check_layer_sizes(layer_sizes)
     lam = v.check_lam(lam)
-    v.check_loss(loss)
+    output, loss = check_pair(output, loss)
     if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
         raise ValueError(f"m must be a whole number >= 1; got {m!r}")
     if seed is None:
@@ -154,9 +162,12 @@ def check_gradients(lam=0.0, layer_sizes=(3, 5, 3), m=5, loss="cross_entropy", s
         y = rng.integers(0, sizes[-1], size=m)
     if one_hot:
         y = np.eye(sizes[-1])[y]
-    _, grad = cost_and_gradient(theta, X, y, lam, sizes, loss)
+    if output == "identity":  # real targets, one column per output unit
+        y = (np.eye(sizes[-1])[y] if not one_hot else y) * (1.0 + np.arange(sizes[-1])) / sizes[-1]
+    kw = dict(activation=activation, output=output, sample_weight=sample_weight)
+    _, grad = cost_and_gradient(theta, X, y, lam, sizes, loss, **kw)
     # J alone at each of the 2·n_params points: no gradient alongside
-    num = numerical_gradient(lambda t: forward_cost(t, X, y, lam, sizes, loss), theta, eps)
+    num = numerical_gradient(lambda t: forward_cost(t, X, y, lam, sizes, loss, **kw), theta, eps)
     denom = np.linalg.norm(num + grad)
     rel = float(np.linalg.norm(num - grad) / denom) if denom > 0 else float(np.linalg.norm(num - grad))
     result = GradientCheck(analytic=grad, numerical=num, relative_difference=rel)

@@ -253,3 +253,17 @@ def test_softmax_gradient_with_target_rows_that_do_not_sum_to_one():
     _, grad = cost_and_gradient(theta, X, Y, 0.2, sizes, output="softmax")
     num = numerical_gradient(lambda t: cost(t, X, Y, 0.2, sizes, output="softmax"), theta, eps=1e-5)
     assert np.linalg.norm(num - grad) / np.linalg.norm(num + grad) < 1e-7
+
+
+@pytest.mark.parametrize("pair", list(PAIRS), ids=PAIR_IDS)
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_check_gradients_takes_every_network(activation, pair):
+    output, loss = pair
+    w = np.array([1.0, 2.0, 0.5, 0.0, 3.0])
+    result = nnopt.check_gradients(0.5, (3, 5, 4, 3), loss=loss, activation=activation, output=output,
+                                   sample_weight=w)
+    assert result.relative_difference < 1e-8
+    # and the weights do reach it: reversed, they give another gradient
+    other = nnopt.check_gradients(0.5, (3, 5, 4, 3), loss=loss, activation=activation, output=output,
+                                  sample_weight=w[::-1])
+    assert not np.allclose(other.analytic, result.analytic)
