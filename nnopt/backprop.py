@@ -132,7 +132,7 @@ def regularization(thetas, lam, scale):
         return lam * scale / 2.0 * squared_weights(thetas)
 
 
-def evaluate(theta, p, gradient=True, check=True, targets=None):
+def evaluate(theta, p, gradient=True, check=True, targets=None, copy_theta=False):
     """J(θ) and ∂J/∂θ for a checked problem `p` (`nnopt._problem.Problem`).
 
     The cost is a sum over examples, so X is taken in blocks of
@@ -155,13 +155,29 @@ def evaluate(theta, p, gradient=True, check=True, targets=None):
     targets : ndarray, shape (m, K), optional
         The dense targets of the kernels' pass (`dense_targets`), when the
         caller keeps them; made here if needed and not given.
+    copy_theta : bool
+        Also return a copy of θ, for a caller that keeps the evaluation
+        (the kernels' pass makes one as it reads θ, at no extra cost).
 
     Returns
     -------
     J : float
     grad : ndarray of float64, shape (n_params,), or None
         None when not `gradient`.
+    theta_copy : ndarray of float64, shape (n_params,)
+        Only with `copy_theta`.
     """
+    if gradient and p.block_rows >= p.m and fuses(p):
+        J, g, kept = _fused(theta, p, check, targets)  # θ's checks: by the kernel, as it reads θ
+        return (J, g, kept) if copy_theta else (J, g)
+    J, g = _evaluate_in_blocks(theta, p, gradient, check, targets)
+    return (J, g, theta.copy()) if copy_theta else (J, g)
+
+
+def _evaluate_in_blocks(theta, p, gradient, check, targets):
+    """`evaluate` by forward propagation and backpropagation in numpy (the
+    products with X through the kernels), over blocks of rows when X does
+    not fit in one."""
     if check:
         v.check_finite_array(theta, "theta")
         cast = v.cast_checked(theta, p.dtype, "theta")  # in float32, a θ beyond its range
@@ -203,8 +219,8 @@ def _add_regularization(g, thetas, p):
 
 def _evaluate_block(theta, thetas, p, gradient, check, targets):
     """J and the gradient on all rows of p.X (a block, or all of X), λ's term included."""
-    if gradient and fuses(p):
-        return _fused(theta, p, check, targets)
+    if gradient and fuses(p):  # a block of a large X: the kernels' pass for it
+        return _fused(theta, p, check, targets)[:2]
     Yt = None if p.Y is None else p.Y.T  # a column per example
     loss_of, delta_of = PAIRS[p.output, p.loss]
     with _accel.threads_for(p.X, p.layer_sizes[1]):
@@ -244,7 +260,7 @@ def _fused(theta, p, check, targets):
     # θ in and the gradient out in float64 whatever the dtype: the kernel
     # converts as it reads and writes them
     g = np.empty(n)
-    keep = np.empty(n + _accel.SAMPLE)  # the kernel's copy of θ and sample of X: unused here
+    keep = np.empty(n + _accel.SAMPLE)  # the kernel's copy of θ, then a sample of X (unused)
     total, squares, finite, weights_finite = _accel.network(
         np.ascontiguousarray(theta), p.X, dense_targets(p) if targets is None else targets,
         p.layer_sizes, p.loss == "squared_error", p.scale, p.lam * p.scale, out=g, keep=keep)
@@ -258,7 +274,7 @@ def _fused(theta, p, check, targets):
         _raise_nonfinite(p.X, theta[:s2 * n1])
     # λ = 0 adds nothing, even where ΣΘ² overflowed to inf (0·inf would be NaN)
     penalty = p.lam * p.scale / 2.0 * squares if p.lam else 0.0
-    return float(total * p.scale + penalty), g
+    return float(total * p.scale + penalty), g, keep[:n]
 
 
 def _raise_nonfinite(X, Th1):

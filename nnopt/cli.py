@@ -65,6 +65,8 @@ def _parser():
     t.add_argument("--batch-size", type=int, help="mini-batch size for sgd")
     t.add_argument("--epochs", type=int, help="passes over the data for sgd")
     t.add_argument("--momentum", type=float, help="momentum for gd and sgd")
+    t.add_argument("--nesterov", action="store_true", default=None,
+                   help="Nesterov's momentum for gd and sgd")
     t.add_argument("--verbose", action="store_true", help="print every iteration")
 
     pr = sub.add_parser("predict", help="print a saved model's predictions for some data")
@@ -113,7 +115,7 @@ def _train(args):
         X_train, X_test, y_train, y_test = _random_split(X, y, args.test_size, args.seed)
     else:
         X_train, X_test, y_train, y_test = train_test_split(X, y, args.test_size, seed=args.seed)
-    descent = {k: getattr(args, k) for k in ("learning_rate", "batch_size", "epochs", "momentum")
+    descent = {k: getattr(args, k) for k in ("learning_rate", "batch_size", "epochs", "momentum", "nesterov")
                if getattr(args, k) is not None}
     start = time.perf_counter()
     try:

@@ -73,7 +73,9 @@ class Objective:
     when X may change. The last evaluation is reused only for a θ equal,
     value for value, to the one it was made at.
 
-    Each returned gradient is a new array the caller owns.
+    Each returned gradient is an array the caller owns: the Objective
+    hands its kept gradient over and forgets it, so a second request for
+    the gradient at the same θ computes it again (and counts in `n_evals`).
     """
 
     def __init__(self, X, y, lam, layer_sizes, loss=None, dtype=None, *, activation="sigmoid",
@@ -98,6 +100,7 @@ class Objective:
         self._targets = dense_targets(p) if fuses(p) else None
         self._last = None  # (θ, J, gradient or None) of the last evaluation
         self._point = None  # (θ, curvature.Curvature) of the last curvature product
+        self._keeps_last = True
         self._recent = []  # (θ, J) of the last few evaluations, newest last
 
     @property
@@ -112,6 +115,11 @@ class Objective:
 
     def _at(self, theta, gradient):
         """The last evaluation if it was at θ (with the gradient, if wanted), else a new one."""
+        if not self._keeps_last:  # a mini-batch's objective, made for one evaluation
+            theta = self._checked(theta)
+            self.n_evals += 1
+            return (theta, *evaluate(theta, self.problem, gradient=gradient, check=False,
+                                     targets=self._targets))
         last = self._last
         if (last is not None and (last[2] is not None or not gradient)
                 and last[0].shape == theta.shape and np.array_equal(last[0], theta)):
@@ -119,11 +127,13 @@ class Objective:
         theta = self._checked(theta)
         if self._dask is not None:
             J, g = self._dask.evaluate(theta, gradient)
+            kept = theta.copy()
         else:
-            J, g = evaluate(theta, self.problem, gradient=gradient, check=False, targets=self._targets)
+            J, g, kept = evaluate(theta, self.problem, gradient=gradient, check=False,
+                                  targets=self._targets, copy_theta=True)
         self.n_evals += 1
-        self._last = (theta.copy(), J, g)
-        self._recent.append((self._last[0], J))
+        self._last = (kept, J, g)
+        self._recent.append((kept, J))
         del self._recent[:-8]
         return self._last
 
@@ -146,7 +156,8 @@ class Objective:
         grad : ndarray of float64, shape (n_params,)
         """
         _, J, g = self._at(theta, gradient=True)
-        return J, g.copy()
+        self._hand_over()
+        return J, g
 
     def cost(self, theta):
         """J at θ; the gradient is computed alongside, for `gradient` at the same θ.
@@ -172,7 +183,15 @@ class Objective:
         -------
         ndarray of float64, shape (n_params,)
         """
-        return self._at(theta, gradient=True)[2].copy()
+        g = self._at(theta, gradient=True)[2]
+        self._hand_over()
+        return g
+
+    def _hand_over(self):
+        """Forget the last gradient, now the caller's own array: a copy would
+        be a pass over it, and an optimizer asks for each θ's gradient once."""
+        if self._last is not None and self._keeps_last:
+            self._last = self._last[:2] + (None,)
 
     def forward_cost(self, theta):
         """J at θ by forward propagation alone, for callers that want no gradient.
@@ -250,7 +269,8 @@ class Objective:
         -------
         Objective
             Bound to X[rows] and its targets, without new checks, counting
-            its own `n_evals`. Its λ is scaled by the batch's share of the
+            its own `n_evals`, and keeping no evaluation for later calls
+            (each call computes anew). Its λ is scaled by the batch's share of the
             examples (b/m, or Σ_B w/Σw with weights), so that its cost is the
             batch's mean loss plus the whole problem's λ/(2m)·ΣΘ²: the batch
             gradient is then an unbiased estimate of the full gradient.
@@ -268,6 +288,9 @@ class Objective:
             batch.problem = _with(batch.problem, X=np.ascontiguousarray(batch.problem.X))
         batch.layer_sizes, batch.n_params = self.layer_sizes, self.n_params
         batch.n_evals, batch._last, batch._recent, batch._dask, batch._point = 0, None, [], None, None
+        # evaluated once or twice at the θ of one step: keeping copies of θ
+        # and the gradient for later calls would be passes over them for nothing
+        batch._keeps_last = False
         batch._targets = dense_targets(batch.problem) if fuses(batch.problem) else None
         return batch
 

@@ -686,12 +686,16 @@ def test_objective_makes_one_evaluation_per_distinct_theta(sizes):
 def test_objective_gradient_is_the_callers_own(small_problem):
     theta, X, y, sizes = small_problem
     obj = Objective(X, y, 1.0, sizes)
+    J = obj.cost(theta)
     g = obj.gradient(theta)
+    assert obj.n_evals == 1  # cost then gradient at one θ: one evaluation
     expected = g.copy()
     g[:] = 7.0
-    assert np.array_equal(obj.gradient(theta), expected)
-    assert np.array_equal(obj(theta)[1], expected)
-    assert obj.n_evals == 1
+    again = obj.gradient(theta)  # handed over before: computed anew, not the changed array
+    assert np.array_equal(again, expected) and again is not g
+    J2, g2 = obj(theta)
+    assert J2 == J and np.array_equal(g2, expected) and not np.shares_memory(g2, again)
+    assert obj.cost(theta) == J
 
 
 def test_objective_copy_binds_data_that_later_changes_cannot_reach(small_problem):

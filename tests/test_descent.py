@@ -238,7 +238,7 @@ def test_a_step_that_overflows_the_parameters_is_caught_without_a_warning():
     theta, velocity = np.ones(3), np.zeros(3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert _step(theta, velocity, np.array([0.5, -3.0, 0.5]), 1e308, 0.0) is False
+        assert _step(theta, velocity, np.array([0.5, -3.0, 0.5]), 1e308, (0.0, False)) is False
     assert caught == []
 
 
@@ -289,3 +289,23 @@ def test_a_batch_needs_rows_and_copies_nothing_for_a_slice():
     with pytest.raises(ValueError, match="a batch needs at least one row of X"):
         full.batch(np.array([], dtype=int))
     assert np.shares_memory(full.batch(slice(0, 6)).X, full.X)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_the_momentum_step_by_hand(nesterov):
+    rng = np.random.default_rng(3)
+    theta, velocity, grad = rng.standard_normal((3, 8))
+    mu, alpha = 0.9, 0.2
+    v_new = mu * velocity - alpha * grad
+    expected = theta + (mu * v_new - alpha * grad if nesterov else v_new)
+    assert _step(theta, velocity, grad.copy(), alpha, (mu, nesterov))
+    np.testing.assert_allclose(velocity, v_new, rtol=1e-15)
+    np.testing.assert_allclose(theta, expected, rtol=1e-15)
+
+
+def test_nesterov_reaches_train_and_changes_the_run():
+    plain = _train("sgd", momentum=0.9, **SMALL["sgd"])
+    ahead = _train("sgd", momentum=0.9, nesterov=True, **SMALL["sgd"])
+    assert not np.allclose(plain.theta, ahead.theta)
+    with pytest.raises(TypeError, match="nesterov must be True or False"):
+        _train("sgd", nesterov="yes", **SMALL["sgd"])
