@@ -269,3 +269,32 @@ def test_in_a_real_jupyter_kernel_the_bar_is_shown_and_nothing_goes_to_stderr(tm
     shown = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
                     for o in outputs)
     assert "3/5" in shown and "J=0.1235" in shown
+
+
+# ---------------------------------------------------------------- through train and the CLI
+
+
+def test_train_shows_the_bar_on_a_terminal():
+    out = run_on_pty("""
+        import nnopt
+        X, y = nnopt.load_digits()
+        nnopt.train(X[::25], y[::25], hidden_layer_sizes=(5,), method="L-BFGS-B", maxiter=4)
+    """)
+    assert "4/4" in out and "J=" in out
+
+
+def test_the_cli_shows_the_bar_on_a_terminal(tmp_path):
+    out = run_on_pty(f"""
+        from nnopt.cli import main
+        main(["train", "--maxiter", "3", "--hidden", "5", "--method", "L-BFGS-B",
+              "--out", {str(tmp_path / "m.npz")!r}])
+    """)
+    assert "3/3" in out and "held-out accuracy" in out
+
+
+def test_train_writes_no_bar_to_captured_output(capsys):
+    import nnopt
+    X, y = nnopt.load_digits()
+    nnopt.train(X[::25], y[::25], hidden_layer_sizes=(5,), method="L-BFGS-B", maxiter=4)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -382,3 +382,17 @@ def test_ctrl_c_anywhere_inside_the_recorder_leaves_theta_and_the_curve_matching
         J = nnopt.cost(model.theta, X, np.searchsorted(model.classes_, y), 1.0, model.layer_sizes)
         assert model.cost_history[-1] == pytest.approx(J, rel=1e-10)
     assert interrupted >= 5  # the interruption did land on the recorder's lines
+
+
+def test_unscaled_pixels_warn_once_naming_the_largest_value_and_the_fix():
+    # defect 6: uint8 pixels in 0..255 trained silently to a poor model
+    X, y = nnopt.load_digits()
+    X255 = np.round(X[::10] * 255).astype(np.uint8)
+    with pytest.warns(nnopt.ScalingWarning) as caught:
+        nnopt.train(X255, y[::10], maxiter=2)
+    scaling = [w for w in caught if issubclass(w.category, nnopt.ScalingWarning)]
+    assert len(scaling) == 1
+    assert "255" in str(scaling[0].message) and "X / 255" in str(scaling[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", nnopt.ScalingWarning)
+        nnopt.train(X[::10], y[::10], maxiter=2)  # pixels in [0, 1]: no warning
