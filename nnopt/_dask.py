@@ -14,16 +14,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._problem import bind
+from ._problem import bind, is_dask
 from .backprop import _add_regularization, evaluate, regularization
 from .parameters import reshape
 
-__all__ = ["is_dask", "DaskProblem"]
-
-
-def is_dask(X):
-    """Whether X is a Dask collection (told by its type, without importing Dask)."""
-    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
+__all__ = ["DaskProblem"]
 
 
 def _client():

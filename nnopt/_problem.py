@@ -6,7 +6,7 @@ entry point accepts and refuses the same things with the same messages.
 """
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from .activations import ACTIVATIONS
 from .losses import DEFAULT_LOSS, LOSSES, OUTPUTS, PAIRS
 from .parameters import _check_layer_sizes, n_params
 
-__all__ = ["Problem", "bind"]
+__all__ = ["Problem", "bind", "is_dask"]
 
 
 @dataclass(frozen=True)
@@ -67,18 +67,16 @@ class Problem:
         """Whether X is a numpy array in memory, in the computing dtype (not read block by block)."""
         return type(self.X) is np.ndarray and self.X.dtype == self.dtype
 
-    def rows(self, rows, lam):
-        """The problem on some rows of X, with λ given anew (for mini-batches)."""
-        X = self.X[rows]
-        w = None if self.w is None else self.w[rows]
-        total = X.shape[0] if w is None else float(w.sum())
-        if X.ndim != 2 or X.shape[0] == 0 or total <= 0:
-            raise ValueError(f"a batch needs at least one row of X of positive weight; rows={rows!r} "
-                             f"selects {X.shape[0] if X.ndim == 2 else 'not a set of'} rows")
-        return Problem(X, None if self.idx is None else self.idx[rows],
-                       None if self.Y is None else self.Y[rows], w, 1.0 / total, lam,
-                       self.layer_sizes, self.activation, self.output, self.loss, self.dtype,
-                       self.n_params, self.block_rows)
+    def rows(self, rows, **changes):
+        """The problem on some rows of X, the targets and weights taken with
+        them; `changes` replaces other fields (X given there is not read
+        from self.X: a block cast by the caller)."""
+        taken = dict(idx=None if self.idx is None else self.idx[rows],
+                     Y=None if self.Y is None else self.Y[rows],
+                     w=None if self.w is None else self.w[rows])
+        if "X" not in changes:
+            taken["X"] = self.X[rows]
+        return replace(self, **taken, **changes)
 
 
 #: The activations an evaluation holds at a time, in MiB, unless told otherwise
@@ -97,6 +95,11 @@ def block_rows(layer_sizes, dtype, working_memory=None):
         working_memory, "working_memory", "> 0 (MiB)", lambda x: x > 0)
     per_row = 3 * sum(layer_sizes[1:]) * np.dtype(dtype).itemsize
     return max(1, int(mib * 2**20 // per_row))
+
+
+def is_dask(X):
+    """Whether X is a Dask collection (told by its type, without importing Dask)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
 
 
 def _is_out_of_core(X):
@@ -159,14 +162,6 @@ def check_targets(y, m, K, output):
     shape (m,) when K = 1 or (m, K).
     """
     if output != "identity":
-        y_arr = np.asarray(y) if y is not None and not isinstance(y, (str, bytes)) else None
-        if (y_arr is not None and y_arr.ndim == 1 and y_arr.dtype.kind == "f"
-                and np.isfinite(y_arr).all() and (y_arr != np.round(y_arr)).any()):
-            i = int(np.argmax(y_arr != np.round(y_arr)))
-            raise ValueError(
-                f"y given as a 1-D array must hold whole class indices 0..K-1; got {float(y_arr[i])} "
-                f"at index {i}. output={output!r} classifies; for regression on real targets "
-                "give output='identity'")
         return v.check_y(y, m, K)
     if y is None or isinstance(y, (str, bytes)):
         raise TypeError(f"y must be an array of real targets of shape (m,) or (m, K); got {y!r}")

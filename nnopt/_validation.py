@@ -125,9 +125,12 @@ def check_y(y, m, K):
             bad = ~np.isfinite(y) | (y != np.round(y))
             if bad.any():
                 i = int(np.argmax(bad))
+                # a finite fraction is a real-valued target: regression, not classes
+                hint = (". The output classifies; for regression on real targets give "
+                        "output='identity'") if np.isfinite(y[i]) else ""
                 raise ValueError(
                     "y given as a 1-D array must hold whole class indices 0..K-1; "
-                    f"got {float(y[i])} at index {i}"
+                    f"got {float(y[i])} at index {i}{hint}"
                 )
         # range-check before the cast, which would wrap or warn on huge values
         lo, hi = y.min().item(), y.max().item()

@@ -21,13 +21,11 @@ no sample weights), when the gradient is wanted, the kernels do the whole
 evaluation in one pass over X (`_accel.network`).
 """
 
-from dataclasses import replace
-
 import numpy as np
 
 from . import _accel
 from . import _validation as v
-from ._problem import bind
+from ._problem import bind, is_dask
 from .activations import ACTIVATIONS, sigmoid
 from .losses import OUTPUTS, PAIRS
 from .parameters import reshape
@@ -189,9 +187,7 @@ def _evaluate_in_blocks(theta, p, gradient, check, targets):
     J, g = 0.0, (np.zeros(theta.size) if gradient else None)
     for start in range(0, p.m, p.block_rows):
         rows = slice(start, start + p.block_rows)
-        block = replace(p, X=_block_of(p.X, rows, p.dtype), lam=0.0,
-                        idx=None if p.idx is None else p.idx[rows],
-                        Y=None if p.Y is None else p.Y[rows], w=None if p.w is None else p.w[rows])
+        block = p.rows(rows, X=_block_of(p.X, rows, p.dtype), lam=0.0)  # the whole X's scale
         J_b, g_b = _evaluate_block(theta, thetas, block, gradient, check,
                                    None if targets is None else targets[rows])
         J += J_b
@@ -308,7 +304,7 @@ def _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sam
 def _evaluate_public(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
                      working_memory, gradient):
     args = (X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight, working_memory)
-    if type(X).__module__.split(".")[0] == "dask":  # a Dask array: on its workers (nnopt._dask)
+    if is_dask(X):  # a Dask array: on its workers (nnopt._dask)
         from ._dask import DaskProblem
         dp = DaskProblem(*args)
         return dp.evaluate(v.check_theta(theta, dp.problem.n_params, dp.problem.layer_sizes), gradient)

@@ -6,8 +6,8 @@ import numpy as np
 
 from . import _validation as v
 from . import curvature
-from ._dask import DaskProblem, is_dask
-from ._problem import bind
+from ._dask import DaskProblem
+from ._problem import bind, is_dask
 from .backprop import dense_targets, evaluate, fuses
 
 __all__ = ["Objective"]
@@ -80,7 +80,7 @@ class Objective:
 
     def __init__(self, X, y, lam, layer_sizes, loss=None, dtype=None, *, activation="sigmoid",
                  output="sigmoid", sample_weight=None, copy=False, working_memory=None):
-        self._dask = None
+        self._dask = None  # a batch of an Objective has none either
         if is_dask(X):  # each block evaluated on the worker that holds it
             self._dask = DaskProblem(X, y, lam, layer_sizes, loss, dtype, activation, output,
                                      sample_weight, working_memory)
@@ -88,11 +88,19 @@ class Objective:
         else:
             p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
                      check_finite=True, working_memory=working_memory)
-        if type(p.X) is np.ndarray:  # in memory (a memmap is read block by block, never copied)
-            if copy and np.may_share_memory(p.X, X):
-                p = _with(p, X=p.X.copy())
-            if not p.X.flags.c_contiguous:  # the kernels and BLAS read rows in place
-                p = _with(p, X=np.ascontiguousarray(p.X))
+        if copy and type(p.X) is np.ndarray and np.may_share_memory(p.X, X):
+            p = dataclasses.replace(p, X=p.X.copy())  # in memory (a memmap is never copied)
+        self._bind(p, keeps_last=True)
+
+    def _bind(self, p, keeps_last):
+        """Take the checked problem `p`: what both a new Objective and a batch do.
+
+        `keeps_last`: whether the last evaluation is kept for later calls
+        (not for a mini-batch's, evaluated at one step's θ: the copies of θ
+        and the gradient would be passes over them for nothing).
+        """
+        if type(p.X) is np.ndarray and not p.X.flags.c_contiguous:
+            p = dataclasses.replace(p, X=np.ascontiguousarray(p.X))  # the kernels and BLAS read rows in place
         self.problem = p
         self.layer_sizes, self.n_params = p.layer_sizes, p.n_params
         self.n_evals = 0
@@ -100,7 +108,7 @@ class Objective:
         self._targets = dense_targets(p) if fuses(p) else None
         self._last = None  # (θ, J, gradient or None) of the last evaluation
         self._point = None  # (θ, curvature.Curvature) of the last curvature product
-        self._keeps_last = True
+        self._keeps_last = keeps_last
         self._recent = []  # (θ, J) of the last few evaluations, newest last
 
     @property
@@ -279,22 +287,15 @@ class Objective:
         if self._dask is not None:
             raise ValueError("mini-batches of a Dask X are not supported: use a full-batch method "
                              "('L-BFGS-B', 'TNC', 'CG', 'gd') or X in memory for 'sgd'")
-        share = (len(range(p.m)[rows]) if isinstance(rows, slice) else len(rows)) / p.m
-        if p.w is not None:
-            share = float(p.w[rows].sum()) * p.scale
-        batch = object.__new__(Objective)
-        batch.problem = p.rows(rows, p.lam * share)
-        if type(batch.problem.X) is np.ndarray and not batch.problem.X.flags.c_contiguous:
-            batch.problem = _with(batch.problem, X=np.ascontiguousarray(batch.problem.X))
-        batch.layer_sizes, batch.n_params = self.layer_sizes, self.n_params
-        batch.n_evals, batch._last, batch._recent, batch._dask, batch._point = 0, None, [], None, None
-        # evaluated once or twice at the θ of one step: keeping copies of θ
-        # and the gradient for later calls would be passes over them for nothing
-        batch._keeps_last = False
-        batch._targets = dense_targets(batch.problem) if fuses(batch.problem) else None
-        return batch
-
-
-def _with(p, **changes):
-    """The problem `p` with some fields replaced."""
-    return dataclasses.replace(p, **changes)
+        batch = p.rows(rows)
+        one_row = batch.X.ndim != 2  # an int, not a set of rows
+        total = 0.0 if one_row else (batch.m if batch.w is None else float(batch.w.sum()))
+        if total <= 0:  # no rows, or all of weight 0
+            raise ValueError(f"a batch needs at least one row of X of positive weight; rows={rows!r} "
+                             f"selects {'not a set of' if one_row else batch.m} rows")
+        # its λ: the batch's share of the examples (b/m, or Σ_B w/Σw) times the whole problem's
+        batch = dataclasses.replace(batch, scale=1.0 / total, lam=p.lam * total * p.scale)
+        objective = object.__new__(Objective)
+        objective._dask = None
+        objective._bind(batch, keeps_last=False)
+        return objective

@@ -17,6 +17,7 @@ from scipy.optimize import OptimizeResult, minimize
 
 from . import _accel
 from . import _validation as v
+from ._problem import is_dask
 from ._threads import scipy_blas_limited
 from . import descent as _descent
 from .errors import ConvergenceWarning
@@ -333,7 +334,7 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
 
 def _checked_X(X):
     """X as train takes it: checked and warned about if unscaled; a memmap kept as it is."""
-    if isinstance(X, np.memmap) or type(X).__module__.split(".")[0] == "dask":
+    if isinstance(X, np.memmap) or is_dask(X):
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D with shape (m, n); got {X.ndim}-D shape {X.shape}")
         return X  # checked block by block by the Objective (or its workers), never read whole
