@@ -97,7 +97,7 @@ DEFAULTS = {
 
 
 def prepare(method, maxiter, m, seed, options):
-    """Check a run's settings before any work; return the run and its arguments.
+    """Check a run's settings before any work; return the run, its arguments and its iteration count.
 
     Parameters
     ----------
@@ -116,6 +116,8 @@ def prepare(method, maxiter, m, seed, options):
     run : callable
         ``run(objective, theta0, recorder, *run_args) -> (theta, result)``.
     run_args : tuple
+    limit : int
+        The iterations the run makes: gd's steps, sgd's epochs.
     """
     defaults = DEFAULTS[method]
     allowed = sorted(set(defaults) - {"maxiter"})  # gd's maxiter is train's own argument
@@ -134,14 +136,15 @@ def prepare(method, maxiter, m, seed, options):
         raise TypeError(f"nesterov must be True or False; got {opts['nesterov']!r}")
     momentum = (momentum, bool(opts["nesterov"]))
     if method == "gd":
-        return _run_gd, (learning_rate, maxiter or defaults["maxiter"], momentum)
+        steps = maxiter or defaults["maxiter"]
+        return _run_gd, (learning_rate, steps, momentum), steps
     if maxiter is not None and "epochs" in options:
         raise TypeError(f"give either epochs or maxiter for 'sgd' (they are the same count); "
                         f"got epochs={options['epochs']!r} and maxiter={maxiter!r}")
     epochs = v.check_int(opts["epochs"] if maxiter is None else maxiter, "epochs", 1, None)
     # the default batch is the whole of a training set smaller than it
     batch_size = v.check_int(options.get("batch_size", min(defaults["batch_size"], m)), "batch_size", 1, m)
-    return _run_sgd, (learning_rate, epochs, batch_size, momentum, _shuffler(seed))
+    return _run_sgd, (learning_rate, epochs, batch_size, momentum, _shuffler(seed)), epochs
 
 
 def _shuffler(seed):

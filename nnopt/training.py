@@ -286,8 +286,7 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     nonlinear conjugate-gradient method stopped after 50 iterations.
     """
     key = _check_method(method)
-    if key in _DESCENT and curvature is not None:
-        _check_curvature(curvature, key)  # raises: gd and sgd take no curvature
+    curvature = _check_curvature(curvature, key)
     maxiter = v.check_int(maxiter, "maxiter", 1, allow_none=True)
     hidden = _check_hidden(hidden_layer_sizes)
     if progress is not None and not isinstance(progress, bool):
@@ -298,14 +297,13 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"options must be a dict of scipy.optimize.minimize options or None; got {options!r}")
     if key in _DESCENT:
-        run, run_args = _descent.prepare(key, maxiter, X.shape[0], seed, descent)
-        limit = run_args[1]
+        run, run_args, limit = _descent.prepare(key, maxiter, X.shape[0], seed, descent)
     else:
         if descent:
             raise TypeError(f"train() got unexpected options {sorted(descent)} for method {method!r} "
                             "(learning_rate, batch_size, epochs and momentum belong to 'gd' and 'sgd')")
         limit = maxiter or DEFAULT_MAXITER[key]
-        run, run_args = _run_scipy, (key, limit, dict(options or {}), _check_curvature(curvature, key))
+        run, run_args = _run_scipy, (key, limit, dict(options or {}), curvature)
     objective = Objective(X, targets, lam, sizes, loss, dtype, activation=activation, output=output,
                           sample_weight=sample_weight, working_memory=working_memory)
     theta0 = random_init(sizes, seed=seed)
