@@ -33,7 +33,7 @@ from .parameters import reshape
 __all__ = ["cost", "regularized_gradient", "cost_and_gradient", "forward_cost"]
 
 
-def forward(thetas, X, activation="sigmoid", check_first=True):
+def forward(thetas, X, activation="sigmoid", check_first=True, z2=None):
     """Forward propagation up to the output layer's z^(L).
 
     Parameters
@@ -45,6 +45,10 @@ def forward(thetas, X, activation="sigmoid", check_first=True):
         The hidden units (`nnopt.activations.ACTIVATIONS`).
     check_first : bool
         Raise if z^(2) is not finite (NaN or inf in X, or an overflow).
+    z2 : ndarray, shape (s_2, m), optional
+        z^(2), when the caller made the product with X itself (the
+        curvature's forward pass, which makes another one beside it);
+        overwritten with a^(2).
 
     Returns
     -------
@@ -57,7 +61,9 @@ def forward(thetas, X, activation="sigmoid", check_first=True):
     a = [X.T]
     for l, Th in enumerate(thetas):
         last = l == len(thetas) - 1
-        if l == 0:
+        if l == 0 and z2 is not None:
+            z = z2
+        elif l == 0:
             # z^(2) = Θ^(1) [1, X]ᵀ; the kernels apply the sigmoid as they write it
             fused_g = activation == "sigmoid" and not last
             with np.errstate(over="ignore", invalid="ignore"):  # checked just below
@@ -100,18 +106,25 @@ def backward(thetas, a, delta, activation="sigmoid", out=None):
     if out is None:
         out = np.empty(sum(Th.size for Th in thetas), dtype=delta.dtype)
     grads = reshape(out, [a[0].shape[0]] + [Th.shape[0] for Th in thetas])
-    ones = np.ones(delta.shape[1], dtype=delta.dtype)
     for l in range(len(thetas) - 1, -1, -1):
-        G = grads[l]
-        # Δ^(1), the product with X, through the kernels when they apply
-        if not (l == 0 and _accel.input_gradient(delta, a[0].T, out=G)):
-            np.matmul(delta, a[l].T, out=G[:, 1:])
-            # Σ_i δ_i, the bias column of Δ, as a product: BLAS beats sum(axis=1) here
-            np.matmul(delta, ones, out=G[:, 0])
+        times_inputs(grads[l], delta, a[l], first=l == 0)
         if l > 0:
             delta = _accel.hidden_delta(thetas[l][:, 1:], delta, like=a[l])
             delta = times_gprime(delta, a[l])
     return out
+
+
+def times_inputs(G, delta, a, first):
+    """G = δ [1, aᵀ], the form of Δ^(l) = δ^(l+1) [1, a^(l)ᵀ], written into G.
+
+    `first`: whether a is a^(1) = Xᵀ, whose product goes through the
+    kernels when they apply.
+    """
+    if first and _accel.input_gradient(delta, a.T, out=G):
+        return
+    np.matmul(delta, a.T, out=G[:, 1:])
+    # Σ_i δ_i, the bias column of Δ, as a product: BLAS beats sum(axis=1) here
+    np.matmul(delta, np.ones(delta.shape[1], dtype=delta.dtype), out=G[:, 0])
 
 
 def squared_weights(thetas):

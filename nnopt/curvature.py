@@ -31,8 +31,8 @@ import numpy as np
 from . import _accel
 from . import _validation as val
 from ._problem import bind
-from .activations import ACTIVATIONS, derivative_from_activation
-from .backprop import _raise_nonfinite, forward
+from .activations import derivative_from_activation
+from .backprop import _raise_nonfinite, forward, times_inputs
 from .losses import OUTPUTS, PAIRS
 from .parameters import reshape
 
@@ -248,7 +248,7 @@ class Curvature:
         grads = reshape(out, p.layer_sizes)
         for l in range(len(thetas) - 1, -1, -1):
             # R{Δ^(l)} = R{δ^(l+1)} [1, a^(l)ᵀ] + δ^(l+1) [0, R{a^(l)}ᵀ]; R{a^(1)} = 0
-            _times_inputs(grads[l], Rdelta, a[l], first=l == 0)
+            times_inputs(grads[l], Rdelta, a[l], first=l == 0)
             if l == 0:
                 break
             if delta is not None:
@@ -284,14 +284,8 @@ def _forward(thetas, p, V1, check):
     # is F-ordered, and z^(2) is copied out F-ordered so that the δ^(2) made
     # like it (`hidden_delta`) suit the kernels' product with X
     z = np.asfortranarray(both[:s2]) if both.flags.f_contiguous else both[:s2]
-    Rz2 = both[s2:]
-    g = ACTIVATIONS[p.activation][0]
-    a = [p.X.T]
-    for Th in thetas[1:]:
-        a.append(g(z))  # a^(l) = g(z^(l)), written over z
-        z = Th[:, 1:] @ a[-1]
-        z += Th[:, :1]
-    return a, z, Rz2
+    a, z = forward(thetas, p.X, p.activation, z2=z)
+    return a, z, both[s2:]
 
 
 def _output_error(h, p, Yt):
@@ -306,14 +300,6 @@ def _output_error(h, p, Yt):
         error -= Yt
         return error
     return PAIRS[p.output, p.loss][1](h.copy(), p.idx, Yt)
-
-
-def _times_inputs(G, delta, a, first):
-    """G = δ [1, aᵀ] (the form of Δ^(l)); for the first layer through the kernels when they apply."""
-    if first and _accel.input_gradient(delta, a.T, out=G):
-        return
-    np.matmul(delta, a.T, out=G[:, 1:])
-    G[:, 0] = delta.sum(axis=1)
 
 
 def check_direction(v, n_params):
