@@ -65,6 +65,7 @@ class DaskProblem:
     def __init__(self, X, y, lam, layer_sizes, loss=None, dtype=None, activation="sigmoid",
                  output="sigmoid", sample_weight=None, working_memory=None):
         client = _client()
+        from distributed import wait  # there: _client found distributed
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D with shape (m, n); got {X.ndim}-D shape {X.shape}")
         X = X.rechunk({1: -1})  # whole rows in every block
@@ -89,7 +90,12 @@ class DaskProblem:
             self._blocks.append(client.submit(
                 _bind_block, x, targets[rows], None if probe.w is None else probe.w[rows],
                 probe.scale, settings, pure=False))
-        client.gather(self._blocks)  # the blocks' checks (NaN in X, ...) raise here, once
+        # the blocks' checks (NaN in X, ...) raise here, once; waited for, not
+        # gathered: each bound block holds its rows of X, which stay on its worker
+        wait(self._blocks)
+        for block in self._blocks:
+            if block.status == "error":
+                block.result()  # raises the worker's exception
         self._client = client
 
     def evaluate(self, theta, gradient=True):
