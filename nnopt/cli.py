@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from . import __version__
-from .datasets import load_digits, load_mat, train_test_split
+from .datasets import _n_test, load_digits, load_mat, train_test_split
 from .errors import DivergenceError
 from .gradcheck import check_gradients
 from .model import Model, accuracy, load
@@ -151,10 +151,8 @@ def _train(args):
 def _random_split(X, y, test_size, seed):
     """A random (not stratified) split, for real-valued targets."""
     X, y = np.asarray(X), np.asarray(y)
-    n_test = int(round(test_size * len(X))) if test_size < 1 else int(test_size)
-    if not 0 < n_test < len(X):
-        raise _UsageError(f"--test-size {test_size:g} leaves no examples to train or to test on "
-                          f"among {len(X)}")
+    # the count as train_test_split takes it (a fraction, or a whole number of rows)
+    n_test = _n_test(test_size if test_size < 1 else int(test_size), len(X))
     order = np.random.default_rng(seed).permutation(len(X))
     test, tr = order[:n_test], order[n_test:]
     return X[tr], X[test], y[tr], y[test]

@@ -10,8 +10,9 @@ backpropagation cost and gradient as the SciPy methods:
 Both take a momentum μ ∈ [0, 1): v ← μv − α∇J, θ ← θ + v (μ = 0 is the plain
 step), or with ``nesterov=True`` Nesterov's momentum in the form
 scikit-learn's SGD uses, v ← μv − α∇J, θ ← θ + μv − α∇J: the step looks
-ahead along the velocity it is about to take. Full-batch steps follow the true gradient, so they can be larger
-(the articles' comparison); SGD takes ⌈m/b⌉ cheaper, noisier steps per pass.
+ahead along the velocity it is about to take. Full-batch steps follow the
+true gradient, so they can be larger (the articles' comparison); SGD takes
+⌈m/b⌉ cheaper, noisier steps per pass.
 
 Options (keyword arguments of `nnopt.train`)
 --------------------------------------------
