@@ -289,16 +289,8 @@ def _forward(thetas, p, V1, check):
 
 
 def _output_error(h, p, Yt):
-    """δ^(L) = ∂cost_i/∂z^(L) of each example (unscaled), as a new array.
-
-    For softmax outputs with a target matrix it is (Σ_k y_k)·p − y, the
-    gradient of the cost `nnopt.losses` computes, whose rows of Y need not
-    sum to 1; the table's δ^(L) = p − y is that only when they do.
-    """
-    if p.output == "softmax" and Yt is not None:
-        error = h * Yt.sum(axis=0)
-        error -= Yt
-        return error
+    """δ^(L) = ∂cost_i/∂z^(L) of each example (unscaled), as a new array:
+    the table's (`nnopt.losses.PAIRS`), on a copy of h, which the products keep."""
     return PAIRS[p.output, p.loss][1](h.copy(), p.idx, Yt)
 
 

@@ -18,12 +18,13 @@ output h    loss             cost of one example                      δ^(L)
 ==========  ===============  =======================================  ===========================
 sigmoid     cross_entropy    Σ_k −y_k log h_k − (1 − y_k) log(1 − h_k)  h − y  (the course)
 sigmoid     squared_error    ½‖h − y‖²                                 (h − y) ⊙ h(1 − h)
-softmax     cross_entropy    −Σ_k y_k log softmax(z)_k                 h − y
+softmax     cross_entropy    −Σ_k y_k log softmax(z)_k                 (Σ_k y_k)·h − y
 identity    squared_error    ½‖z − y‖²  (regression)                   h − y
 ==========  ===============  =======================================  ===========================
 
-For the three matched pairs δ^(L) = h − y: the derivative of the output
-unit cancels against that of the loss.
+For the three matched pairs δ^(L) = h − y (for softmax, when each target
+row sums to 1, as one-hot rows do): the derivative of the output unit
+cancels against that of the loss.
 """
 
 from types import MappingProxyType
