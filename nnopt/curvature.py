@@ -32,7 +32,7 @@ from . import _accel
 from . import _validation as val
 from ._problem import bind
 from .activations import derivative_from_activation
-from .backprop import _raise_nonfinite, forward, times_inputs
+from .backprop import forward, times_inputs
 from .losses import OUTPUTS, PAIRS
 from .parameters import reshape
 
@@ -42,23 +42,20 @@ __all__ = ["hessian_vector_product", "gauss_newton_product", "Curvature", "at"]
 # ---------------------------------------------------------------- the tables
 
 
-def _sigmoid_second(a, gprime):
+def _sigmoid_ratio(a):
     # g′ = a(1 − a), so g″ = g′·(1 − 2a)
-    second = np.multiply(a, -2)
-    second += 1
-    second *= gprime
-    return second
+    ratio = np.multiply(a, -2)
+    ratio += 1
+    return ratio
 
 
 def _tanh_first(a):
     return 1 - np.square(a)
 
 
-def _tanh_second(a, gprime):
+def _tanh_ratio(a):
     # g′ = 1 − a², so g″ = −2a·g′
-    second = np.multiply(a, -2)
-    second *= gprime
-    return second
+    return np.multiply(a, -2)
 
 
 def _relu_first(a):
@@ -66,12 +63,15 @@ def _relu_first(a):
     return (a > 0).astype(a.dtype)
 
 
-# name -> (g′(z) from a, g″(z) from a and g′), a = g(z) the stored activation;
+# name -> (g′(z) from a, g″(z)/g′(z) from a), a = g(z) the stored activation;
 # each returns a new array (a is kept: the products at one θ all read it).
+# The H·v pass wants g″ ⊙ R{z} = (g″/g′) ⊙ R{a}, with R{a} = g′ ⊙ R{z}
+# already made: the ratio saves a pass over the layer. For the sigmoid and
+# tanh it is a polynomial in a, exact where g′ underflows to 0.
 # ReLU's g″ is 0 wherever it is defined: None, and its term is left out.
 SECOND_DERIVATIVES = MappingProxyType({
-    "sigmoid": (derivative_from_activation, _sigmoid_second),
-    "tanh": (_tanh_first, _tanh_second),
+    "sigmoid": (derivative_from_activation, _sigmoid_ratio),
+    "tanh": (_tanh_first, _tanh_ratio),
     "relu": (_relu_first, None),
 })
 
@@ -135,14 +135,9 @@ class Curvature:
     check : bool
         Whether θ is checked (finite; within float32's range in float32),
         and a non-finite z^(2) raises.
-    first : ndarray, shape (n_params,), optional
-        The direction of the first product, checked, in p.dtype: its
-        R{z^(2)} = V^(1) [1, X]ᵀ is computed with z^(2), in one pass over X
-        (the kernels read X once for both), and used when this very array
-        comes to `hessp` or `gauss_newton`.
     """
 
-    def __init__(self, theta, p, check=True, first=None):
+    def __init__(self, theta, p, check=True):
         if check:
             val.check_finite_array(theta, "theta")
             cast = val.cast_checked(theta, p.dtype, "theta")
@@ -150,11 +145,9 @@ class Curvature:
             cast = theta.astype(p.dtype, copy=False)
         self.p = p
         self.thetas = reshape(cast, p.layer_sizes)
-        V1 = None if first is None else reshape(first.astype(p.dtype, copy=False), p.layer_sizes)[0]
         with _accel.threads_for(p.X, p.layer_sizes[1]):
-            self.a, z, Rz2 = _forward(self.thetas, p, V1, check)
-        self._first = None if first is None else (first, Rz2)
-        gprime_of, self._second = SECOND_DERIVATIVES[p.activation]
+            self.a, z = forward(self.thetas, p.X, p.activation, check_first=check)
+        gprime_of, self._ratio_of = SECOND_DERIVATIVES[p.activation]
         self.gprime = [None] + [gprime_of(a) for a in self.a[1:]]  # g′(z^(l)); the input has none
         self.Yt = None if p.Y is None else p.Y.T
         self.h = OUTPUTS[p.output](z)  # written over z^(L)
@@ -176,72 +169,66 @@ class Curvature:
             v = _checked_direction(v, p)
         V = reshape(v.astype(p.dtype, copy=False), p.layer_sizes)
         with _accel.threads_for(p.X, p.layer_sizes[1]):
-            Rz, Ra, RzL = self._r_forward(V, self._first_product(v))
+            Ra, RzL = self._r_forward(V)
             if exact:
                 delta, error, curve = self._deltas()
             else:
                 delta = error = curve = None
             Rdelta = OUTPUT_HESSIANS[p.output, p.loss](self.h, RzL, error, self.Yt)
             Rdelta *= self.weights
-            out = self._r_backward(V, Rdelta, Rz, Ra, delta, curve)
+            out = self._r_backward(V, Rdelta, Ra, delta, curve)
         # λ·scale/2·ΣΘ² has Hessian λ·scale on every non-bias weight, 0 on the biases
         if p.lam:
             for R, W in zip(reshape(out, p.layer_sizes), V):
                 R[:, 1:] += (p.lam * p.scale) * W[:, 1:]
         return out.astype(np.float64, copy=False)
 
-    def _first_product(self, v):
-        """R{z^(2)} made by the forward pass, if v is the direction it was made for (once)."""
-        if self._first is None or self._first[0] is not v:
-            return None
-        Rz2, self._first = self._first[1], None
-        return Rz2
-
-    def _r_forward(self, V, z=None):
-        """R{z^(l)} and R{a^(l)} of the hidden layers (None for the input), and R{z^(L)}.
-
-        `z` is R{z^(2)} when the forward pass made it.
-        """
+    def _r_forward(self, V):
+        """R{a^(l)} of the hidden layers (None for the input), and R{z^(L)}."""
         a, thetas = self.a, self.thetas
-        if z is None:
-            # R{z^(2)} = V^(1) [1, X]ᵀ: the input a^(1) = X does not move with θ
-            z, _ = _accel.input_layer(V[0], self.p.X, activate=False, check=False)
-        Rz, Ra = [None], [None]
+        # R{z^(2)} = V^(1) [1, X]ᵀ: the input a^(1) = X does not move with θ
+        z, _ = _accel.input_layer(V[0], self.p.X, activate=False, check=False)
+        Ra = [None]
         for l in range(1, len(thetas)):
-            Rz.append(z)
-            Ra.append(self.gprime[l] * z)  # R{a} = g′(z) ⊙ R{z}
+            z *= self.gprime[l]  # R{a} = g′(z) ⊙ R{z}, written over R{z}
+            Ra.append(z)
             # R{z^(l+1)} = Θ^(l) R{a^(l)} + V^(l) [1, a^(l)]
             z = thetas[l][:, 1:] @ Ra[l]
             z += V[l][:, 1:] @ a[l]
             z += V[l][:, :1]
-        return Rz, Ra, z
+        return Ra, z
 
     def _deltas(self):
-        """δ^(l) of every layer, the unscaled δ^(L), and (Θ^(l)ᵀ δ^(l+1)) ⊙ g″(z^(l)).
+        """δ^(l+1) of every layer that H·v reads, the unscaled δ^(L), and
+        (g″/g′)(z^(l)) ⊙ Θ^(l)ᵀ δ^(l+1) of the hidden layers.
 
         All three are those of the gradient at θ, whatever v: made once.
+        δ^(2), which only Δ^(1) would read, is not made.
         """
         if self._delta is None:
             p, thetas = self.p, self.thetas
-            error = _output_error(self.h, p, self.Yt)
+            # the table's δ^(L) (`nnopt.losses.PAIRS`) on a copy of h, which the products keep
+            error = PAIRS[p.output, p.loss][1](self.h.copy(), p.idx, self.Yt)
             delta = [None] * len(thetas)
             curve = [None] * len(thetas)
             delta[-1] = error * self.weights
             for l in range(len(thetas) - 1, 0, -1):
                 back = _accel.hidden_delta(thetas[l][:, 1:], delta[l], like=self.a[l])
-                if self._second is not None:
-                    curve[l] = self._second(self.a[l], self.gprime[l])
+                if l > 1:
+                    delta[l - 1] = back * self.gprime[l]
+                if self._ratio_of is not None:
+                    curve[l] = self._ratio_of(self.a[l])
                     curve[l] *= back
-                delta[l - 1] = back * self.gprime[l]
             self._delta = (delta, error, curve)
         return self._delta
 
-    def _r_backward(self, V, Rdelta, Rz, Ra, delta, curve):
+    def _r_backward(self, V, Rdelta, Ra, delta, curve):
         """R{Δ^(l)} of every layer, unrolled as θ, from R{δ^(L)}.
 
         Gauss-Newton (`delta` None) backpropagates R{δ^(L)} as an ordinary
         error: R{δ^(l)} = Θ^(l)ᵀ R{δ^(l+1)} ⊙ g′. The exact Hessian adds the
-        terms of the product rule in δ^(l+1), V^(l) and g′(z^(l)).
+        terms of the product rule in δ^(l+1), V^(l) and g′(z^(l)). The
+        R{a^(l)} are written over.
         """
         p, thetas, a = self.p, self.thetas, self.a
         out = np.empty(p.n_params, dtype=p.dtype)
@@ -251,47 +238,22 @@ class Curvature:
             times_inputs(grads[l], Rdelta, a[l], first=l == 0)
             if l == 0:
                 break
-            if delta is not None:
-                grads[l][:, 1:] += delta[l] @ Ra[l].T
-            # R{δ^(l)} = (Θᵀ R{δ^(l+1)} + Vᵀ δ^(l+1)) ⊙ g′ + (Θᵀ δ^(l+1)) ⊙ g″ ⊙ R{z^(l)}
-            back = _accel.hidden_delta(thetas[l][:, 1:], Rdelta, like=a[l])
-            if delta is not None:
-                back += _accel.hidden_delta(V[l][:, 1:], delta[l], like=a[l])
+            if delta is None:
+                Rdelta = _accel.hidden_delta(thetas[l][:, 1:], Rdelta, like=a[l])
+                Rdelta *= self.gprime[l]
+                continue
+            grads[l][:, 1:] += delta[l] @ Ra[l].T
+            # R{δ^(l)} = (Θᵀ R{δ^(l+1)} + Vᵀ δ^(l+1)) ⊙ g′ + (Θᵀ δ^(l+1)) ⊙ g″ ⊙ R{z^(l)}:
+            # the first two terms as one product [Θ; V]ᵀ [R{δ}; δ], the last
+            # as curve ⊙ R{a^(l)}, written over R{a^(l)}, which is done with
+            stacked = np.vstack([thetas[l][:, 1:], V[l][:, 1:]])
+            back = _accel.hidden_delta(stacked, np.vstack([Rdelta, delta[l]]), like=a[l])
             back *= self.gprime[l]
-            if delta is not None and curve[l] is not None:
-                back += curve[l] * Rz[l]
+            if curve[l] is not None:
+                Ra[l] *= curve[l]
+                back += Ra[l]
             Rdelta = back
         return out
-
-
-def _forward(thetas, p, V1, check):
-    """Forward propagation (`nnopt.backprop.forward`): a, z^(L), and R{z^(2)} if V1 is given.
-
-    With V1, Θ^(1) and V^(1) go through one product with X: the kernels then
-    read X once for both (2·s2 rows), which saves about a quarter of the
-    two products' time on the digits.
-    """
-    s2 = thetas[0].shape[0]
-    if V1 is None or 2 * s2 > _accel.MAX_HIDDEN:
-        a, z = forward(thetas, p.X, p.activation, check_first=check)
-        Rz2 = None if V1 is None else _accel.input_layer(V1, p.X, activate=False, check=False)[0]
-        return a, z, Rz2
-    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-        both, finite = _accel.input_layer(np.vstack([thetas[0], V1]), p.X, activate=False, check=check)
-    if check and not finite:
-        _raise_nonfinite(p.X, thetas[0])  # v is finite: X is not, or X Θᵀ overflowed
-    # rows of a C-ordered `both` (numpy's) are contiguous; from the kernels it
-    # is F-ordered, and z^(2) is copied out F-ordered so that the δ^(2) made
-    # like it (`hidden_delta`) suit the kernels' product with X
-    z = np.asfortranarray(both[:s2]) if both.flags.f_contiguous else both[:s2]
-    a, z = forward(thetas, p.X, p.activation, z2=z)
-    return a, z, both[s2:]
-
-
-def _output_error(h, p, Yt):
-    """δ^(L) = ∂cost_i/∂z^(L) of each example (unscaled), as a new array:
-    the table's (`nnopt.losses.PAIRS`), on a copy of h, which the products keep."""
-    return PAIRS[p.output, p.loss][1](h.copy(), p.idx, Yt)
 
 
 def check_direction(v, n_params):
@@ -327,14 +289,16 @@ def hessp(theta, v, p, check=True):
     """
     if check:
         v = _checked_direction(v, p)
-    return Curvature(theta, p, check, first=v).hessp(v, check=False)
+    with _accel.threads_for(p.X, p.layer_sizes[1]):  # once for both steps: ~0.2 ms each time
+        return Curvature(theta, p, check).hessp(v, check=False)
 
 
 def gauss_newton(theta, v, p, check=True):
     """G·v at θ on a checked problem `p`: float64, shape (n_params,); `check` as in `hessp`."""
     if check:
         v = _checked_direction(v, p)
-    return Curvature(theta, p, check, first=v).gauss_newton(v, check=False)
+    with _accel.threads_for(p.X, p.layer_sizes[1]):
+        return Curvature(theta, p, check).gauss_newton(v, check=False)
 
 
 def _checked_direction(v, p):
