@@ -17,7 +17,7 @@ from .mnist import load_mnist
 from .gradcheck import check_gradients, numerical_gradient
 from .model import Model, load
 from .parameters import random_init, reshape, unroll
-from .objective import Objective
+from .objective import Objective, SampledCurvature
 from .spectrum import hessian_eigenvalues
 from .training import train
 
@@ -25,7 +25,7 @@ __all__ = [
     "unroll", "reshape", "random_init",
     "sigmoid", "sigmoid_gradient",
     "cost", "regularized_gradient", "cost_and_gradient", "forward_cost", "Objective",
-    "hessian_vector_product", "gauss_newton_product", "hessian_eigenvalues",
+    "hessian_vector_product", "gauss_newton_product", "SampledCurvature", "hessian_eigenvalues",
     "numerical_gradient", "check_gradients",
     "train", "Model", "load", "ConvergenceWarning", "DivergenceError", "ScalingWarning",
     "NNClassifier", "NNRegressor",

@@ -4,8 +4,11 @@ Both come from Pearlmutter's R-operator, R{f} = d/dr f(θ + r·v) at r = 0
 (Pearlmutter 1994): every line of forward propagation and of
 backpropagation is differentiated once more, along the direction v. The
 forward R-pass gives R{z^(l)} and R{a^(l)}; the backward R-pass gives
-R{δ^(l)}, and R{Δ^(l)} = R{∂J/∂Θ^(l)} is H·v. Each product costs about one
-gradient evaluation and never forms H, which has n_params² entries.
+R{δ^(l)}, and R{Δ^(l)} = R{∂J/∂Θ^(l)} is H·v. Each product makes about
+the work of a gradient evaluation, plus one more product with X (R{z^(2)}
+beside z^(2)), and never forms H, which has n_params² entries. On the
+digits a product costs 1.6–2.8 `cost_and_gradient` calls, whose C kernels
+do the whole evaluation in one pass (benchmarks/README.md).
 
 The Gauss-Newton matrix G = Jᵀ H_L J (+ the λ term) keeps only the
 curvature of the loss in the output pre-activations z^(L): J is the
@@ -348,7 +351,7 @@ _PARAMS_DOC = """
         curvature of the same J.
 """
 
-hessian_vector_product.__doc__ = """H·v, the exact Hessian of J(θ) times a vector, for about a gradient's cost.
+hessian_vector_product.__doc__ = """H·v, the exact Hessian of J(θ) times a vector, for about two gradients' cost.
 """ + _PARAMS_DOC + """
     Returns
     -------

@@ -10,7 +10,7 @@ from ._dask import DaskProblem
 from ._problem import bind, is_dask
 from .backprop import dense_targets, evaluate, fuses
 
-__all__ = ["Objective"]
+__all__ = ["Objective", "SampledCurvature"]
 
 
 class Objective:
@@ -257,6 +257,24 @@ class Objective:
         self._point = (theta.copy(), curvature.at(theta, self.problem, check=False))
         return self._point[1]
 
+    def sampled_curvature(self, fraction, seed=None):
+        """Curvature products on a random share of the examples, drawn anew at each θ.
+
+        Parameters
+        ----------
+        fraction : float
+            The share of the m examples each product reads, in (0, 1]:
+            round(fraction·m) rows (at least 1), drawn without replacement.
+        seed : int, numpy.random.Generator or None
+            Seeds the draws.
+
+        Returns
+        -------
+        SampledCurvature
+            With ``hessp(theta, v)`` and ``gauss_newton(theta, v)``.
+        """
+        return SampledCurvature(self, fraction, seed)
+
     def recorded_cost(self, theta):
         """J at θ if one of the last few evaluations was at θ, else None."""
         for t, J in reversed(self._recent):
@@ -299,3 +317,66 @@ class Objective:
         objective._dask = None
         objective._bind(batch, keeps_last=False)
         return objective
+
+
+class SampledCurvature:
+    """H·v and G·v of a random share of the examples, for Hessian-free methods.
+
+    A Newton-CG or trust-region step solves for a direction with a dozen
+    curvature products at one θ, and the direction need not be exact: the
+    products can read a sample of the examples while the cost and the
+    gradient read them all, which makes each product cheaper in proportion
+    (the subsampled Newton-CG of Byrd, Chin, Neveitt and Nocedal, 2011;
+    Martens' Hessian-free optimization takes its products on a mini-batch
+    too). Each product is the exact H·v or G·v of the sample's J: its mean
+    cost over the sample plus the whole problem's λ term (`Objective.batch`),
+    an unbiased estimate of the whole curvature. A new θ draws a new sample;
+    products at the same θ share one sample and its forward pass.
+
+    Parameters
+    ----------
+    objective : Objective
+    fraction : float
+        The share of the examples each product reads, in (0, 1].
+    seed : int, numpy.random.Generator or None
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows per sample: round(fraction·m), at least 1.
+    rows : ndarray of intp or None
+        The sample of the last θ, sorted (None before the first product).
+    """
+
+    def __init__(self, objective, fraction, seed=None):
+        self.fraction = check_fraction(fraction, "fraction")
+        m = objective.problem.m
+        self.n_rows = max(1, min(m, int(round(self.fraction * m))))
+        self.objective = objective
+        self.rng = np.random.default_rng(seed)
+        self.rows = None
+        self._point = None  # (θ, the sample's Objective)
+
+    def hessp(self, theta, v):
+        """H·v of the sample's J at θ: float64, shape (n_params,)."""
+        return self._sample(theta).hessp(theta, v)
+
+    def gauss_newton(self, theta, v):
+        """G·v of the sample's J at θ: float64, shape (n_params,)."""
+        return self._sample(theta).gauss_newton(theta, v)
+
+    def _sample(self, theta):
+        point = self._point
+        if point is not None and point[0].shape == np.shape(theta) and np.array_equal(point[0], theta):
+            return point[1]
+        m = self.objective.problem.m
+        rows = np.sort(self.rng.choice(m, self.n_rows, replace=False)) if self.n_rows < m else slice(None)
+        batch = self.objective.batch(rows)
+        self.rows = np.arange(m) if self.n_rows == m else rows
+        self._point = (np.array(theta, dtype=np.float64), batch)
+        return batch
+
+
+def check_fraction(fraction, name):
+    """A share in (0, 1] as a float, or a TypeError/ValueError naming it."""
+    return v.check_real(fraction, name, "in (0, 1]", lambda x: 0 < x <= 1)

@@ -5,7 +5,7 @@ the Gauss-Newton matrix G) answers: an eigenvalue is the curvature of J
 along its eigenvector. H has n_params² entries, 384 million for the
 digits' network, but the Lanczos iteration of `scipy.sparse.linalg.eigsh`
 needs only products H·v, which `nnopt.curvature` computes exactly for
-about a gradient's cost each.
+about two gradients' cost each.
 """
 
 from types import MappingProxyType
@@ -31,7 +31,7 @@ def hessian_eigenvalues(theta, X, y, lam, layer_sizes, k=6, which="both", loss=N
 
     Lanczos iteration (`scipy.sparse.linalg.eigsh`) on the product H·v
     (`hessian_vector_product`): H itself, n_params × n_params, is never
-    formed, and each iteration costs about one gradient evaluation.
+    formed, and each iteration costs about two gradient evaluations.
 
     Parameters
     ----------

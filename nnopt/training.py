@@ -22,7 +22,7 @@ from ._threads import scipy_blas_limited
 from . import descent as _descent
 from .errors import ConvergenceWarning
 from .model import Model
-from .objective import Objective
+from .objective import Objective, check_fraction
 from .progress import ProgressBar
 from .targets import encode, encode_labels  # noqa: F401  (encode_labels: nnopt.training's before)
 from .parameters import random_init, reshape
@@ -182,6 +182,25 @@ def _check_curvature(curvature, key):
     return curvature
 
 
+def _check_curvature_fraction(fraction, key):
+    """The share of the examples a curvature product reads: 1 unless a hessp method is given another."""
+    if key not in DEFAULT_CURVATURE:
+        if not (isinstance(fraction, numbers.Real) and fraction == 1):
+            raise ValueError(f"curvature_fraction={fraction!r} is for the methods that take "
+                             f"Hessian-vector products ({', '.join(sorted(DEFAULT_CURVATURE))}); "
+                             f"got method {key!r}")
+        return 1.0
+    return check_fraction(fraction, "curvature_fraction")
+
+
+def _sampling_seed(seed):
+    """The samples' random stream: train's Generator itself, or one spawned from its seed,
+    independent of the initial weights' (`random_init` draws from ``default_rng(seed)``)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+
+
 def _check_hidden(hidden_layer_sizes):
     if isinstance(hidden_layer_sizes, numbers.Integral) and not isinstance(hidden_layer_sizes, bool):
         hidden_layer_sizes = (hidden_layer_sizes,)
@@ -201,7 +220,7 @@ def _check_hidden(hidden_layer_sizes):
 def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, seed=0,
           loss=None, verbose=False, dtype=None, options=None, *, activation="sigmoid",
           output="sigmoid", sample_weight=None, progress=None, working_memory=None, curvature=None,
-          **descent):
+          curvature_fraction=1.0, **descent):
     """Train a network by backpropagation.
 
     Parameters
@@ -256,6 +275,13 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         For the methods that take Hessian-vector products: the Gauss-Newton
         matrix G (positive semi-definite) or the exact Hessian H; None
         picks the method's default (`DEFAULT_CURVATURE`).
+    curvature_fraction : float
+        For the same methods: the share of the examples, in (0, 1], that
+        each curvature product reads, drawn anew at each iteration's θ
+        (`Objective.sampled_curvature`, seeded from `seed`); the cost and
+        the gradient read them all. 1 (the default) reads all of them.
+        Products on a sample are cheaper in proportion and still steer the
+        Newton step (benchmarks/README.md: 0.2 on the digits).
     working_memory : float, optional
         MiB of activations an evaluation may hold at a time (default 64):
         X is taken in blocks of rows that fit. X may be a `numpy.memmap`,
@@ -287,6 +313,7 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     """
     key = _check_method(method)
     curvature = _check_curvature(curvature, key)
+    curvature_fraction = _check_curvature_fraction(curvature_fraction, key)
     maxiter = v.check_int(maxiter, "maxiter", 1, allow_none=True)
     hidden = _check_hidden(hidden_layer_sizes)
     if progress is not None and not isinstance(progress, bool):
@@ -307,6 +334,8 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     objective = Objective(X, targets, lam, sizes, loss, dtype, activation=activation, output=output,
                           sample_weight=sample_weight, working_memory=working_memory)
     theta0 = random_init(sizes, seed=seed)
+    if curvature_fraction < 1:
+        run_args += (objective.sampled_curvature(curvature_fraction, _sampling_seed(seed)),)
 
     with ProgressBar(limit, enabled=progress) as bar:
         recorder = _Recorder(verbose=verbose, progress=bar)
@@ -365,8 +394,12 @@ def _warn_failure(method, result, stacklevel):
         ConvergenceWarning, stacklevel=stacklevel + 1)
 
 
-def _run_scipy(objective, theta0, recorder, key, maxiter, options, curvature=None):
-    """Minimize with `scipy.optimize.minimize`, recording every iteration."""
+def _run_scipy(objective, theta0, recorder, key, maxiter, options, curvature=None, products=None):
+    """Minimize with `scipy.optimize.minimize`, recording every iteration.
+
+    `products`: where the curvature products come from (an Objective's
+    `sampled_curvature`), if not from the objective itself.
+    """
 
     def fun(theta):
         if not np.all(np.isfinite(theta)):
@@ -396,8 +429,9 @@ def _run_scipy(objective, theta0, recorder, key, maxiter, options, curvature=Non
         blas = (_accel.threads_for(objective.X, objective.layer_sizes[1]) if objective.problem.in_memory
                 else contextlib.nullcontext())
         with scipy_blas_limited(), blas:
+            products = objective if products is None else products
             hessp = None if curvature is None else (
-                objective.hessp if curvature == "hessian" else objective.gauss_newton)
+                products.hessp if curvature == "hessian" else products.gauss_newton)
             result = minimize(fun, theta0, jac=True, hessp=hessp, method=key, callback=callback,
                               options=options)
     except _IterationLimit:

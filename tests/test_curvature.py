@@ -468,3 +468,96 @@ def test_train_drives_every_hessp_method_and_records_its_curve(method, curvature
     # the last entry of the curve is the cost of the returned parameters
     assert model.cost_history[-1] == pytest.approx(cost(model.theta, X, np.searchsorted(model.classes_, y),
                                                          1.0, model.layer_sizes), rel=1e-9)
+
+
+# ---------------------------------------------------------------- products on a sample of the examples
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("kind", ["hessp", "gauss_newton"])
+def test_a_sampled_product_is_the_exact_product_of_the_samples_cost(kind, weighted):
+    theta, (X, y, lam, sizes, loss), kw, rng = _case("tanh", 2, ("softmax", "cross_entropy"), 1.5, weighted)
+    obj = nnopt.Objective(X, y, lam, sizes, loss, **kw)
+    sampled = obj.sampled_curvature(0.3, seed=4)
+    v = rng.standard_normal(theta.size)
+    got = getattr(sampled, kind)(theta, v)
+    rows, m = sampled.rows, X.shape[0]
+    assert rows.size == sampled.n_rows == round(0.3 * m) and np.unique(rows).size == rows.size
+    # the sample's J: its mean cost plus the whole problem's λ/(2Σw)·ΣΘ², i.e. λ scaled by its share
+    w = kw["sample_weight"]
+    share = rows.size / m if w is None else w[rows].sum() / w.sum()
+    product = hessian_vector_product if kind == "hessp" else gauss_newton_product
+    kw_rows = dict(kw, sample_weight=None if w is None else w[rows])
+    expected = product(theta, v, X[rows], y[rows], lam * share, sizes, loss, **kw_rows)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14 * np.abs(expected).max())
+
+
+def test_a_sample_is_kept_at_one_theta_and_drawn_anew_at_the_next():
+    theta, (X, y, lam, sizes, loss), kw, rng = _case("sigmoid", 1, ("sigmoid", "cross_entropy"), 1.0, False)
+    obj = nnopt.Objective(X, y, lam, sizes, loss, **kw)
+    sampled = obj.sampled_curvature(0.5, seed=0)
+    v, u = rng.standard_normal((2, theta.size))
+    Hv = sampled.hessp(theta, v)
+    first = sampled.rows.copy()
+    sampled.gauss_newton(theta, u)
+    np.testing.assert_array_equal(sampled.rows, first)  # the same θ: the same sample
+    np.testing.assert_array_equal(sampled.hessp(theta, v), Hv)
+    sampled.hessp(theta + 0.01, v)
+    assert not np.array_equal(sampled.rows, first)  # a new θ: a new draw (C(m, m/2) of them)
+    # the same seed draws the same samples
+    again = obj.sampled_curvature(0.5, seed=0)
+    np.testing.assert_array_equal(again.hessp(theta, v), Hv)
+    np.testing.assert_array_equal(again.rows, first)
+
+
+def test_the_whole_fraction_is_the_whole_problem():
+    theta, (X, y, lam, sizes, loss), kw, rng = _case("relu", 2, ("identity", "squared_error"), 0.7, True)
+    obj = nnopt.Objective(X, y, lam, sizes, loss, **kw)
+    v = rng.standard_normal(theta.size)
+    sampled = obj.sampled_curvature(1.0)
+    np.testing.assert_allclose(sampled.hessp(theta, v), obj.hessp(theta, v), rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(sampled.rows, np.arange(X.shape[0]))
+
+
+@pytest.mark.parametrize("fraction, error, match", [
+    (0, ValueError, r"fraction must be a finite number in \(0, 1\]; got 0"),
+    (1.2, ValueError, r"in \(0, 1\]; got 1.2"),
+    (float("nan"), ValueError, "got nan"),
+    ("half", TypeError, "fraction must be a real number"),
+    (None, TypeError, "fraction must be a real number"),
+])
+def test_a_bad_fraction_is_refused(fraction, error, match):
+    theta, (X, y, lam, sizes, loss), kw, _ = _case("sigmoid", 1, ("sigmoid", "cross_entropy"), 1.0, False)
+    with pytest.raises(error, match=match):
+        nnopt.Objective(X, y, lam, sizes, loss, **kw).sampled_curvature(fraction)
+
+
+def test_train_with_sampled_products_learns_and_is_reproducible():
+    import warnings
+    X, y = nnopt.load_digits()
+    X_train, X_test, y_train, y_test = nnopt.train_test_split(X[::5], y[::5], test_size=200, seed=0)
+    counts = []
+    real = nnopt.Objective.gauss_newton
+
+    def counted(self, theta, v):
+        counts.append(self.problem.m)
+        return real(self, theta, v)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nnopt.ConvergenceWarning)
+        try:
+            nnopt.Objective.gauss_newton = counted
+            model = nnopt.train(X_train, y_train, hidden_layer_sizes=(10,), method="Newton-CG",
+                                maxiter=15, curvature_fraction=0.25, seed=3)
+        finally:
+            nnopt.Objective.gauss_newton = real
+        again = nnopt.train(X_train, y_train, hidden_layer_sizes=(10,), method="Newton-CG",
+                            maxiter=15, curvature_fraction=0.25, seed=3)
+        other = nnopt.train(X_train, y_train, hidden_layer_sizes=(10,), method="Newton-CG",
+                            maxiter=15, curvature_fraction=0.25, seed=4)
+    # every product read a quarter of the examples; the cost and the gradient, all of them
+    assert counts and set(counts) == {round(0.25 * X_train.shape[0])}
+    assert len(model.cost_history) == model.n_iter <= 15
+    assert model.score(X_test, y_test) >= 0.8
+    np.testing.assert_array_equal(model.theta, again.theta)
+    assert not np.array_equal(model.theta, other.theta)
