@@ -53,6 +53,12 @@ def _parser():
                    "on real y (default: sigmoid)")
     t.add_argument("--loss", default=None, choices=["cross_entropy", "squared_error"],
                    help="default: the output's own (cross_entropy; squared_error for identity)")
+    t.add_argument("--curvature", default=None, choices=["gauss-newton", "hessian"],
+                   help="the curvature products of Newton-CG, trust-ncg, trust-krylov and "
+                        "trust-constr (default: per method)")
+    t.add_argument("--curvature-fraction", type=float, default=None, metavar="F",
+                   help="share of the examples, in (0, 1], each curvature product reads, drawn "
+                        "anew at each iteration (default: 1, all)")
     t.add_argument("--float32", action="store_true", help="compute in float32 (about twice as fast)")
     t.add_argument("--data", metavar="PATH", help=".npz with X and y, or a course .mat file "
                    "(default: the bundled digits)")
@@ -117,12 +123,15 @@ def _train(args):
         X_train, X_test, y_train, y_test = train_test_split(X, y, args.test_size, seed=args.seed)
     descent = {k: getattr(args, k) for k in ("learning_rate", "batch_size", "epochs", "momentum", "nesterov")
                if getattr(args, k) is not None}
+    curvature = dict(curvature=args.curvature)
+    if args.curvature_fraction is not None:
+        curvature["curvature_fraction"] = args.curvature_fraction
     start = time.perf_counter()
     try:
         model = train(X_train, y_train, args.lam, hidden_layer_sizes=tuple(args.hidden),
                       method=args.method, maxiter=args.maxiter, seed=args.seed, loss=args.loss,
                       verbose=args.verbose, dtype=np.float32 if args.float32 else None,
-                      activation=args.activation, output=args.output, **descent)
+                      activation=args.activation, output=args.output, **curvature, **descent)
     except DivergenceError as e:
         # the error's own advice names train()'s argument and .theta, which
         # mean nothing here: say it with this command's option

@@ -68,6 +68,9 @@ def test_python_dash_m_is_the_same_tool():
     (["train", "--method", "Powell"], "uses no gradient"),
     (["train", "--hidden", "0"], "at least 1 unit"),
     (["train", "--maxiter", "0"], "maxiter must be >= 1"),
+    (["train", "--curvature", "hessian"], "curvature='hessian' is for the methods"),
+    (["train", "--method", "Newton-CG", "--curvature-fraction", "2"], "curvature_fraction must be"),
+    (["train", "--curvature", "newton"], "invalid choice: 'newton'"),
     (["train", "--data", "/no/such/file.npz"], "no such file"),
     (["predict", "--model", "/no/such/model.npz", "--data", "x.npz"], "no such file"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
@@ -284,3 +287,12 @@ def test_train_with_relu_and_softmax(small_data, tmp_path, capsys):
     assert code == 0
     model = nnopt.load(tmp_path / "m.npz")
     assert (model.activation, model.output, model.loss) == ("relu", "softmax", "cross_entropy")
+
+
+def test_train_newton_cg_with_hessian_products_on_a_sample(small_data, tmp_path, capsys):
+    code = main(["train", "--data", str(small_data), "--method", "Newton-CG", "--curvature", "hessian",
+                 "--curvature-fraction", "0.5", "--maxiter", "5", "--out", str(tmp_path / "m.npz")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "with Newton-CG" in out and "5 iterations" in out
+    assert nnopt.load(tmp_path / "m.npz").method == "Newton-CG"
