@@ -75,7 +75,8 @@ class _NNEstimator(BaseEstimator):
         descent = {k: getattr(self, k) for k in _DESCENT_OPTIONS if getattr(self, k) is not None}
         model = train(X, y, self.lam, self.hidden_layer_sizes, self.method, self.maxiter, self.seed,
                       self.loss, self.verbose, self.dtype, self.options, activation=self.activation,
-                      output=output, sample_weight=sample_weight, progress=False, **descent)
+                      output=output, sample_weight=sample_weight, progress=False,
+                      curvature=self.curvature, curvature_fraction=self.curvature_fraction, **descent)
         self.model_ = model
         self.cost_history_ = model.cost_history
         self.loss_curve_ = model.cost_history.tolist()  # MLPClassifier's name and type
@@ -107,6 +108,12 @@ _MORE_PARAMETERS = """\
         Precision of the cost and gradient arithmetic; None follows X.
     options : dict or None, default=None
         Further options for `scipy.optimize.minimize`.
+    curvature : {None, "gauss-newton", "hessian"}, default=None
+        The curvature products of "Newton-CG", "trust-ncg", "trust-krylov"
+        and "trust-constr"; None takes the method's default.
+    curvature_fraction : float, default=1.0
+        For those methods: the share of the examples, in (0, 1], that each
+        curvature product reads, drawn anew at each iteration.
     learning_rate, momentum, batch_size, epochs : default=None
         Options of the "gd" and "sgd" methods (see `nnopt.descent`), passed
         to `train` when not None.
@@ -160,7 +167,8 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
 
     def __init__(self, hidden_layer_sizes=(25,), lam=1.0, *, activation="sigmoid", output="auto",
                  loss=None, method="TNC", maxiter=None, seed=0, dtype=None, options=None,
-                 learning_rate=None, momentum=None, batch_size=None, epochs=None, verbose=False):
+                 curvature=None, curvature_fraction=1.0, learning_rate=None, momentum=None,
+                 batch_size=None, epochs=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lam = lam
         self.activation = activation
@@ -171,6 +179,8 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
         self.seed = seed
         self.dtype = dtype
         self.options = options
+        self.curvature = curvature
+        self.curvature_fraction = curvature_fraction
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.batch_size = batch_size
@@ -293,8 +303,9 @@ class NNRegressor(RegressorMixin, _NNEstimator):
     """
 
     def __init__(self, hidden_layer_sizes=(25,), lam=1.0, *, activation="sigmoid", loss=None,
-                 method="TNC", maxiter=None, seed=0, dtype=None, options=None, learning_rate=None,
-                 momentum=None, batch_size=None, epochs=None, verbose=False):
+                 method="TNC", maxiter=None, seed=0, dtype=None, options=None, curvature=None,
+                 curvature_fraction=1.0, learning_rate=None, momentum=None, batch_size=None,
+                 epochs=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lam = lam
         self.activation = activation
@@ -304,6 +315,8 @@ class NNRegressor(RegressorMixin, _NNEstimator):
         self.seed = seed
         self.dtype = dtype
         self.options = options
+        self.curvature = curvature
+        self.curvature_fraction = curvature_fraction
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.batch_size = batch_size

@@ -299,6 +299,24 @@ def test_bad_settings_raise_clear_errors(blobs):
         NNClassifier(learning_rate=0.1).fit(X, y)
 
 
+def test_curvature_options_reach_train(blobs, monkeypatch):
+    from nnopt import estimators
+    X, y = blobs
+    seen = {}
+    real = estimators.train
+
+    def spy(*args, **kw):
+        seen.update(kw)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(estimators, "train", spy)
+    clf = NNClassifier(method="Newton-CG", curvature="hessian", curvature_fraction=0.5, maxiter=5).fit(X, y)
+    assert (seen["curvature"], seen["curvature_fraction"]) == ("hessian", 0.5)
+    assert clf.model_.method == "Newton-CG" and clf.score(X, y) > 0.5
+    with pytest.raises(ValueError, match="curvature_fraction=0.5 is for the methods"):
+        NNRegressor(curvature_fraction=0.5).fit(X, X[:, 0])
+
+
 def test_descent_options_reach_train(blobs):
     X, y = blobs
     clf = NNClassifier(method="sgd", learning_rate=0.3, batch_size=16, epochs=4).fit(X, y)
