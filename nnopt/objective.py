@@ -250,9 +250,12 @@ class Objective:
         point = self._point
         if point is not None and point[0].shape == theta.shape and np.array_equal(point[0], theta):
             return point[1]
-        if not self.problem.in_memory or self._dask is not None:
-            raise ValueError("curvature products need X in memory as one array: not a memmap, "
-                             "an array-like read in blocks, or a Dask array")
+        if self._dask is not None:
+            raise ValueError("curvature products need X in memory as one array, not a Dask array")
+        if not self.problem.in_memory:
+            raise ValueError("curvature products need X in memory as one array, not a memmap or an "
+                             "array-like read in blocks; products on a sample of the rows read it "
+                             "into memory (sampled_curvature, or train's curvature_fraction < 1)")
         theta = self._checked(theta)
         self._point = (theta.copy(), curvature.at(theta, self.problem, check=False))
         return self._point[1]
@@ -331,7 +334,9 @@ class SampledCurvature:
     too). Each product is the exact H·v or G·v of the sample's J: its mean
     cost over the sample plus the whole problem's λ term (`Objective.batch`),
     an unbiased estimate of the whole curvature. A new θ draws a new sample;
-    products at the same θ share one sample and its forward pass.
+    products at the same θ share one sample and its forward pass. A sample
+    of a `numpy.memmap` X is read into memory, so products on a memmap
+    need a fraction below 1.
 
     Parameters
     ----------
@@ -350,6 +355,8 @@ class SampledCurvature:
 
     def __init__(self, objective, fraction, seed=None):
         self.fraction = check_fraction(fraction, "fraction")
+        if objective._dask is not None:
+            raise ValueError("curvature products need X in memory as one array, not a Dask array")
         m = objective.problem.m
         self.n_rows = max(1, min(m, int(round(self.fraction * m))))
         self.objective = objective

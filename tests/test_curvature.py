@@ -561,3 +561,16 @@ def test_train_with_sampled_products_learns_and_is_reproducible():
     assert model.score(X_test, y_test) >= 0.8
     np.testing.assert_array_equal(model.theta, again.theta)
     assert not np.array_equal(model.theta, other.theta)
+
+
+def test_products_on_a_memmap_need_a_sample_which_is_read_into_memory(tmp_path):
+    theta, (X, y, lam, sizes, loss), kw, rng = _case("sigmoid", 1, ("softmax", "cross_entropy"), 1.0, False)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    on_disk = nnopt.Objective(np.load(path, mmap_mode="r"), y, lam, sizes, loss, **kw)
+    in_memory = nnopt.Objective(X, y, lam, sizes, loss, **kw)
+    v = rng.standard_normal(theta.size)
+    with pytest.raises(ValueError, match=r"not a memmap.*curvature_fraction < 1"):
+        on_disk.hessp(theta, v)
+    got = on_disk.sampled_curvature(0.5, seed=1).gauss_newton(theta, v)
+    np.testing.assert_array_equal(got, in_memory.sampled_curvature(0.5, seed=1).gauss_newton(theta, v))
