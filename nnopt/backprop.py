@@ -33,7 +33,7 @@ from .parameters import reshape
 __all__ = ["cost", "regularized_gradient", "cost_and_gradient", "forward_cost"]
 
 
-def forward(thetas, X, activation="sigmoid", check_first=True, z2=None):
+def forward(thetas, X, activation="sigmoid", check_first=True):
     """Forward propagation up to the output layer's z^(L).
 
     Parameters
@@ -45,10 +45,6 @@ def forward(thetas, X, activation="sigmoid", check_first=True, z2=None):
         The hidden units (`nnopt.activations.ACTIVATIONS`).
     check_first : bool
         Raise if z^(2) is not finite (NaN or inf in X, or an overflow).
-    z2 : ndarray, shape (s_2, m), optional
-        z^(2), when the caller made the product with X itself (the
-        curvature's forward pass, which makes another one beside it);
-        overwritten with a^(2).
 
     Returns
     -------
@@ -61,9 +57,7 @@ def forward(thetas, X, activation="sigmoid", check_first=True, z2=None):
     a = [X.T]
     for l, Th in enumerate(thetas):
         last = l == len(thetas) - 1
-        if l == 0 and z2 is not None:
-            z = z2
-        elif l == 0:
+        if l == 0:
             # z^(2) = Θ^(1) [1, X]ᵀ; the kernels apply the sigmoid as they write it
             fused_g = activation == "sigmoid" and not last
             with np.errstate(over="ignore", invalid="ignore"):  # checked just below

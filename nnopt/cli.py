@@ -18,7 +18,7 @@ from .datasets import _n_test, load_digits, load_mat, train_test_split
 from .errors import DivergenceError
 from .gradcheck import check_gradients
 from .model import Model, accuracy, load
-from .training import train
+from .training import DEFAULT_CURVATURE, train
 
 
 class _UsageError(Exception):
@@ -108,6 +108,25 @@ def read_data(path):
         raise _UsageError(f"--data: cannot read {path}: {e}") from None
 
 
+def _curvature_options(args):
+    """--curvature and --curvature-fraction as train's keywords, checked in the options' names."""
+    given = [f"--{name}" for name, value in (("curvature", args.curvature),
+                                              ("curvature-fraction", args.curvature_fraction))
+             if value is not None]
+    if given and str(args.method).lower() not in DEFAULT_CURVATURE:
+        raise _UsageError(f"{' and '.join(given)} are for the methods that take Hessian-vector "
+                          f"products ({', '.join(sorted(DEFAULT_CURVATURE))}); got --method {args.method}"
+                          if len(given) > 1 else
+                          f"{given[0]} is for the methods that take Hessian-vector products "
+                          f"({', '.join(sorted(DEFAULT_CURVATURE))}); got --method {args.method}")
+    options = {"curvature": args.curvature}
+    if args.curvature_fraction is not None:
+        if not 0 < args.curvature_fraction <= 1:  # NaN too
+            raise _UsageError(f"--curvature-fraction must be in (0, 1]; got {args.curvature_fraction:g}")
+        options["curvature_fraction"] = args.curvature_fraction
+    return options
+
+
 def _train(args):
     if args.data:
         X, y = read_data(args.data)
@@ -123,9 +142,7 @@ def _train(args):
         X_train, X_test, y_train, y_test = train_test_split(X, y, args.test_size, seed=args.seed)
     descent = {k: getattr(args, k) for k in ("learning_rate", "batch_size", "epochs", "momentum", "nesterov")
                if getattr(args, k) is not None}
-    curvature = dict(curvature=args.curvature)
-    if args.curvature_fraction is not None:
-        curvature["curvature_fraction"] = args.curvature_fraction
+    curvature = _curvature_options(args)
     start = time.perf_counter()
     try:
         model = train(X_train, y_train, args.lam, hidden_layer_sizes=tuple(args.hidden),

@@ -4,11 +4,12 @@ Both come from Pearlmutter's R-operator, R{f} = d/dr f(θ + r·v) at r = 0
 (Pearlmutter 1994): every line of forward propagation and of
 backpropagation is differentiated once more, along the direction v. The
 forward R-pass gives R{z^(l)} and R{a^(l)}; the backward R-pass gives
-R{δ^(l)}, and R{Δ^(l)} = R{∂J/∂Θ^(l)} is H·v. Each product makes about
-the work of a gradient evaluation, plus one more product with X (R{z^(2)}
-beside z^(2)), and never forms H, which has n_params² entries. On the
-digits a product costs 1.6–2.8 `cost_and_gradient` calls, whose C kernels
-do the whole evaluation in one pass (benchmarks/README.md).
+R{δ^(l)}, and R{Δ^(l)} = R{∂J/∂Θ^(l)} is H·v. Each product does about the
+work of a gradient evaluation, with one product with X more (R{z^(2)} =
+V^(1) [1, X]ᵀ, besides the gradient's z^(2) and Δ^(1)), and never forms H,
+which has n_params² entries. On the digits a product costs 1.6–2.8
+`cost_and_gradient` calls, whose C kernels do the whole evaluation in one
+pass (benchmarks/README.md).
 
 The Gauss-Newton matrix G = Jᵀ H_L J (+ the λ term) keeps only the
 curvature of the loss in the output pre-activations z^(L): J is the
@@ -216,6 +217,8 @@ class Curvature:
             curve = [None] * len(thetas)
             delta[-1] = error * self.weights
             for l in range(len(thetas) - 1, 0, -1):
+                if l == 1 and self._ratio_of is None:
+                    break  # ReLU: neither δ^(2) nor a curve term to make
                 back = _accel.hidden_delta(thetas[l][:, 1:], delta[l], like=self.a[l])
                 if l > 1:
                     delta[l - 1] = back * self.gprime[l]

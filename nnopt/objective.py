@@ -332,33 +332,47 @@ class SampledCurvature:
     (the subsampled Newton-CG of Byrd, Chin, Neveitt and Nocedal, 2011;
     Martens' Hessian-free optimization takes its products on a mini-batch
     too). Each product is the exact H·v or G·v of the sample's J: its mean
-    cost over the sample plus the whole problem's λ term (`Objective.batch`),
-    an unbiased estimate of the whole curvature. A new θ draws a new sample;
-    products at the same θ share one sample and its forward pass. A sample
-    of a `numpy.memmap` X is read into memory, so products on a memmap
-    need a fraction below 1.
+    cost over the sample plus the whole problem's λ term (`Objective.batch`).
+    Without sample weights that is an unbiased estimate of the whole
+    curvature; with them, a weighted mean over the sample, whose expectation
+    differs from the whole one by O(1/sample size). A new θ draws a new
+    sample; products at the same θ share one sample and its forward pass.
+
+    Samples are drawn among the examples of positive weight (all of them
+    without weights): the others add nothing to J. A sample of a
+    `numpy.memmap` X (or of an array-like read in blocks) is read into
+    memory, in the computing dtype.
 
     Parameters
     ----------
     objective : Objective
+        The whole problem, bound with X in memory or as a memmap (not Dask).
     fraction : float
         The share of the examples each product reads, in (0, 1].
     seed : int, numpy.random.Generator or None
+        Seeds the draws (`numpy.random.default_rng`).
 
     Attributes
     ----------
+    objective : Objective
+    fraction : float
     n_rows : int
-        Rows per sample: round(fraction·m), at least 1.
+        Rows per sample: round(fraction·m) of the m examples of positive
+        weight, at least 1.
     rows : ndarray of intp or None
         The sample of the last θ, sorted (None before the first product).
+    rng : numpy.random.Generator
+        The draws' generator.
     """
 
     def __init__(self, objective, fraction, seed=None):
         self.fraction = check_fraction(fraction, "fraction")
         if objective._dask is not None:
             raise ValueError("curvature products need X in memory as one array, not a Dask array")
-        m = objective.problem.m
-        self.n_rows = max(1, min(m, int(round(self.fraction * m))))
+        p = objective.problem
+        # the rows a sample is drawn from: those that count in J
+        self._candidates = np.arange(p.m) if p.w is None else np.flatnonzero(p.w > 0)
+        self.n_rows = max(1, int(round(self.fraction * self._candidates.size)))
         self.objective = objective
         self.rng = np.random.default_rng(seed)
         self.rows = None
@@ -376,10 +390,15 @@ class SampledCurvature:
         point = self._point
         if point is not None and point[0].shape == np.shape(theta) and np.array_equal(point[0], theta):
             return point[1]
-        m = self.objective.problem.m
-        rows = np.sort(self.rng.choice(m, self.n_rows, replace=False)) if self.n_rows < m else slice(None)
+        rows = self._candidates
+        if self.n_rows < rows.size:
+            rows = np.sort(self.rng.choice(rows, self.n_rows, replace=False))
         batch = self.objective.batch(rows)
-        self.rows = np.arange(m) if self.n_rows == m else rows
+        p = batch.problem
+        if not p.in_memory:  # rows of a memmap, still in its dtype: in memory, in the problem's
+            X = np.ascontiguousarray(v.cast_checked(np.asarray(p.X), p.dtype, "X"))
+            batch._bind(dataclasses.replace(p, X=X), keeps_last=False)
+        self.rows = rows
         self._point = (np.array(theta, dtype=np.float64), batch)
         return batch
 

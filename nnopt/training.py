@@ -185,7 +185,8 @@ def _check_curvature(curvature, key):
 def _check_curvature_fraction(fraction, key):
     """The share of the examples a curvature product reads: 1 unless a hessp method is given another."""
     if key not in DEFAULT_CURVATURE:
-        if not (isinstance(fraction, numbers.Real) and fraction == 1):
+        if isinstance(fraction, (bool, np.bool_)) or not (isinstance(fraction, numbers.Real)
+                                                          and fraction == 1):
             raise ValueError(f"curvature_fraction={fraction!r} is for the methods that take "
                              f"Hessian-vector products ({', '.join(sorted(DEFAULT_CURVATURE))}); "
                              f"got method {key!r}")
@@ -271,6 +272,10 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     progress : bool or None
         Show a progress bar (iterations of maxiter, the cost, the time
         left): None shows it on a terminal or in a notebook only.
+    working_memory : float, optional
+        MiB of activations an evaluation may hold at a time (default 64):
+        X is taken in blocks of rows that fit. X may be a `numpy.memmap`,
+        read one block at a time and never whole.
     curvature : {None, "gauss-newton", "hessian"}
         For the methods that take Hessian-vector products: the Gauss-Newton
         matrix G (positive semi-definite) or the exact Hessian H; None
@@ -282,10 +287,6 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         the gradient read them all. 1 (the default) reads all of them.
         Products on a sample are cheaper in proportion and still steer the
         Newton step (benchmarks/README.md: 0.2 on the digits).
-    working_memory : float, optional
-        MiB of activations an evaluation may hold at a time (default 64):
-        X is taken in blocks of rows that fit. X may be a `numpy.memmap`,
-        read one block at a time and never whole.
     **descent
         Options of the "gd" and "sgd" methods (see `nnopt.descent`).
 

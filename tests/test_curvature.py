@@ -271,9 +271,11 @@ def test_second_derivative_table_agrees_with_the_activations(name):
 # ---------------------------------------------------------------- one point, many products
 
 
-def test_products_at_one_point_equal_fresh_ones():
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_products_at_one_point_equal_fresh_ones(activation, depth):
     # the forward pass and the δ^(l) are kept between products: none may change them
-    theta, args, kw, rng = _case("sigmoid", 2, ("sigmoid", "squared_error"), 0.5, True)
+    theta, args, kw, rng = _case(activation, depth, ("sigmoid", "squared_error"), 0.5, True)
     X, y, lam, sizes, loss = args
     p = bind(X, y, lam, sizes, loss, **kw)
     point = at(theta, p)
@@ -300,11 +302,9 @@ def test_kernels_and_numpy_agree_on_the_course_network(product, weighted, monkey
     np.testing.assert_allclose(fast, slow, rtol=1e-10, atol=1e-12 * np.abs(slow).max())
 
 
-@pytest.mark.parametrize("kernels", [True, False], ids=["kernels", "numpy"])
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
-def test_a_first_layer_too_wide_for_the_kernels(activation, kernels, monkeypatch):
-    # with s2 > MAX_HIDDEN numpy makes the products with X, with or without the kernels
-    monkeypatch.setattr(_accel, "enabled", kernels and _accel.enabled)
+def test_a_first_layer_too_wide_for_the_kernels(activation):
+    # with s2 > MAX_HIDDEN numpy makes the products with X
     rng = np.random.default_rng(13)
     sizes = (6, _accel.MAX_HIDDEN + 3, 4, 3)
     theta = random_init(sizes, epsilon=0.5, seed=rng)
@@ -553,14 +553,39 @@ def test_train_with_sampled_products_learns_and_is_reproducible():
             nnopt.Objective.gauss_newton = real
         again = nnopt.train(X_train, y_train, hidden_layer_sizes=(10,), method="Newton-CG",
                             maxiter=15, curvature_fraction=0.25, seed=3)
-        other = nnopt.train(X_train, y_train, hidden_layer_sizes=(10,), method="Newton-CG",
-                            maxiter=15, curvature_fraction=0.25, seed=4)
     # every product read a quarter of the examples; the cost and the gradient, all of them
-    assert counts and set(counts) == {round(0.25 * X_train.shape[0])}
+    m = X_train.shape[0]
+    assert counts and set(counts) == {round(0.25 * m)}
     assert len(model.cost_history) == model.n_iter <= 15
     assert model.score(X_test, y_test) >= 0.8
     np.testing.assert_array_equal(model.theta, again.theta)
-    assert not np.array_equal(model.theta, other.theta)
+
+
+def test_train_draws_its_samples_from_a_stream_spawned_from_its_seed(monkeypatch):
+    import warnings
+    from nnopt.objective import SampledCurvature
+    X, y = nnopt.load_digits()
+    X, y = X[::25], y[::25]
+    firsts = []
+    real = SampledCurvature._sample
+
+    def spy(self, theta):
+        batch = real(self, theta)
+        firsts.append(self.rows.copy())
+        return batch
+
+    monkeypatch.setattr(SampledCurvature, "_sample", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nnopt.ConvergenceWarning)
+        nnopt.train(X, y, hidden_layer_sizes=(5,), method="Newton-CG", maxiter=2, curvature_fraction=0.3,
+                    seed=11)
+    # independent of the initial weights' default_rng(11), as SeedSequence.spawn makes it
+    stream = np.random.default_rng(np.random.SeedSequence(11).spawn(1)[0])
+    m = X.shape[0]
+    np.testing.assert_array_equal(firsts[0], np.sort(stream.choice(np.arange(m), round(0.3 * m), replace=False)))
+    # and not default_rng(11)'s own draws, which the initial weights come from
+    assert not np.array_equal(firsts[0], np.sort(np.random.default_rng(11).choice(np.arange(m), round(0.3 * m),
+                                                                               replace=False)))
 
 
 def test_products_on_a_memmap_need_a_sample_which_is_read_into_memory(tmp_path):
@@ -574,3 +599,29 @@ def test_products_on_a_memmap_need_a_sample_which_is_read_into_memory(tmp_path):
         on_disk.hessp(theta, v)
     got = on_disk.sampled_curvature(0.5, seed=1).gauss_newton(theta, v)
     np.testing.assert_array_equal(got, in_memory.sampled_curvature(0.5, seed=1).gauss_newton(theta, v))
+
+
+def test_samples_are_drawn_among_the_examples_of_positive_weight():
+    theta, (X, y, lam, sizes, loss), kw, rng = _case("tanh", 1, ("sigmoid", "cross_entropy"), 1.0, False)
+    w = np.zeros(X.shape[0])
+    w[[2, 5]] = [1.0, 3.0]  # a sample among all rows would often hold no weight at all
+    obj = nnopt.Objective(X, y, lam, sizes, loss, sample_weight=w, **{k: kw[k] for k in ("activation", "output")})
+    sampled = obj.sampled_curvature(0.5, seed=0)
+    assert sampled.n_rows == 1
+    v = rng.standard_normal(theta.size)
+    for t in range(20):
+        got = sampled.gauss_newton(theta + 0.01 * t, v)
+        assert sampled.rows.tolist() in ([2], [5])
+        assert np.all(np.isfinite(got))
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.99], ids=["half", "rounds-to-all"])
+def test_a_sample_of_a_memmap_is_read_in_the_computing_dtype(tmp_path, fraction):
+    theta, (X, y, lam, sizes, loss), kw, rng = _case("sigmoid", 1, ("softmax", "cross_entropy"), 1.0, False)
+    path = tmp_path / "X.npy"
+    np.save(path, X)  # float64 on disk
+    on_disk = nnopt.Objective(np.load(path, mmap_mode="r"), y, lam, sizes, loss, np.float32, **kw)
+    in_memory = nnopt.Objective(X.astype(np.float32), y, lam, sizes, loss, np.float32, **kw)
+    v = rng.standard_normal(theta.size)
+    got = on_disk.sampled_curvature(fraction, seed=1).hessp(theta, v)
+    np.testing.assert_array_equal(got, in_memory.sampled_curvature(fraction, seed=1).hessp(theta, v))
