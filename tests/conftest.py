@@ -8,6 +8,10 @@ well under a minute. ``--hypothesis-profile=thorough`` searches longer,
 with fresh random examples each run.
 """
 
+import os
+import shutil
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -32,3 +36,39 @@ def small_problem():
     X = rng.standard_normal((7, sizes[0]))
     y = rng.integers(0, sizes[-1], size=7)
     return theta, X, y, sizes
+
+
+@pytest.fixture
+def run_notebook(tmp_path):
+    """A function that runs a copy of a notebook top to bottom and returns it, run.
+
+    The copy runs in a scratch folder, so the repository's file stays as
+    saved. It fails the test at the first cell that raises (a notebook's
+    own asserts included), when the kernel runs another Python than the
+    tests, and when a cell writes to stderr.
+    """
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+
+    def run(notebook):
+        copy = tmp_path / notebook.name
+        shutil.copyfile(notebook, copy)
+        nb = nbformat.read(copy, as_version=4)
+        n_cells = len(nb.cells)
+        # One cell more, to learn which Python the kernel runs.
+        nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.prefix)"))
+        client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=600,
+                                         resources={"metadata": {"path": str(tmp_path)}})
+        # One BLAS thread: on a small shared machine, OpenBLAS threads competing for
+        # the cores with other processes make training many times slower.
+        # execute() raises CellExecutionError at the first cell that fails
+        client.execute(env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+        assert nb.cells[-1].outputs[0]["text"].strip() == sys.prefix, (
+            "the python3 kernel ran another Python than the tests; install ipykernel in this environment")
+        nb.cells = nb.cells[:n_cells]
+        for i, cell in enumerate(nb.cells):
+            for output in cell.get("outputs", []):
+                assert output.get("name") != "stderr", f"cell {i} wrote to stderr:\n{output['text']}"
+        return nb
+
+    return run
