@@ -247,11 +247,11 @@ class Objective:
 
     def _curvature(self, theta):
         """The curvature products' point at θ: the last one if it was at θ."""
-        point = self._point
-        if point is not None and point[0].shape == theta.shape and np.array_equal(point[0], theta):
-            return point[1]
+        kept = _kept_at(self._point, theta)
+        if kept is not None:
+            return kept
         if self._dask is not None:
-            raise ValueError("curvature products need X in memory as one array, not a Dask array")
+            raise ValueError(_NO_DASK)
         if not self.problem.in_memory:
             raise ValueError("curvature products need X in memory as one array, not a memmap or an "
                              "array-like read in blocks; products on a sample of the rows read it "
@@ -368,7 +368,7 @@ class SampledCurvature:
     def __init__(self, objective, fraction, seed=None):
         self.fraction = check_fraction(fraction, "fraction")
         if objective._dask is not None:
-            raise ValueError("curvature products need X in memory as one array, not a Dask array")
+            raise ValueError(_NO_DASK)
         p = objective.problem
         # the rows a sample is drawn from: those that count in J
         self._candidates = np.arange(p.m) if p.w is None else np.flatnonzero(p.w > 0)
@@ -387,9 +387,9 @@ class SampledCurvature:
         return self._sample(theta).gauss_newton(theta, v)
 
     def _sample(self, theta):
-        point = self._point
-        if point is not None and point[0].shape == np.shape(theta) and np.array_equal(point[0], theta):
-            return point[1]
+        kept = _kept_at(self._point, theta)
+        if kept is not None:
+            return kept
         rows = self._candidates
         if self.n_rows < rows.size:
             rows = np.sort(self.rng.choice(rows, self.n_rows, replace=False))
@@ -401,6 +401,16 @@ class SampledCurvature:
         self.rows = rows
         self._point = (np.array(theta, dtype=np.float64), batch)
         return batch
+
+
+_NO_DASK = "curvature products need X in memory as one array, not a Dask array"
+
+
+def _kept_at(point, theta):
+    """What `point`, a pair (θ, kept), keeps for θ if it was made at this very θ, else None."""
+    if point is not None and point[0].shape == np.shape(theta) and np.array_equal(point[0], theta):
+        return point[1]
+    return None
 
 
 def check_fraction(fraction, name):
