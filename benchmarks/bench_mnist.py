@@ -62,6 +62,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nnopt  # noqa: E402
 from _machine import header, load, stolen  # noqa: E402
+from _options import names  # noqa: E402
 
 TARGET = 0.98
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "mnist")
@@ -250,14 +251,6 @@ def load_data(path, dtypes, quick):
     return data
 
 
-def _names(text, allowed, what):
-    names = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [s for s in names if s not in allowed]
-    if bad or not names:
-        raise SystemExit(f"--{what} takes a comma-separated list of {', '.join(allowed)}; got {text!r}")
-    return names
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -267,8 +260,8 @@ def main(argv=None):
     parser.add_argument("--dtypes", default="float64,float32", help="dtypes of nnopt's rows")
     parser.add_argument("--data", default=DEFAULT_DATA, help="MNIST folder or mnist.npz")
     args = parser.parse_args(argv)
-    parts = _names(args.parts, PARTS, "parts")
-    dtypes = _names(args.dtypes, tuple(DTYPES), "dtypes")
+    parts = names(args.parts, PARTS, "parts")
+    dtypes = names(args.dtypes, tuple(DTYPES), "dtypes")
     if any(p.startswith("sklearn") for p in parts) and importlib.util.find_spec("sklearn") is None:
         raise SystemExit("scikit-learn is not installed: leave its parts out with --parts")
 

@@ -42,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nnopt  # noqa: E402
 from _machine import header, load, stolen  # noqa: E402
+from _options import names  # noqa: E402
 
 TARGET = 0.95
 # nnopt's hidden activations and scikit-learn's name for the same function
@@ -135,14 +136,6 @@ def verdict(results, args):
         print(f"            {a:5s} + softmax: {100 * acc:.1f}% in {seconds:.2f} s{beside}")
 
 
-def _names(text, allowed, what):
-    names = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [s for s in names if s not in allowed]
-    if bad or not names:
-        raise SystemExit(f"--{what} takes a comma-separated list of {', '.join(allowed)}; got {text!r}")
-    return names
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -156,8 +149,8 @@ def main(argv=None):
     parser.add_argument("--no-sklearn", action="store_true", help="leave out scikit-learn's rows")
     parser.add_argument("--no-course", action="store_true", help="leave out the course's network")
     args = parser.parse_args(argv)
-    args.activations = _names(args.activations, tuple(SKLEARN_ACTIVATION), "activations")
-    args.outputs = _names(args.outputs, OUTPUTS, "outputs")
+    args.activations = names(args.activations, tuple(SKLEARN_ACTIVATION), "activations")
+    args.outputs = names(args.outputs, OUTPUTS, "outputs")
     if args.quick:
         args.maxiter = 5
 
