@@ -36,7 +36,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 import tracemalloc
 
 import numpy as np
@@ -45,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nnopt  # noqa: E402
 from _machine import header, load, stolen  # noqa: E402
+from _timing import time_rounds  # noqa: E402
 from _baselines import (BareProducts, from_sklearn, loop_cost_and_gradient,  # noqa: E402
                         plain_cost_and_gradient, sklearn_objective, to_sklearn)
 from nnopt import _accel, cost, cost_and_gradient, regularized_gradient  # noqa: E402
@@ -58,7 +58,6 @@ SKLEARN = "scikit-learn MLP L-BFGS objective, float64"
 LOOP = "per-example loop (the articles), float64"
 ARTICLES = "nnopt cost, then regularized_gradient, float64"
 HALF = "nnopt cost_and_gradient, float64, half the rows"
-SETTLE = 0.3
 KERNELS_BUILT = _accel.enabled
 
 
@@ -102,43 +101,6 @@ def bare(arrangement, dtype):
 
 
 # ---------------------------------------------------------------- timing
-
-
-def time_rounds(candidates, rounds, in_a_loop=False):
-    """Seconds per call of each candidate, timed in turn within each round.
-
-    Parameters
-    ----------
-    candidates : dict of str -> callable
-        Each is called as ``f(i)`` with the round number i, so that it can
-        alternate between two θ (and nnopt's one-entry cache never answers);
-        each is called twice before the timing. Round i starts with the
-        i-th candidate, so that none always runs right after another.
-    rounds : int
-    in_a_loop : bool
-        Whether each timed call follows an untimed one of the same candidate
-        (at the other θ), as in an optimizer's loop, rather than SETTLE
-        seconds of idle only.
-
-    Returns
-    -------
-    dict of str -> ndarray, shape (rounds,)
-    """
-    for f in candidates.values():
-        f(0)
-        f(1)
-    names = list(candidates)
-    times = {name: np.empty(rounds) for name in names}
-    for i in range(rounds):
-        # each round starts with the next candidate: none always follows the same one
-        for name in names[i % len(names):] + names[:i % len(names)]:
-            time.sleep(SETTLE)
-            if in_a_loop:
-                candidates[name](i + 1)
-            t0 = time.perf_counter()
-            candidates[name](i)
-            times[name][i] = time.perf_counter() - t0
-    return times
 
 
 def ratio(times, name, ref):

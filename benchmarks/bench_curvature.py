@@ -24,7 +24,6 @@ between two θ (and two v).
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -32,13 +31,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nnopt  # noqa: E402
 from _machine import header, load, stolen  # noqa: E402
+from _timing import time_rounds  # noqa: E402
 from nnopt import _accel, cost_and_gradient  # noqa: E402
 from nnopt._problem import bind  # noqa: E402
 from nnopt.curvature import at, gauss_newton_product, hessian_vector_product  # noqa: E402
 
 SIZES = (784, 25, 10)
 LAM = 1.0
-SETTLE = 0.3
 GRADIENT = "cost_and_gradient"
 HV = "hessian_vector_product"
 GV = "gauss_newton_product"
@@ -55,25 +54,6 @@ def candidates(X, y, thetas, vs):
         "H·v at a kept point (forward pass and δ reused)": lambda i: points[i % 2].hessp(vs[i % 2]),
         "G·v at a kept point (forward pass reused)": lambda i: points[i % 2].gauss_newton(vs[i % 2]),
     }
-
-
-def time_rounds(calls, rounds):
-    """Seconds of each call in each round: dict of name -> ndarray (rounds,).
-
-    Round i starts with the i-th candidate, so that none always follows the same one.
-    """
-    for f in calls.values():  # warm up: imports, caches, the kernels' threads
-        f(0)
-        f(1)
-    names = list(calls)
-    times = {name: np.empty(rounds) for name in names}
-    for i in range(rounds):
-        for name in names[i % len(names):] + names[:i % len(names)]:
-            time.sleep(SETTLE)
-            t0 = time.perf_counter()
-            calls[name](i)
-            times[name][i] = time.perf_counter() - t0
-    return times
 
 
 def timing_table(times, rounds):

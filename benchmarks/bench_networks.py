@@ -41,6 +41,7 @@ import warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nnopt  # noqa: E402
+from _baselines import fit_mlp  # noqa: E402
 from _machine import header, load, stolen  # noqa: E402
 from _options import names  # noqa: E402
 
@@ -68,21 +69,6 @@ def run_nnopt(split, **settings):
     return seconds, model.score(X_test, y_test), model.n_iter, model.n_evals
 
 
-def run_sklearn(split, activation, hidden, lam, max_iter):
-    """(seconds, held-out accuracy, iterations, None) of one MLPClassifier fit."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-    X_train, X_test, y_train, y_test = split
-    clf = MLPClassifier(hidden_layer_sizes=(hidden,), activation=SKLEARN_ACTIVATION[activation],
-                        solver="lbfgs", alpha=lam, max_iter=max_iter, random_state=0)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X_train, y_train)
-    seconds = time.perf_counter() - t0
-    return seconds, clf.score(X_test, y_test), clf.n_iter_, None
-
-
 def row(name, result):
     seconds, accuracy, n_iter, n_evals = result
     evals = f"{n_evals:6d} {1e3 * seconds / n_evals:8.1f} ms" if n_evals else ""
@@ -102,8 +88,8 @@ def table(split, args, has_sklearn):
                 output=output, method="L-BFGS-B", maxiter=args.maxiter)
             row(f"nnopt  {activation:7s} hidden, {output:7s} output", results[activation, output])
         if has_sklearn:
-            results[activation, "sklearn"] = run_sklearn(split, activation, args.hidden, args.lam,
-                                                         args.maxiter)
+            results[activation, "sklearn"] = fit_mlp(split, SKLEARN_ACTIVATION[activation], args.hidden,
+                                                     args.lam, args.maxiter)
             row(f"MLPClassifier {SKLEARN_ACTIVATION[activation]:8s} (softmax output)",
                 results[activation, "sklearn"])
     return results

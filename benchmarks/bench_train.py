@@ -34,6 +34,7 @@ import warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nnopt  # noqa: E402
+from _baselines import fit_mlp  # noqa: E402
 from _machine import header, load, stolen  # noqa: E402
 from nnopt.training import DEFAULT_MAXITER  # noqa: E402
 
@@ -65,17 +66,7 @@ def run_nnopt(split, method, maxiter=None):
 
 def run_sklearn(split, max_iter):
     """(seconds, held-out accuracy, iterations, evaluations) of one MLPClassifier fit."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-    X_train, X_test, y_train, y_test = split
-    clf = MLPClassifier(hidden_layer_sizes=(HIDDEN,), activation="logistic", solver="lbfgs",
-                        alpha=LAM, max_iter=max_iter, random_state=0)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X_train, y_train)
-    seconds = time.perf_counter() - t0
-    return seconds, clf.score(X_test, y_test), clf.n_iter_, None
+    return fit_mlp(split, "logistic", HIDDEN, LAM, max_iter)
 
 
 def _has_sklearn():
