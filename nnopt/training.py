@@ -172,8 +172,7 @@ def _check_curvature(curvature, key):
     """The curvature for a method's Hessian-vector products; None picks the method's default."""
     if key not in DEFAULT_CURVATURE:
         if curvature is not None:
-            raise ValueError(f"curvature={curvature!r} is for the methods that take Hessian-vector "
-                             f"products ({', '.join(sorted(DEFAULT_CURVATURE))}); got method {key!r}")
+            raise _not_for_the_method(f"curvature={curvature!r}", key)
         return None
     if curvature is None:
         return DEFAULT_CURVATURE[key]
@@ -187,11 +186,15 @@ def _check_curvature_fraction(fraction, key):
     if key not in DEFAULT_CURVATURE:
         if isinstance(fraction, (bool, np.bool_)) or not (isinstance(fraction, numbers.Real)
                                                           and fraction == 1):
-            raise ValueError(f"curvature_fraction={fraction!r} is for the methods that take "
-                             f"Hessian-vector products ({', '.join(sorted(DEFAULT_CURVATURE))}); "
-                             f"got method {key!r}")
+            raise _not_for_the_method(f"curvature_fraction={fraction!r}", key)
         return 1.0
     return check_fraction(fraction, "curvature_fraction")
+
+
+def _not_for_the_method(setting, key):
+    """The error for a curvature setting given to a method that takes no Hessian-vector products."""
+    return ValueError(f"{setting} is for the methods that take Hessian-vector products "
+                      f"({', '.join(sorted(DEFAULT_CURVATURE))}); got method {key!r}")
 
 
 def _sampling_seed(seed):
