@@ -12,6 +12,7 @@ np.issubdtype, and the finiteness test is a max and a min.
 import math
 import numbers
 import warnings
+from types import MappingProxyType
 
 import numpy as np
 from scipy import sparse
@@ -226,8 +227,8 @@ def check_int(value, name, low, high=None, allow_none=False):
 # Labels are compared by kind: numbers (bool, int, float) with numbers,
 # strings with strings. numpy compares other pairs without complaint and
 # finds nothing equal, which would read as a wrong prediction on every row.
-_LABEL_KINDS = {"b": "numbers", "i": "numbers", "u": "numbers", "f": "numbers", "c": "numbers",
-                "U": "strings", "S": "bytes"}
+_LABEL_KINDS = MappingProxyType({"b": "numbers", "i": "numbers", "u": "numbers", "f": "numbers",
+                                 "c": "numbers", "U": "strings", "S": "bytes"})
 
 
 def as_labels(labels):

@@ -71,6 +71,7 @@ and history.
 
 import math
 import warnings
+from types import MappingProxyType
 
 import numpy as np
 from scipy.optimize import OptimizeResult
@@ -91,10 +92,11 @@ __all__ = ["DEFAULTS", "prepare"]
 #        beat 20, 91.5-92.2%, and 10, 90.4-90.7%).
 # On a busy 2-core machine gd's 500 steps took 7 s with one BLAS thread (26 s
 # with two), sgd's 30 epochs 2.5 s (5 s).
-DEFAULTS = {
-    "gd": {"learning_rate": 1.5, "maxiter": 500, "momentum": 0.0, "nesterov": False},
-    "sgd": {"learning_rate": 0.5, "batch_size": 64, "epochs": 30, "momentum": 0.0, "nesterov": False},
-}
+DEFAULTS = MappingProxyType({
+    "gd": MappingProxyType({"learning_rate": 1.5, "maxiter": 500, "momentum": 0.0, "nesterov": False}),
+    "sgd": MappingProxyType({"learning_rate": 0.5, "batch_size": 64, "epochs": 30, "momentum": 0.0,
+                             "nesterov": False}),
+})
 
 
 def prepare(method, maxiter, m, seed, options):

@@ -18,6 +18,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -26,8 +27,8 @@ __all__ = ["load_mnist"]
 _GZIP_MAGIC = b"\x1f\x8b"
 _UNSIGNED_BYTE = 0x08
 # The other idx element types, only to name them in an error message.
-_IDX_TYPES = {0x08: "unsigned byte", 0x09: "signed byte", 0x0B: "int16", 0x0C: "int32",
-              0x0D: "float32", 0x0E: "float64"}
+_IDX_TYPES = MappingProxyType({0x08: "unsigned byte", 0x09: "signed byte", 0x0B: "int16",
+                               0x0C: "int32", 0x0D: "float32", 0x0E: "float64"})
 # Decompressed bytes are read into the result in pieces of this size, so that
 # no temporary copy of a whole file is ever made (GzipFile.readinto would
 # otherwise read the full length into a bytes object first).
@@ -35,12 +36,12 @@ _CHUNK = 1 << 20
 
 # What each file holds: its name as published, then as some mirrors spell it.
 # Each name is tried plain, then with .gz.
-_IDX_FILES = {
+_IDX_FILES = MappingProxyType({
     "train images": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
     "train labels": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte"),
     "test images": ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
     "test labels": ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"),
-}
+})
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 _N_CLASSES = 10
 

@@ -11,6 +11,7 @@ import contextlib
 import numbers
 import time
 import warnings
+from types import MappingProxyType
 
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
@@ -46,10 +47,10 @@ __all__ = ["train", "ConvergenceWarning", "DEFAULT_MAXITER", "DEFAULT_CURVATURE"
 #   trust-ncg, trust-krylov  one trust-region step: an inner (Steihaug or
 #              Lanczos) solve on exact curvature products.
 #   SLSQP, trust-constr  one step of their own kind; slow for large nets.
-DEFAULT_MAXITER = {
+DEFAULT_MAXITER = MappingProxyType({
     "tnc": 25, "cg": 200, "l-bfgs-b": 200, "bfgs": 200,
     "newton-cg": 50, "trust-ncg": 50, "trust-krylov": 50, "slsqp": 100, "trust-constr": 200,
-}
+})
 # The methods that take Hessian-vector products (SciPy's hessp), and the
 # curvature each is given unless told otherwise (curvature=): the
 # Gauss-Newton matrix G, positive semi-definite, or the exact Hessian H.
@@ -58,10 +59,10 @@ DEFAULT_MAXITER = {
 # semi-definite; trust-krylov 1.39 s with G, 2.78 s with H; trust-ncg reached
 # 92% only with H (4.29 s; 91.8% after 70 iterations with G). trust-constr:
 # G, positive semi-definite, as for the other methods that do not say.
-DEFAULT_CURVATURE = {
+DEFAULT_CURVATURE = MappingProxyType({
     "newton-cg": "gauss-newton", "trust-ncg": "hessian", "trust-krylov": "gauss-newton",
     "trust-constr": "gauss-newton",
-}
+})
 # nnopt's defaults for TNC's own options (the user's `options` win). SciPy's
 # maxCGit allows up to 50 Hessian-vector products per Newton step; far from
 # a minimum of a network's cost, so exact a Newton direction is not worth
@@ -70,11 +71,11 @@ DEFAULT_CURVATURE = {
 # tolerances in proportion while J falls from ~7 to ~0.3. Measured on three
 # stratified digit splits: 92.7-93.7% held-out after 25 iterations in
 # ~1.8 s, against 92.5-94.0% after 50 iterations in ~9 s with SciPy's own.
-TNC_OPTIONS = {"maxCGit": 10, "rescale": 0}
-_NO_GRADIENT = {"nelder-mead", "powell", "cobyla", "cobyqa"}
-_NEED_HESSIAN = {"dogleg", "trust-exact"}
+TNC_OPTIONS = MappingProxyType({"maxCGit": 10, "rescale": 0})
+_NO_GRADIENT = frozenset({"nelder-mead", "powell", "cobyla", "cobyqa"})
+_NEED_HESSIAN = frozenset({"dogleg", "trust-exact"})
 _CURVATURES = ("gauss-newton", "hessian")
-_DESCENT = {"gd", "sgd"}
+_DESCENT = frozenset({"gd", "sgd"})
 
 
 class _IterationLimit(Exception):
