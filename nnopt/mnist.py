@@ -13,6 +13,7 @@ bytes, 1 dimension: count).
 """
 
 import gzip
+import math
 import os
 import struct
 import zipfile
@@ -122,7 +123,12 @@ def load_mnist(path, dtype=np.float64):
     pieces), converted to `dtype` in one copy and scaled in place,
     and dropped before the next file is read. So beyond the results (419 MiB
     for the full MNIST in float64, 209 MiB in float32) loading holds at most
-    one uint8 copy of one file, 45 MiB for the training images.
+    one uint8 copy of one file, 45 MiB for the training images. Nothing is
+    allocated on the header's word alone: a plain file's length is checked
+    against its header first, and a gzipped file's array grows (doubling) as
+    its stream is read, since the decompressed length shows only at its end.
+    So a damaged header that claims more than the file holds gives the
+    ValueError above, not an allocation of what it claims.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
@@ -215,22 +221,35 @@ def _read_header(f, path, ndim):
     return struct.unpack(f">{ndim}I", sizes)
 
 
-def _read_body(f, path, shape):
-    """The uint8 values following the header, exactly prod(shape) of them."""
-    n = int(np.prod(shape, dtype=np.int64))
-    out = np.empty(n, dtype=np.uint8)
-    view = memoryview(out)
+def _read_body(f, path, shape, available=None):
+    """The uint8 values following the header, exactly prod(shape) of them.
+
+    `available` is the number of bytes left in the file when it is known (a
+    plain file), None for a gzip stream, whose length shows only once read.
+    """
+    n = math.prod(shape)  # Python's ints: three 32-bit sizes can multiply past int64
+    said = f"the header says {' x '.join(map(str, shape))} = {n} bytes of data"
+    # A damaged header may claim gigabytes in a 1 KB file; what the file
+    # cannot hold must be refused, not allocated. A plain file's length is
+    # known before reading. A gzip stream's array starts small and doubles
+    # as bytes arrive, so a false claim costs at most twice what the stream
+    # really holds.
+    if available is not None and available < n:
+        raise ValueError(f"{path}: truncated, {said} but the file holds only {available}")
+    out = np.empty(n if available is not None else min(n, _CHUNK), dtype=np.uint8)
     got = 0
     while got < n:
-        k = f.readinto(view[got:got + _CHUNK])
+        if got == out.size:
+            # no view of out is alive (the memoryview below is released), and
+            # refcheck would fail spuriously under a debugger holding the frame
+            out.resize(min(2 * out.size, n), refcheck=False)
+        with memoryview(out) as view:
+            k = f.readinto(view[got:got + _CHUNK])
         if not k:
             break
         got += k
     if got < n:
-        raise ValueError(
-            f"{path}: truncated, the header says {' x '.join(map(str, shape))} = {n} bytes of data "
-            f"but the file holds only {got}"
-        )
+        raise ValueError(f"{path}: truncated, {said} but the file holds only {got}")
     if f.read(1):
         raise ValueError(
             f"{path}: more bytes than the header's {' x '.join(map(str, shape))} = {n}; "
@@ -249,7 +268,8 @@ def _read_idx(path, ndim, count=None):
                     f"{path}: the header gives {shape[0]} images but the matching labels file "
                     f"has {count} labels; they must pair up one to one"
                 )
-            return _read_body(f, path, shape)
+            available = None if isinstance(f, gzip.GzipFile) else os.fstat(f.fileno()).st_size - f.tell()
+            return _read_body(f, path, shape, available)
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise ValueError(f"{path}: the gzip stream is damaged or cut short ({err})") from err
 

@@ -35,12 +35,12 @@ def _isatty(file):
         return False
 
 
-def _columns(file):
-    """The width of the terminal ``file`` is, 0 when unknown or not a terminal."""
+def _terminal_size(file):
+    """(columns, lines) of the terminal ``file`` is; 0 for each unknown, (0, 0) if not a terminal."""
     try:
-        return os.get_terminal_size(file.fileno()).columns
+        return tuple(os.get_terminal_size(file.fileno()))
     except (AttributeError, ValueError, OSError):  # no fileno, closed, not a terminal
-        return 0
+        return 0, 0
 
 
 class ProgressBar:
@@ -115,12 +115,18 @@ class ProgressBar:
                 # a text bar in a notebook: on stderr it would look like an
                 # error, and its width is the cell's, not some terminal's
                 file, width["ncols"] = sys.stdout, 100
-            elif _columns(file):
-                width["dynamic_ncols"] = True  # follow a resized terminal
-            elif _isatty(file):
-                # a terminal that reports 0 columns (a fresh pty, some containers'):
-                # tqdm would fit the bar into 0 characters and draw nothing
-                width["ncols"] = 80
+            else:
+                columns, lines = _terminal_size(file)
+                if columns and lines:
+                    width["dynamic_ncols"] = True  # follow a resized terminal
+                elif _isatty(file):
+                    # A terminal that reports no size (0 x 0: a fresh pty, some
+                    # containers'): tqdm would fit the bar into 0 columns and,
+                    # taking the screen for 0 rows high, hide the bar as lying
+                    # below it. So the size is given: what the terminal reports
+                    # (less one, as tqdm reads it), else 80 x 24.
+                    width["ncols"] = columns - 1 if columns else 80
+                    width["nrows"] = lines - 1 if lines else 24
         # leave: the finished bar stays on screen
         return tqdm(total=total, desc=desc, file=file, unit="it", leave=True, **width)
 

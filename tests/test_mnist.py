@@ -5,6 +5,7 @@ Every test writes small files of its own; none needs the real MNIST.
 
 import gzip
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -127,6 +128,17 @@ def test_plain_file_wins_over_gz_of_the_same_name(tmp_path, digits):
     assert not np.array_equal(y_train, other)
 
 
+def test_gzip_file_of_several_read_pieces(tmp_path, digits):
+    # 3 MB of pixels, more than the 1 MiB read pieces: the array of a gzip
+    # stream grows twice on the way (1 MiB, 2 MiB, then the header's size)
+    big = np.random.default_rng(2).integers(0, 256, size=(7, 500, 900), dtype=np.uint8)
+    folder = make_folder(tmp_path / "m", digits, compress=True, train_images=idx_bytes(big))
+    write(folder / (NAMES["test images"] + ".gz"), idx_bytes(big[:5]), compress=True)
+    X_train, _, X_test, _ = load_mnist(folder)
+    assert np.array_equal(X_train, big.reshape(7, -1) / 255)  # the same bytes, scaled alike
+    assert np.array_equal(X_test, big[:5].reshape(5, -1) / 255)
+
+
 @pytest.mark.parametrize("flat", [False, True], ids=["keras_3d", "flat_2d"])
 def test_reads_keras_npz(tmp_path, digits, flat):
     x_train, x_test = digits["train images"], digits["test images"]
@@ -233,6 +245,45 @@ def test_truncated_data(tmp_path, digits, compress):
     with pytest.raises(ValueError, match=r"train-images-idx3-ubyte(.gz)?: truncated, the header says "
                                          r"7 x 4 x 3 = 84 bytes of data but the file holds only 79"):
         load_mnist(folder)
+
+
+# A header may claim far more than the file holds: 7 x 65535 x 65535 images
+# (30 GB) and 0xFFFFFFFF x 0xFFFFFFFF (a count whose product overflows int64)
+# in a 1 KB file. Neither may be allocated before the bytes are seen.
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("rows, cols, claimed", [
+    (65535, 65535, "7 x 65535 x 65535 = 30063853575"),
+    (0xFFFFFFFF, 0xFFFFFFFF, "7 x 4294967295 x 4294967295 = 129127208455837319175"),
+], ids=["30GB", "past_int64"])
+def test_header_claiming_more_than_the_file_holds_allocates_nothing(tmp_path, digits, compress,
+                                                                   rows, cols, claimed):
+    data = bytes([0, 0, 8, 3]) + struct.pack(">3I", 7, rows, cols) + bytes(1000)
+    folder = make_folder(tmp_path / "m", digits, compress=compress, train_images=data)
+    pattern = (rf"train-images-idx3-ubyte(.gz)?: truncated, the header says {claimed} bytes of data "
+               r"but the file holds only 1000$")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=pattern):
+            load_mnist(folder)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the four tiny files and a gzip buffer, not the header's claim
+    assert peak < 16 << 20
+
+
+def test_labels_header_claiming_4_billion_labels_allocates_nothing(tmp_path, digits):
+    data = bytes([0, 0, 8, 1]) + struct.pack(">I", 0xFFFFFFFF) + bytes(10)
+    folder = make_folder(tmp_path / "m", digits, compress=True, test_labels=data)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.gz: truncated, the header says "
+                                             r"4294967295 = 4294967295 bytes of data but the file holds only 10$"):
+            load_mnist(folder)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
 
 
 def test_truncated_header(tmp_path, digits):

@@ -21,12 +21,13 @@ from nnopt.progress import ProgressBar
 COSTS = (0.5, 0.25, 0.123456)
 
 
-def run_on_pty(code, columns=100):
+def run_on_pty(code, columns=100, rows=24):
     """Run ``code`` in a child Python whose stdin, stdout and stderr are a
-    pseudo-terminal ``columns`` wide; return everything it wrote there, as text."""
+    pseudo-terminal ``columns`` wide and ``rows`` high; return everything it
+    wrote there, as text."""
     master, slave = os.openpty()
     # a new pty is 0 x 0 until someone sets its size, as a terminal window does
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     env = dict(os.environ, TERM="xterm")
     env.pop("COLUMNS", None)  # the width comes from the terminal itself
     try:
@@ -83,10 +84,14 @@ def test_the_bar_fits_the_terminal():
     assert max(len(line) for line in lines) >= 50  # and uses it: the bar grows to fill it
 
 
-def test_the_bar_appears_on_a_terminal_that_reports_no_width():
-    # os.openpty() without a size, some containers' terminals: 0 columns
-    out = run_on_pty(DRIVE.format(enabled=None, costs=COSTS), columns=0)
+@pytest.mark.parametrize("columns, rows", [(0, 24), (0, 0), (60, 0)], ids=["0x24", "0x0", "60x0"])
+def test_the_bar_appears_on_a_terminal_that_reports_no_size(columns, rows):
+    # os.openpty() without a size, some containers' terminals: 0 x 0. tqdm
+    # would draw the bar 0 wide, and hide it as below a screen of 0 rows.
+    out = run_on_pty(DRIVE.format(enabled=None, costs=COSTS), columns=columns, rows=rows)
     assert "3/5" in out and "J=0.1235" in out
+    lines = [line for line in out.replace("\r\n", "\r").split("\r") if "3/5" in line]
+    assert all(len(line) <= (columns or 80) for line in lines)
 
 
 def test_enabled_false_prints_nothing_on_a_terminal():
