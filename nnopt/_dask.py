@@ -1,22 +1,23 @@
-"""J(θ) and its gradient over a Dask array X, each row block evaluated where it lives.
+"""A Dask array X: each chunk of rows checked and evaluated on the worker that holds it.
 
 The cost is a sum over examples, so a cluster can share it out: every
-worker holds some blocks of rows of X (and their targets), checked and cast
-once, and for each θ it returns its blocks' share of J and of the Δ^(l);
-the client adds the shares and λ's term. SciPy's optimizer stays on the
-client; θ goes to the workers once per evaluation (one broadcast), and each
-block sends back one number and one gradient-sized vector. Dask and
-distributed do the moving and the scheduling: nnopt has no cluster of its
-own (``pip install nnopt[dask]``; a `distributed.Client` must be running).
+worker binds its chunks of X (with their targets) once, as a `Problem`, and
+for each θ returns each chunk's sum of the blocks' shares, computed by the
+very function that evaluates an array in memory (`Problem.sums`). The
+client adds the chunks' sums in order (`add_in_order`) and λ's term once.
+SciPy's optimizer stays on the client; θ goes to the workers once per
+evaluation (one broadcast). Dask and distributed do the moving and the
+scheduling: nnopt has no cluster of its own (``pip install nnopt[dask]``;
+a `distributed.Client` must be running).
 """
 
-from dataclasses import replace
+import math
 
 import numpy as np
 
-from ._problem import bind, is_dask
-from .backprop import _add_regularization, evaluate, regularization
-from .parameters import reshape
+from . import _validation as v
+from ._problem import (Problem, add_in_order, block_rows, check_features, check_sample_weight,
+                       check_targets, is_dask)
 
 __all__ = ["DaskProblem"]
 
@@ -35,90 +36,88 @@ def _client():
                          "before evaluating or training on it") from None
 
 
-def _bind_block(X, targets, w, scale, settings):
-    """On a worker: one block's Problem, checked and cast, with the whole data's scale and λ = 0."""
-    p = bind(np.asarray(X), targets, 0.0, settings["layer_sizes"], settings["loss"],
-             settings["dtype"], settings["activation"], settings["output"], w,
-             check_finite=True, working_memory=settings["working_memory"])
-    return replace(p, scale=scale)
+def _bind_chunk(X, t, w, fields, start):
+    """On a worker: one chunk's Problem, X read, cast and checked (NaN and inf named by their row in X)."""
+    X = np.asarray(X)
+    if X.dtype != fields["dtype"]:
+        X = v.cast_checked(X if X.dtype.kind == "f" else X.astype(np.float64), fields["dtype"], "X")
+    v.check_finite_array(X, "X", start)
+    return Problem(X=X, t=t, w=w, start=start, **fields)
 
 
-def _evaluate_block(theta, p, gradient):
-    """On a worker: a block's share of J (and of the gradient), without λ's term."""
-    return evaluate(theta, p, gradient=gradient, check=False)
+def _chunk_sums(p, share, *args):
+    """On a worker: the chunk's blocks' shares, added in order."""
+    return p.sums(share, *args)
 
 
 class DaskProblem:
-    """The blocks of rows of a Dask X, bound on the workers, and how to evaluate over them.
+    """The chunks of rows of a Dask X, bound on the workers; evaluated as a `Problem` is.
 
     Parameters
     ----------
     X : dask.array.Array, shape (m, n)
-        Blocked by rows (any column chunks are joined: each block holds whole rows).
+        Chunked by rows (column chunks are joined: each chunk holds whole
+        rows), with known chunk sizes.
     y : array_like or dask.array.Array, shape (m,) or (m, K)
-        The targets, as `nnopt.cost` takes them. They are small beside X
-        and are read on the client, then sent with their blocks once.
-    lam, layer_sizes, loss, dtype, activation, output, sample_weight, working_memory
+        The targets. They are small beside X: read on the client, then
+        sent with their chunks once.
+    lam : float
+    net : Network
+    dtype, sample_weight, working_memory
         As for `nnopt.Objective`.
+
+    Attributes
+    ----------
+    net, X, t, w, scale, lam, dtype, block_rows
+        As those of a `Problem`; X is the Dask array.
     """
 
-    def __init__(self, X, y, lam, layer_sizes, loss=None, dtype=None, activation="sigmoid",
-                 output="sigmoid", sample_weight=None, working_memory=None):
+    def __init__(self, X, y, lam, net, dtype=None, sample_weight=None, working_memory=None):
         client = _client()
         from distributed import wait  # there: _client found distributed
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D with shape (m, n); got {X.ndim}-D shape {X.shape}")
-        X = X.rechunk({1: -1})  # whole rows in every block
-        y = np.asarray(y.compute() if is_dask(y) else y)
-        w = sample_weight.compute() if is_dask(sample_weight) else sample_weight
-        # the checks of everything but X's values, on the client (X as an
-        # out-of-core array: its shape and dtype): the messages of an in-memory X
-        probe = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, w,
-                     working_memory=working_memory)
-        self.problem = probe
-        settings = dict(layer_sizes=probe.layer_sizes, loss=probe.loss, dtype=probe.dtype,
-                        activation=probe.activation, output=probe.output,
-                        working_memory=working_memory)
-        targets = y if probe.idx is None else probe.idx
+        if X.ndim == 2 and any(math.isnan(c) for c in X.chunks[0]):
+            raise ValueError(
+                "X is a Dask array whose chunk sizes are unknown (as boolean indexing such as "
+                "X[mask] makes them), so its rows cannot be counted or matched with y; call "
+                "X.compute_chunk_sizes() (or X = X.persist(); X.compute_chunk_sizes()) first")
+        check_features(X, net.n_features)
+        X = X.rechunk({1: -1})  # whole rows in every chunk
+        self.net, self.X = net, X
+        self.lam = v.check_lam(lam)
+        self.dtype = v.check_dtype(dtype, X)
+        self.t = check_targets(y.compute() if is_dask(y) else y, X.shape[0], net.K, net.output)
+        if self.t.ndim == 2:
+            self.t = v.cast_checked(self.t, self.dtype, "y")
+        self.w = check_sample_weight(sample_weight.compute() if is_dask(sample_weight) else sample_weight,
+                                     X.shape[0])
+        self.scale = 1.0 / (X.shape[0] if self.w is None else float(self.w.sum()))
+        self.block_rows = block_rows(net, self.dtype, working_memory)
+        # each chunk holds its share of the data: λ's term is added once, on the client
+        fields = dict(net=net, scale=self.scale, lam=0.0, dtype=self.dtype, block_rows=self.block_rows)
         bounds = np.cumsum((0,) + X.chunks[0])
-        self._blocks = []
-        for block, start, stop in zip(X.to_delayed().ravel(), bounds[:-1], bounds[1:]):
+        self._chunks = []
+        for chunk, start, stop in zip(X.to_delayed().ravel(), bounds[:-1], bounds[1:]):
             if stop == start:
                 continue
             rows = slice(int(start), int(stop))
-            x = client.compute(block)  # the block's rows, kept on a worker
-            self._blocks.append(client.submit(
-                _bind_block, x, targets[rows], None if probe.w is None else probe.w[rows],
-                probe.scale, settings, pure=False))
-        # the blocks' checks (NaN in X, ...) raise here, once; waited for, not
-        # gathered: each bound block holds its rows of X, which stay on its worker
-        wait(self._blocks)
-        for block in self._blocks:
-            if block.status == "error":
-                block.result()  # raises the worker's exception
+            self._chunks.append(client.submit(
+                _bind_chunk, client.compute(chunk), self.t[rows], None if self.w is None else self.w[rows],
+                fields, int(start), pure=False))
+        # the chunks' checks (NaN in X, ...) raise here, once; waited for, not
+        # gathered: each bound chunk holds its rows of X, which stay on its worker
+        wait(self._chunks)
+        for chunk in self._chunks:
+            if chunk.status == "error":
+                chunk.result()  # raises the worker's exception
         self._client = client
 
-    def evaluate(self, theta, gradient=True):
-        """J(θ) and ∂J/∂θ (or None), from every block's share.
+    @property
+    def m(self):
+        return self.X.shape[0]
 
-        Parameters
-        ----------
-        theta : ndarray of float64, shape (n_params,)
-        gradient : bool
-
-        Returns
-        -------
-        J : float
-        grad : ndarray of float64, shape (n_params,), or None
-        """
-        p = self.problem
+    def sums(self, share, theta, *args):
+        """Σ over the chunks (each the sum over its blocks) of ``share(block, theta, *args)``, in order."""
         [theta_f] = self._client.scatter([theta], broadcast=True, hash=False)
-        shares = self._client.gather([self._client.submit(_evaluate_block, theta_f, b, gradient, pure=False)
-                                      for b in self._blocks])
-        thetas = reshape(theta.astype(p.dtype, copy=False), p.layer_sizes)
-        J = sum(s[0] for s in shares) + regularization(thetas, p.lam, p.scale)
-        if not gradient:
-            return J, None
-        g = np.sum([s[1] for s in shares], axis=0)
-        _add_regularization(g, thetas, p)
-        return J, g
+        futures = [self._client.submit(_chunk_sums, c, share, theta_f, *args, pure=False)
+                   for c in self._chunks]
+        return add_in_order(self._client.gather(futures))

@@ -1,8 +1,16 @@
-"""The arguments of a cost function but θ, checked once: a `Problem`.
+"""The data of one cost function J(θ), checked once: a `Problem`, and its row blocks.
 
-The public cost functions check their arguments on every call; `Objective`
-checks them once, when it is made. Both go through `bind`, so that every
-entry point accepts and refuses the same things with the same messages.
+Every entry point that takes X (the cost functions, `Objective`, `train`,
+the curvature products, the model's predictions) turns it into what the
+core reads with `as_rows` and checks it with `bind`, so that each accepts
+the same containers, refuses the same things with the same messages, and
+reports a bad value by its place in X whatever the container.
+
+The core then reads X only through `Problem.blocks`: consecutive rows, cast
+to the computing dtype, C-contiguous. The block size depends on the network
+and the dtype alone (`block_rows`), never on the container, so the same
+data as an array, a memmap, a list or a DataFrame is summed block by block
+in the same order and gives the same J and gradient, bit for bit.
 """
 
 import numbers
@@ -11,11 +19,51 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import _validation as v
-from .activations import ACTIVATIONS
-from .losses import DEFAULT_LOSS, LOSSES, OUTPUTS, PAIRS
-from .parameters import _check_layer_sizes, n_params
+from .network import Network
 
-__all__ = ["Problem", "bind", "is_dask"]
+__all__ = ["Problem", "bind", "as_rows", "is_dask", "block_rows", "add_in_order"]
+
+#: Bytes of one block: its rows of X and their activations. A block that
+#: fits in a core's share of the caches is read from there by the second
+#: product with X (Δ^(1) = δ^(2)ᵀ X after z^(2) = X Θ^(1)ᵀ), where X whole
+#: would come from memory twice. A size, not a tuning: any cache of a few
+#: MiB holds it, on any CPU.
+BLOCK_BYTES = 4 * 2**20
+
+#: Rows of a block at the least and at the most: below, BLAS's calls cost
+#: more than their work; above, the block is past any cache anyway.
+MIN_ROWS, MAX_ROWS = 256, 8192
+
+#: The activations an evaluation holds at a time, in MiB, unless told
+#: otherwise (``working_memory=``).
+WORKING_MEMORY = 64
+
+
+def block_rows(net, dtype, working_memory=None):
+    """Rows per block: a block of X and its activations in `BLOCK_BYTES`, within the working memory.
+
+    Parameters
+    ----------
+    net : Network
+    dtype : numpy.dtype
+        The computing dtype.
+    working_memory : float, optional
+        MiB an evaluation's activations may take (default `WORKING_MEMORY`).
+
+    Returns
+    -------
+    int
+        A multiple of 64 in [MIN_ROWS, MAX_ROWS], or fewer rows when the
+        working memory allows no more (at least 1).
+    """
+    mib = WORKING_MEMORY if working_memory is None else v.check_real(
+        working_memory, "working_memory", "> 0 (MiB)", lambda x: x > 0)
+    itemsize = np.dtype(dtype).itemsize
+    # forward keeps a^(l) of every layer after the input, backward makes a δ of each
+    activations = 3 * sum(net.layer_sizes[1:]) * itemsize
+    rows = BLOCK_BYTES // (net.n_features * itemsize + activations)
+    rows = min(MAX_ROWS, max(MIN_ROWS, rows // 64 * 64))
+    return max(1, min(rows, int(mib * 2**20 // activations)))
 
 
 @dataclass(frozen=True)
@@ -24,39 +72,35 @@ class Problem:
 
     Attributes
     ----------
-    X : ndarray, shape (m, n)
-        In the computing dtype.
-    idx : ndarray of intp, shape (m,), or None
-        Class indices, when the targets are classes.
-    Y : ndarray, shape (m, K), or None
-        The target matrix (one-hot rows, 0/1 labels, or real values), in
-        the computing dtype, when the targets are not class indices.
+    net : Network
+    X : ndarray, memmap or array-like, shape (m, n)
+        An ndarray in the computing dtype, or a container read block by
+        block (a memmap, an HDF5 or Zarr dataset) in its own dtype.
+    t : ndarray, shape (m,) or (m, K)
+        The targets: class indices (intp), or a target matrix (one-hot
+        rows, 0/1 labels or real values) in the computing dtype.
     w : ndarray of float64, shape (m,), or None
         Sample weights; None counts every example once.
     scale : float
         1/Σw (1/m without weights): the factor of the summed cost and of λ/2·ΣΘ².
     lam : float
-    layer_sizes : tuple of int
-    activation, output, loss : str
     dtype : numpy.dtype
-    n_params : int
     block_rows : int
-        Rows of X an evaluation takes at a time (`block_rows`).
+    start : int
+        The row of the whole data this problem's first row is (0 unless
+        it is a block, or a Dask chunk): bad values are reported by their
+        row in the whole X.
     """
 
-    X: np.ndarray
-    idx: np.ndarray
-    Y: np.ndarray
+    net: Network
+    X: object
+    t: np.ndarray
     w: np.ndarray
     scale: float
     lam: float
-    layer_sizes: tuple
-    activation: str
-    output: str
-    loss: str
     dtype: np.dtype
-    n_params: int
     block_rows: int
+    start: int = 0
 
     @property
     def m(self):
@@ -64,37 +108,59 @@ class Problem:
 
     @property
     def in_memory(self):
-        """Whether X is a numpy array in memory, in the computing dtype (not read block by block)."""
+        """Whether X is an ndarray in memory in the computing dtype (a block is read without a copy)."""
         return type(self.X) is np.ndarray and self.X.dtype == self.dtype
 
     def rows(self, rows, **changes):
-        """The problem on some rows of X, the targets and weights taken with
-        them; `changes` replaces other fields (X given there is not read
-        from self.X: a block cast by the caller)."""
-        taken = dict(idx=None if self.idx is None else self.idx[rows],
-                     Y=None if self.Y is None else self.Y[rows],
-                     w=None if self.w is None else self.w[rows])
-        if "X" not in changes:
-            taken["X"] = self.X[rows]
-        return replace(self, **taken, **changes)
+        """The problem on some rows (a slice or indices), the targets and weights taken with them.
+
+        X is read now: the rows come back in memory, in the computing dtype.
+        `changes` replaces other fields.
+        """
+        return replace(self, X=read_rows(self.X, rows, self.dtype), t=self.t[rows],
+                       w=None if self.w is None else self.w[rows], **changes)
+
+    def blocks(self):
+        """The problem's blocks of `block_rows` consecutive rows, in order, each in memory."""
+        if self.m <= self.block_rows and self.in_memory and self.X.flags.c_contiguous:
+            yield self
+            return
+        for start in range(0, self.m, self.block_rows):
+            yield self.rows(slice(start, start + self.block_rows), start=self.start + start)
 
 
-#: The activations an evaluation holds at a time, in MiB, unless told otherwise
-#: (``working_memory=``): X is taken in blocks of rows that fit.
-WORKING_MEMORY = 64
+    def sums(self, share, *args):
+        """Σ over the blocks of ``share(block, *args)``, added in block order (`add_in_order`)."""
+        return add_in_order(share(block, *args) for block in self.blocks())
 
 
-def block_rows(layer_sizes, dtype, working_memory=None):
-    """Rows per block so that one block's activations fit in `working_memory` MiB.
+def add_in_order(parts):
+    """Add tuples of partial sums (floats, float64 arrays or None) element by element, in order.
 
-    Forward propagation keeps a^(l) for every layer after the input, and
-    backpropagation makes a δ for each: about 3·(s_2 + ... + s_L) numbers
-    a row, in the computing dtype.
+    One order for every container: the blocks of an array in memory and the
+    chunks of a Dask array (one block each, when their sizes agree) are added
+    as ((s_1 + s_2) + s_3) + ..., so the same data gives the same bits.
+    The first part's arrays are added into (each share is a new array).
     """
-    mib = WORKING_MEMORY if working_memory is None else v.check_real(
-        working_memory, "working_memory", "> 0 (MiB)", lambda x: x > 0)
-    per_row = 3 * sum(layer_sizes[1:]) * np.dtype(dtype).itemsize
-    return max(1, int(mib * 2**20 // per_row))
+    total = None
+    for part in parts:
+        if total is None:
+            total = list(part)
+            continue
+        for i, x in enumerate(part):
+            if isinstance(x, np.ndarray):
+                total[i] += x
+            elif x is not None:
+                total[i] = total[i] + x
+    return tuple(total)
+
+
+def read_rows(X, rows, dtype):
+    """X[rows] as a C-contiguous ndarray in `dtype` (a view where it already is one)."""
+    block = np.asarray(X[rows])
+    if block.dtype != dtype:
+        block = v.cast_checked(block, dtype, "X")
+    return np.ascontiguousarray(block)
 
 
 def is_dask(X):
@@ -102,70 +168,90 @@ def is_dask(X):
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
 
 
-def _is_out_of_core(X):
-    """Whether X is to be read in blocks, never whole: a memmap, or an array-like
-    that is not a numpy array (an HDF5 or Zarr dataset) but slices into rows."""
+def _read_in_blocks(X):
+    """Whether X is kept as it is and read in blocks, never whole: a memmap, or an
+    array-like that is not an ndarray but has a numpy dtype and slices into rows
+    (an HDF5 or Zarr dataset). A PyTorch tensor has a dtype numpy does not know,
+    and is converted instead."""
     if isinstance(X, np.memmap):
         return True
-    return (not isinstance(X, (np.ndarray, list, tuple)) and hasattr(X, "shape")
-            and hasattr(X, "dtype") and hasattr(X, "__getitem__") and len(getattr(X, "shape", ())) == 2)
+    if isinstance(X, np.ndarray) or not all(hasattr(X, a) for a in ("shape", "dtype", "__getitem__")):
+        return False
+    try:
+        np.dtype(X.dtype)
+    except TypeError:
+        return False
+    return len(X.shape) == 2
 
 
-def _check_out_of_core(X, n_features, check_finite, working_memory):
-    """The checks of `_validation.check_X` for X read block by block (no copy of all of X)."""
+def as_rows(X, name="X"):
+    """X as the core takes it: a Dask array or a container read in blocks as it is,
+    anything else (lists, DataFrames, tensors, arrays in any layout) as an ndarray.
+
+    Only the container changes here: the values are checked by `bind`.
+    """
+    if X is None or isinstance(X, (str, bytes)):
+        raise TypeError(f"{name} must be a 2-D numeric array of shape (m, n); got {type(X).__name__}")
+    v.check_not_sparse(X, name)
+    if is_dask(X) or _read_in_blocks(X):
+        return X
+    try:
+        return np.asarray(X)
+    except (TypeError, ValueError, RuntimeError) as e:
+        # a tensor that requires grad, ragged lists, ...: numpy's message, named
+        raise TypeError(f"{name} cannot be read as a numeric array ({type(X).__name__}): {e}") from None
+
+
+def check_features(X, n_features, name="X"):
+    """The shape and kind checks of X without reading its values; returns X (an ndarray as float)."""
     kind = np.dtype(X.dtype).kind
-    if kind not in "iuf":
-        raise TypeError(f"X must hold real numbers; got {type(X).__name__} of dtype {X.dtype}")
+    if kind == "c":
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
+    if kind not in "iufb":
+        raise TypeError(f"{name} must hold numbers; got an array of dtype {X.dtype}")
+    if len(X.shape) != 2:
+        hint = " (use X.reshape(1, -1) for a single example)" if len(X.shape) == 1 else ""
+        raise ValueError(f"{name} must be 2-D with shape (m, n); got {len(X.shape)}-D shape "
+                         f"{tuple(X.shape)}{hint}")
     m, n = X.shape
     if m == 0 or n == 0:
-        raise ValueError(f"X is empty: got shape {X.shape}; it needs at least one example and one feature")
-    if n != n_features:
-        raise ValueError(f"X has {n} columns, but the network's input layer has {n_features} units "
-                         f"(layer_sizes[0]); give X of shape (m, {n_features})")
-    if check_finite and kind == "f":
-        rows = block_rows((n, n), np.float64, working_memory)
-        for start in range(0, m, rows):
-            block = np.asarray(X[start:start + rows])
-            try:
-                v.check_finite_array(block, "X")
-            except ValueError:
-                bad = np.argwhere(~np.isfinite(block))[0]
-                raise ValueError(f"X must be finite, but X[{start + bad[0]}, {bad[1]}] is "
-                                 f"{block[tuple(bad)].item()!r}") from None
+        raise ValueError(f"{name} is empty: got shape {tuple(X.shape)}; it needs at least one example "
+                         "and one feature")
+    if n_features is not None and n != n_features:
+        raise ValueError(f"{name} has {n} columns, but the network's input layer has {n_features} units "
+                         f"(layer_sizes[0]); give {name} of shape (m, {n_features})")
     return X
 
 
-def check_choice(value, table, name):
-    """Return value if it names an entry of `table`."""
-    if not isinstance(value, str) or value not in table:
-        raise ValueError(f"{name} must be one of {sorted(table)}; got {value!r}")
-    return value
+def value_range(X, name="X", start=0):
+    """(smallest, largest) value of X, read once, block by block if X is not in memory.
 
-
-def check_pair(output, loss):
-    """The loss for this output unit: its natural one for None; a pair not in the table is refused."""
-    output = check_choice(output, OUTPUTS, "output")
-    if loss is None:
-        return output, DEFAULT_LOSS[output]
-    check_choice(loss, LOSSES, "loss")
-    if (output, loss) not in PAIRS:
-        pairs = ", ".join(f"({o!r}, {l!r})" for o, l in PAIRS)
-        raise ValueError(f"output={output!r} does not go with loss={loss!r}; the pairs are {pairs}")
-    return output, loss
+    Raises a ValueError naming the first NaN or inf by its row and column
+    in the whole X (`start` is the row X's first row is there).
+    """
+    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap):
+        return v.finite_range(X, name, start)
+    lo, hi = np.inf, -np.inf
+    step = max(1, 2**24 // max(1, X.shape[1] * np.dtype(X.dtype).itemsize))  # 16 MiB at a time
+    for s in range(0, X.shape[0], step):
+        b_lo, b_hi = v.finite_range(np.asarray(X[s:s + step]), name, start + s)
+        lo, hi = min(lo, b_lo), max(hi, b_hi)
+    return lo, hi
 
 
 def check_targets(y, m, K, output):
-    """(idx, None) for class indices, or (None, Y) for an (m, K) target matrix.
+    """The targets as the core takes them: class indices (m,) or an (m, K) matrix.
 
     A sigmoid or softmax output takes class indices 0..K−1 or targets in
     [0, 1]; an identity output (regression) takes any finite real values,
     shape (m,) when K = 1 or (m, K).
     """
     if output != "identity":
-        return v.check_y(y, m, K)
+        idx, Y = v.check_y(as_rows(y, "y") if y is not None else y, m, K)
+        return idx if Y is None else Y
     if y is None or isinstance(y, (str, bytes)):
         raise TypeError(f"y must be an array of real targets of shape (m,) or (m, K); got {y!r}")
-    Y = np.asarray(y)
+    Y = as_rows(y, "y")
     if Y.dtype.kind not in "iufb":
         raise TypeError(f"y must hold real numbers for output='identity'; got dtype {Y.dtype}")
     if Y.ndim == 1:
@@ -175,11 +261,11 @@ def check_targets(y, m, K, output):
                          f"and K = {K} output units (layer_sizes[-1]); got shape {np.shape(y)}")
     Y = Y if Y.dtype.type in (np.float32, np.float64) else Y.astype(np.float64)
     v.check_finite_array(Y, "y")
-    return None, Y
+    return Y
 
 
 def check_sample_weight(sample_weight, m):
-    """Return the weights as float64 (m,) ≥ 0 with a positive sum, or None."""
+    """The weights as float64 (m,) ≥ 0 with a positive sum, or None."""
     if sample_weight is None:
         return None
     if isinstance(sample_weight, (str, bytes)):
@@ -187,7 +273,7 @@ def check_sample_weight(sample_weight, m):
     if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
         w = np.full(m, float(sample_weight))
     else:
-        w = np.asarray(sample_weight)
+        w = as_rows(sample_weight, "sample_weight")
         if w.dtype.kind not in "iuf":
             raise TypeError(f"sample_weight must hold real numbers; got dtype {w.dtype}")
         if w.shape != (m,):
@@ -203,31 +289,36 @@ def check_sample_weight(sample_weight, m):
     return w
 
 
-def bind(X, y, lam, layer_sizes, loss=None, dtype=None, activation="sigmoid", output="sigmoid",
-         sample_weight=None, check_finite=False, working_memory=None):
-    """Check the arguments of a cost function but θ, once; return the `Problem`.
+def bind(X, y, lam, net, dtype=None, sample_weight=None, working_memory=None, scan=True):
+    """Check everything but θ once; return the `Problem` and the range of X's values.
 
-    Non-finite values in X are found by the first product with X unless
-    `check_finite` asks for a scan of X here (the `Objective` makes it once).
-    A memmap X (or an array-like that slices into rows) is kept as it is
-    and read block by block, never whole.
+    Parameters
+    ----------
+    X : array_like, shape (m, n)
+        Anything `as_rows` takes but a Dask array (`nnopt._dask` binds those).
+    y, lam, net, dtype, sample_weight, working_memory
+        As the cost functions take them.
+    scan : bool
+        Read X's values once: NaN and inf are refused (by their row and
+        column), and their range is returned.
+
+    Returns
+    -------
+    Problem
+    range : tuple of float, or None
+        (smallest, largest) value of X, or None without `scan`.
     """
-    sizes = _check_layer_sizes(layer_sizes)
-    check_choice(activation, ACTIVATIONS, "activation")
-    output, loss = check_pair(output, loss)
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a Network; got {type(net).__name__}")  # internal
     lam = v.check_lam(lam)
-    v.check_not_sparse(X, "X")
-    if _is_out_of_core(X):
-        X = _check_out_of_core(X, sizes[0], check_finite, working_memory)
-        dtype = v.check_dtype(dtype, np.empty(0, X.dtype))
-    else:
-        X = v.check_X(X, sizes[0], check_finite=check_finite)
-        dtype = v.check_dtype(dtype, X)
-        X = v.cast_checked(X, dtype, "X")
-    idx, Y = check_targets(y, X.shape[0], sizes[-1], output)
+    X = check_features(as_rows(X), net.n_features)
+    dtype = v.check_dtype(dtype, X)
+    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap) and X.dtype != dtype:
+        X = v.cast_checked(X if X.dtype.kind == "f" else X.astype(np.float64), dtype, "X")
+    span = value_range(X) if scan else None
+    t = check_targets(y, X.shape[0], net.K, net.output)
+    if t.ndim == 2:
+        t = v.cast_checked(t, dtype, "y")
     w = check_sample_weight(sample_weight, X.shape[0])
-    if Y is not None:
-        Y = v.cast_checked(Y, dtype, "y")
     scale = 1.0 / (X.shape[0] if w is None else float(w.sum()))
-    return Problem(X, idx, Y, w, scale, lam, sizes, activation, output, loss, dtype, n_params(sizes),
-                   block_rows(sizes, dtype, working_memory))
+    return Problem(net, X, t, w, scale, lam, dtype, block_rows(net, dtype, working_memory)), span

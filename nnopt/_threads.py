@@ -13,7 +13,6 @@ BLAS shared by numpy and SciPy (one system library) is left alone.
 """
 
 import contextlib
-import functools
 import os
 
 import numpy as np
@@ -33,36 +32,3 @@ def scipy_blas_limited():
     if not own:
         return contextlib.nullcontext()
     return controller.select(filepath=own).limit(limits=1)
-
-
-@functools.lru_cache(maxsize=None)
-def _blas_controllers():
-    """threadpoolctl's handle on every loaded BLAS (found once: that takes ~2 ms)."""
-    from threadpoolctl import ThreadpoolController
-
-    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
-
-
-@contextlib.contextmanager
-def blas_single_threaded():
-    """A context in which every loaded BLAS runs on the calling thread only.
-
-    nnopt's C kernels (nnopt/_accel.py) split their products over all cores.
-    An OpenBLAS that just ran a product on two threads leaves its second
-    thread spinning for a while, and on 2 cores that thread takes the core
-    a kernel thread needs: the forward kernel took 6.8 ms after a 10×25
-    product instead of 3.7 ms. The products left to BLAS in an evaluation
-    are small, so one thread costs them little. Setting the count directly
-    costs ~5 µs per call (threadpoolctl's `limit` ~20 µs).
-    """
-    libs = _blas_controllers()
-    before = [lib.get_num_threads() for lib in libs]
-    for lib, n in zip(libs, before):
-        if n != 1:
-            lib.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for lib, n in zip(libs, before):
-            if n != 1:
-                lib.set_num_threads(n)

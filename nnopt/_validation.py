@@ -3,10 +3,9 @@
 Each check raises ValueError or TypeError with a message that names the
 argument, says what was expected and what was given.
 
-`cost_and_gradient` runs these on every call, right after the kernels have
-pushed the interpreter out of the caches, where each numpy call costs tens
-of µs: dtypes are told apart by their kind letter rather than by
-np.issubdtype, and the finiteness test is a max and a min.
+Dtypes are told apart by their kind letter rather than by np.issubdtype,
+and the finiteness test is a max and a min: both cheap enough for the
+public cost functions, which check their arguments on every call.
 """
 
 import math
@@ -63,20 +62,35 @@ def check_not_sparse(A, name):
         )
 
 
-def check_finite_array(A, name):
-    """Raise if A holds NaN or inf, saying where the first one is."""
-    # First the largest and smallest values (NaN shows in both, and an inf
-    # in one): no temporary array, nothing that can overflow. Only with a
-    # NaN or inf are the values looked at one by one.
-    if A.size == 0 or (math.isfinite(A.max()) and math.isfinite(A.min())):
-        return
+def check_finite_array(A, name, start=0):
+    """Raise if A holds NaN or inf, saying where the first one is.
+
+    `start`: the row of the whole array that A's first row is (A a block
+    of rows), so that the place named is the whole array's.
+    """
+    finite_range(A, name, start)
+
+
+def finite_range(A, name, start=0):
+    """(smallest, largest) value of A, after checking that every value is finite.
+
+    The largest and smallest values come first (NaN shows in both, an inf
+    in one): no temporary array, nothing that can overflow. Only with a NaN
+    or inf are the values looked at one by one, and the first is named by
+    its index, its row counted from `start`.
+    """
+    if A.size == 0:
+        return 0.0, 0.0
+    lo, hi = A.min().item(), A.max().item()
+    if math.isfinite(lo) and math.isfinite(hi):
+        return lo, hi
     bad = ~np.isfinite(A)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{name} must be finite, but it holds {int(bad.sum())} NaN or inf "
-            f"value(s), the first at index {where}: {A[where].item()!r}"
-        )
+    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    shown = (where[0] + start,) + where[1:] if where else where
+    raise ValueError(
+        f"{name} must be finite, but it holds {int(bad.sum())} NaN or inf "
+        f"value(s), the first at index {shown}: {A[where].item()!r}"
+    )
 
 
 def cast_checked(A, dtype, name):
@@ -357,8 +371,13 @@ def warn_if_unscaled(X, name="X", stacklevel=3):
     X = np.asarray(X)
     if X.size == 0:
         return 0.0
+    return warn_if_unscaled_range((float(X.min()), float(X.max())), name, stacklevel + 1)
+
+
+def warn_if_unscaled_range(span, name="X", stacklevel=3):
+    """`warn_if_unscaled` from X's (smallest, largest) value, when X has been read already."""
     # max and -min, not np.abs: no temporary array, and no overflow of -(-128) in int8
-    largest = max(float(X.max()), -float(X.min()))
+    largest = max(float(span[1]), -float(span[0]))
     if largest > UNSCALED_LIMIT:
         warnings.warn(
             f"{name}'s largest |value| is {largest:g}, far outside the range sigmoid units can "

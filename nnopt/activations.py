@@ -1,17 +1,20 @@
 """Hidden units: the sigmoid g(z) = 1 / (1 + e^(−z)) of the course, tanh and ReLU.
 
-`ACTIVATIONS` is the table backpropagation looks each layer's unit up in:
-g written over z, and the factor g′(z^(l)) of δ^(l) = Θ^(l)ᵀ δ^(l+1) ⊙ g′(z^(l))
-computed from the stored activation a = g(z), as the articles do for the
-sigmoid (g′ = a(1 − a)). Each entry is defined once, here.
+`ACTIVATIONS` is the one table of hidden units: for each, g written over z,
+its derivative g′(z) computed from the stored activation a = g(z) (as the
+articles do for the sigmoid: g′ = a(1 − a)), and the ratio g″(z)/g′(z),
+also from a, which the exact Hessian-vector product needs
+(`nnopt.curvature`). Backpropagation and the curvature products read the
+same row.
 """
 
 from types import MappingProxyType
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["sigmoid", "sigmoid_gradient", "ACTIVATIONS"]
+__all__ = ["sigmoid", "sigmoid_gradient", "ACTIVATIONS", "Unit"]
 
 
 def sigmoid(z):
@@ -54,45 +57,14 @@ def sigmoid_gradient(z):
     return expit(z) * expit(-z)
 
 
-def derivative_from_activation(a, out=None):
-    """g′ from the stored activation a = g(z): a·(1 − a), the form backprop uses.
-
-    Parameters
-    ----------
-    a : ndarray
-        Sigmoid activations.
-    out : ndarray or None
-        Where to write the result; must not be `a` itself (1 − a is
-        written to `out` before it is multiplied by `a`).
-    """
-    out = np.subtract(1.0, a, out=out)
-    out *= a
-    return out
-
-
 def sigmoid_in_place(z):
-    """g(z) written over z, for backpropagation's inner loop.
+    """g(z) written over z, computed as (1 + tanh(z/2)) / 2.
 
-    Parameters
-    ----------
-    z : ndarray of float32 or float64
-        Pre-activations; overwritten.
-
-    Returns
-    -------
-    ndarray
-        `z` itself, now holding g(z).
-
-    Notes
-    -----
-    Computed as g(z) = (1 + tanh(z/2)) / 2. NumPy's tanh is vectorized
-    (SIMD), about three times faster than SciPy's ``expit`` on the
-    network's activations (see benchmarks/README.md), and cannot overflow.
-    The price is absolute rather than relative accuracy near 0: the error
-    is below one unit in the last place of 1 (g(−40) ≈ 4e-18 comes out 0).
-    That is all backpropagation needs, since activations only enter sums
-    and a(1 − a), and the cost is computed from z; `sigmoid` keeps the
-    accurate tails for everyone else.
+    NumPy's tanh is vectorized, several times faster than SciPy's
+    ``expit`` on a layer's activations, and cannot overflow. The price is
+    absolute rather than relative accuracy near 0 (g(−40) ≈ 4e-18 comes out
+    0), which is all backpropagation needs: activations only enter sums and
+    a(1 − a), and the cost is computed from z. `sigmoid` keeps the tails.
     """
     z *= 0.5
     np.tanh(z, out=z)
@@ -101,46 +73,53 @@ def sigmoid_in_place(z):
     return z
 
 
-def _times_sigmoid_derivative(delta, a):
-    """δ ⊙ g′ with g′ = a(1 − a); 1 − a is written over a, which is not needed again."""
-    delta *= a
-    delta *= np.subtract(1.0, a, out=a)
-    return delta
+def sigmoid_derivative(a):
+    """g′ = a(1 − a) from the sigmoid's activation a, as a new array."""
+    gprime = np.subtract(1.0, a)
+    gprime *= a
+    return gprime
 
 
-def tanh_in_place(z):
-    """tanh(z) written over z."""
+def _sigmoid_ratio(a):
+    # g″ = g′·(1 − 2a): the ratio is a polynomial in a, exact where g′ underflows
+    return np.subtract(1.0, 2.0 * a)
+
+
+def _tanh_in_place(z):
     return np.tanh(z, out=z)
 
 
-def _times_tanh_derivative(delta, a):
-    """δ ⊙ g′ with g′ = 1 − tanh² = 1 − a², written over a."""
-    np.square(a, out=a)
-    np.subtract(1.0, a, out=a)
-    delta *= a
-    return delta
+def _tanh_derivative(a):
+    # g′ = 1 − tanh² = 1 − a²
+    return np.subtract(1.0, np.square(a))
 
 
-def relu_in_place(z):
-    """max(z, 0) written over z."""
+def _tanh_ratio(a):
+    # g″ = −2a·g′
+    return np.multiply(a, -2.0)
+
+
+def _relu_in_place(z):
     return np.maximum(z, 0, out=z)
 
 
-def _times_relu_derivative(delta, a):
-    """δ ⊙ g′ with g′ = 1 where a > 0, else 0.
-
-    ReLU has no derivative at z = 0; like scikit-learn and the deep-learning
-    libraries nnopt takes g′(0) = 0 there, so a unit that outputs exactly 0
-    passes no error back.
-    """
-    delta[a <= 0] = 0
-    return delta
+def _relu_derivative(a):
+    # no derivative at z = 0: like scikit-learn and the deep-learning
+    # libraries, g′(0) = 0, so a unit that outputs exactly 0 passes no error back
+    return (a > 0).astype(a.dtype)
 
 
-# name -> (g written over z, δ ⊙ g′(z) computed from a = g(z), written over δ; a is overwritten)
-# (read-only: a table no call can change)
+class Unit(NamedTuple):
+    """One row of `ACTIVATIONS`."""
+
+    g: Callable  #: g(z) written over z; returns z
+    derivative: Callable  #: g′(z) from a = g(z), a new array
+    ratio: Optional[Callable]  #: g″(z)/g′(z) from a, a new array; None where g″ = 0
+
+
+# (read-only: no call can change the table)
 ACTIVATIONS = MappingProxyType({
-    "sigmoid": (sigmoid_in_place, _times_sigmoid_derivative),
-    "tanh": (tanh_in_place, _times_tanh_derivative),
-    "relu": (relu_in_place, _times_relu_derivative),
+    "sigmoid": Unit(sigmoid_in_place, sigmoid_derivative, _sigmoid_ratio),
+    "tanh": Unit(_tanh_in_place, _tanh_derivative, _tanh_ratio),
+    "relu": Unit(_relu_in_place, _relu_derivative, None),  # g″ = 0 wherever it is defined
 })

@@ -2,320 +2,239 @@
 
 Index conventions: the articles number layers 1..L and weight matrices
 Θ^(1)..Θ^(L-1); in code both are 0-based, so ``thetas[l]`` is Θ^(l+1) and
-``a[l]`` is a^(l+1). Activations are kept without their bias unit: instead of
-stacking a column of ones onto a^(l), the bias column Θ[:, 0] is added
-separately and the products use the view Θ[:, 1:].
+``a[l]`` is a^(l+1). Activations are kept without their bias unit: the
+bias column Θ[:, 0] is added on its own and the products use the view
+Θ[:, 1:].
 
-Inside, examples are columns, as in the articles: a[l] has shape (s_l, m)
-and z^(l+1) = Θ^(l) a^(l) reads as written. The data X (one example per
-row, the users' layout) enters as the view X.T, without a copy.
+Examples are rows, as in X: a[l] has shape (m, s_l), so that the
+articles' z^(l+1) = Θ^(l) a^(l) reads ``z = a @ Θ[:, 1:].T + Θ[:, 0]``
+and Δ^(l) = δ^(l+1) [1, a^(l)ᵀ] reads ``δᵀ [1, a]``, with δ of shape
+(m, s_{l+1}) too. A block of rows of X is then a contiguous slice.
+
+One evaluation path serves every container: J and the gradient are sums
+over examples, so X is taken in blocks of rows (`Problem.blocks`), each
+block's forward and backward pass done with numpy's BLAS products while
+the block is in cache, and the blocks' shares added in their order; a
+Dask array's chunks are evaluated by the same function on their workers
+(`nnopt._dask`), and their shares added in the same way.
 
 Every function here is pure: it reads its arguments and returns new
 arrays, and keeps nothing between calls. Repeated evaluations on the same
 data are the business of `nnopt.Objective`, which checks the data once.
-
-Speed: the two products with X (z^(2) and Δ^(1)) take most of an
-evaluation; `_accel` runs them through nnopt's C kernels when it can. For
-the course's network (one hidden layer of sigmoid units, sigmoid outputs,
-no sample weights), when the gradient is wanted, the kernels do the whole
-evaluation in one pass over X (`_accel.network`).
 """
+
+import math
 
 import numpy as np
 
-from . import _accel
 from . import _validation as v
+from ._dask import DaskProblem
 from ._problem import bind, is_dask
-from .activations import ACTIVATIONS, sigmoid
-from .losses import OUTPUTS, PAIRS
-from .parameters import reshape
+from .activations import sigmoid
+from .network import Network
 
 __all__ = ["cost", "regularized_gradient", "cost_and_gradient", "forward_cost"]
 
 
-def forward(thetas, X, activation="sigmoid", check_first=True):
+def forward(thetas, net, X, check=False):
     """Forward propagation up to the output layer's z^(L).
 
     Parameters
     ----------
     thetas : list of ndarray
         Θ^(l), shape (s_{l+1}, s_l + 1), in the dtype of X.
+    net : Network
     X : ndarray, shape (m, n)
-    activation : str
-        The hidden units (`nnopt.activations.ACTIVATIONS`).
-    check_first : bool
-        Raise if z^(2) is not finite (NaN or inf in X, or an overflow).
+    check : bool
+        Raise if z^(2) is not finite (X @ Θ^(1)ᵀ overflowed): the units
+        would saturate silently and J would look finite.
 
     Returns
     -------
     a : list of ndarray
-        ``[a^(1) = X.T, a^(2), ..., a^(L-1)]``, each of shape (s_l, m).
-    z : ndarray, shape (K, m)
+        ``[a^(1) = X, a^(2), ..., a^(L-1)]``, each of shape (m, s_l).
+    z : ndarray, shape (m, K)
         z^(L), the output layer's pre-activations.
     """
-    g = ACTIVATIONS[activation][0]
-    a = [X.T]
+    g = net.unit.g
+    a = [X]
     for l, Th in enumerate(thetas):
-        last = l == len(thetas) - 1
-        if l == 0:
-            # z^(2) = Θ^(1) [1, X]ᵀ; the kernels apply the sigmoid as they write it
-            fused_g = activation == "sigmoid" and not last
-            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-                z, finite = _accel.input_layer(Th, X, activate=fused_g, check=check_first)
-            if check_first and not finite:
-                _raise_nonfinite(X, Th)
-            if fused_g:
-                a.append(z)
-                continue
+        if check and l == 0:
+            with np.errstate(over="ignore", invalid="ignore"):  # looked at just below
+                z = X @ Th[:, 1:].T
+                z += Th[:, 0]
+            if not np.isfinite(z).all():
+                _raise_overflow(X, Th)
         else:
-            z = Th[:, 1:] @ a[-1]
-            z += Th[:, :1]
-        if last:
+            z = a[-1] @ Th[:, 1:].T
+            z += Th[:, 0]
+        if l == len(thetas) - 1:
             return a, z
         a.append(g(z))  # a^(l+1) = g(z^(l+1)), written over z: g′ comes from a
 
 
-def backward(thetas, a, delta, activation="sigmoid", out=None):
-    """Backpropagation: Δ^(l) = δ^(l+1) [1, a^(l)ᵀ] for every layer.
+def _raise_overflow(X, Th1):
+    raise ValueError(
+        f"X @ Θ^(1)ᵀ overflowed in {X.dtype}: the values are too large for its arithmetic "
+        f"(largest |X| is {np.abs(X).max():.3g}, largest |Θ^(1)| is {np.abs(Th1).max():.3g}); "
+        "scale X first, or start from smaller weights")
+
+
+def times_inputs(G, delta, a):
+    """G = δᵀ [1, a], the form of Δ^(l) = δ^(l+1) [1, a^(l)ᵀ], written into G."""
+    np.matmul(delta.T, a, out=G[:, 1:])
+    np.sum(delta, axis=0, out=G[:, 0])  # the bias unit's input is 1
+
+
+def backward(thetas, net, a, delta, out):
+    """Backpropagation: Δ^(l) = δ^(l+1) [1, a^(l)ᵀ] for every layer, written into `out`.
 
     Parameters
     ----------
     thetas : list of ndarray
+    net : Network
     a : list of ndarray
-        The activations `forward` returned; overwritten (g′ is written over them).
-    delta : ndarray, shape (K, m)
+        The activations `forward` returned.
+    delta : ndarray, shape (m, K)
         δ^(L), the output error, already scaled as the gradient wants it
         (1/m, or each example's weight w_i/Σw); overwritten.
-    activation : str
-    out : ndarray, shape (n_params,), optional
-        Where to write the Δ^(l), unrolled as θ is.
+    out : ndarray, shape (n_params,)
+        Where the Δ^(l) go, unrolled as θ is.
 
-    Returns
-    -------
-    ndarray, shape (n_params,)
-        The Δ^(l), unrolled. Going back, δ^(l) = Θ^(l)[:, 1:]ᵀ δ^(l+1) ⊙ g′(z^(l));
-        the bias row of Θ^(l)ᵀ δ^(l+1) is left out (the bias unit has no input).
+    Notes
+    -----
+    Going back, δ^(l) = Θ^(l)[:, 1:]ᵀ δ^(l+1) ⊙ g′(z^(l)), g′ from a^(l);
+    the bias row of Θ^(l)ᵀ δ^(l+1) is left out (the bias unit has no input).
     """
-    times_gprime = ACTIVATIONS[activation][1]
-    if out is None:
-        out = np.empty(sum(Th.size for Th in thetas), dtype=delta.dtype)
-    grads = reshape(out, [a[0].shape[0]] + [Th.shape[0] for Th in thetas])
+    grads = net.thetas(out)
     for l in range(len(thetas) - 1, -1, -1):
-        times_inputs(grads[l], delta, a[l], first=l == 0)
+        times_inputs(grads[l], delta, a[l])
         if l > 0:
-            delta = _accel.hidden_delta(thetas[l][:, 1:], delta, like=a[l])
-            delta = times_gprime(delta, a[l])
+            delta = delta @ thetas[l][:, 1:]
+            delta *= net.unit.derivative(a[l])
     return out
 
 
-def times_inputs(G, delta, a, first):
-    """G = δ [1, aᵀ], the form of Δ^(l) = δ^(l+1) [1, a^(l)ᵀ], written into G.
+def example_weights(p):
+    """What each example's error counts in the gradient: 1/m, or w_i/Σw as a column."""
+    return p.scale if p.w is None else (p.w * p.scale).astype(p.dtype)[:, None]
 
-    `first`: whether a is a^(1) = Xᵀ, whose product goes through the
-    kernels when they apply.
+
+def block_share(p, theta, gradient, check=False):
+    """One block's share of J and of the gradient, without λ's term.
+
+    Parameters
+    ----------
+    p : Problem
+        The block: X in memory, C-contiguous, in the computing dtype.
+    theta : ndarray, shape (n_params,)
+        θ in the computing dtype.
+    gradient : bool
+    check : bool
+        Raise if X @ Θ^(1)ᵀ overflows (`forward`).
+
+    Returns
+    -------
+    J : float
+        (1/Σw)·Σ_i w_i cost_i over the block's examples (Σw the whole data's).
+    grad : ndarray of float64, shape (n_params,), or None
     """
-    if first and _accel.input_gradient(delta, a.T, out=G):
-        return
-    np.matmul(delta, a.T, out=G[:, 1:])
-    # Σ_i δ_i, the bias column of Δ, as a product: BLAS beats sum(axis=1) here
-    np.matmul(delta, np.ones(delta.shape[1], dtype=delta.dtype), out=G[:, 0])
+    net = p.net
+    thetas = net.thetas(theta)
+    a, z = forward(thetas, net, p.X, check)
+    J = p.scale * net.pair.cost(z, p.t, p.w)
+    if not gradient:
+        return J, None
+    # δ^(L) from h = a^(L), both written over z^(L): the cost was z's last use
+    delta = net.pair.delta(net.pair.output(z), p.t)
+    delta *= example_weights(p)
+    out = backward(thetas, net, a, delta, np.empty(theta.size, dtype=p.dtype))
+    return J, out.astype(np.float64, copy=False)
 
 
 def squared_weights(thetas):
-    """Σ_l Σ_{j, k≥1} (Θ^(l)_jk)², the regularized weights (no bias column)."""
+    """Σ_l Σ_{j, k≥1} (Θ^(l)_jk)², the regularized weights (no bias column), in float64."""
     return sum(float(np.einsum("ij,ij->", Th[:, 1:], Th[:, 1:], dtype=np.float64)) for Th in thetas)
 
 
-def regularization(thetas, lam, scale):
-    """λ·scale/2 · ΣΘ² over every non-bias weight (scale = 1/m): the λ term of J.
+def add_regularization(J, g, thetas, p):
+    """J + λ/(2Σw)·ΣΘ², and g + (λ/Σw)·Θ^(l) off the bias column (g changed in place).
 
-    0 for λ = 0 whatever the weights, even where ΣΘ² overflows to inf.
+    λ = 0 adds nothing, even where ΣΘ² overflows to inf (0·inf would be NaN).
     """
-    if not lam:
-        return 0.0
+    if not p.lam:
+        return J
     with np.errstate(over="ignore"):
-        return lam * scale / 2.0 * squared_weights(thetas)
+        J += p.lam * p.scale / 2.0 * squared_weights(thetas)
+    if g is not None:
+        for G, Th in zip(p.net.thetas(g), thetas):
+            G[:, 1:] += (p.lam * p.scale) * Th[:, 1:]
+    return J
 
 
-def evaluate(theta, p, gradient=True, check=True, targets=None, copy_theta=False):
-    """J(θ) and ∂J/∂θ for a checked problem `p` (`nnopt._problem.Problem`).
+def in_dtype(theta, p, check):
+    """θ in the computing dtype; with `check`, refused if not finite or beyond float32's range."""
+    if check:
+        v.check_finite_array(theta, "theta")
+        return v.cast_checked(theta, p.dtype, "theta")
+    return theta.astype(p.dtype, copy=False)
 
-    The cost is a sum over examples, so X is taken in blocks of
-    ``p.block_rows`` rows (all of X when it fits in the working memory):
-    each block's share of J and of the Δ^(l) is added up, and λ's term
-    once, at the end. The activations held at any time are those of one
-    block, whatever m is.
+
+def evaluate(theta, p, gradient=True, check=True):
+    """J(θ) and ∂J/∂θ for a checked problem `p` (a `Problem`, or a Dask one).
 
     Parameters
     ----------
     theta : ndarray of float64, shape (n_params,)
-    p : Problem
+    p : Problem or nnopt._dask.DaskProblem
     gradient : bool
         Whether to backpropagate; without, only J is computed (forward
         propagation alone).
     check : bool
         Whether θ is checked (finite; within float32's range in float32)
-        and a non-finite z^(2) raises. An optimizer's step to huge weights
-        shows up in J instead.
-    targets : ndarray, shape (m, K), optional
-        The dense targets of the kernels' pass (`dense_targets`), when the
-        caller keeps them; made here if needed and not given.
-    copy_theta : bool
-        Also return a copy of θ, for a caller that keeps the evaluation
-        (the kernels' pass makes one as it reads θ, at no extra cost).
+        and an overflow of X @ Θ^(1)ᵀ or a non-finite J raises. An
+        optimizer's step to huge weights shows up in J instead.
 
     Returns
     -------
     J : float
     grad : ndarray of float64, shape (n_params,), or None
         None when not `gradient`.
-    theta_copy : ndarray of float64, shape (n_params,)
-        Only with `copy_theta`.
     """
-    if gradient and p.block_rows >= p.m and fuses(p):
-        J, g, kept = _fused(theta, p, check, targets)  # θ's checks: by the kernel, as it reads θ
-        return (J, g, kept) if copy_theta else (J, g)
-    J, g = _evaluate_in_blocks(theta, p, gradient, check, targets)
-    return (J, g, theta.copy()) if copy_theta else (J, g)
-
-
-def _evaluate_in_blocks(theta, p, gradient, check, targets):
-    """`evaluate` by forward propagation and backpropagation in numpy (the
-    products with X through the kernels), over blocks of rows when X does
-    not fit in one."""
-    if check:
-        v.check_finite_array(theta, "theta")
-        cast = v.cast_checked(theta, p.dtype, "theta")  # in float32, a θ beyond its range
-    else:
-        cast = theta.astype(p.dtype, copy=False)
-    thetas = reshape(cast, p.layer_sizes)
-    if p.block_rows >= p.m and p.in_memory:
-        return _evaluate_block(theta, thetas, p, gradient, check, targets)
-    J, g = 0.0, (np.zeros(theta.size) if gradient else None)
-    for start in range(0, p.m, p.block_rows):
-        rows = slice(start, start + p.block_rows)
-        block = p.rows(rows, X=_block_of(p.X, rows, p.dtype), lam=0.0)  # the whole X's scale
-        J_b, g_b = _evaluate_block(theta, thetas, block, gradient, check,
-                                   None if targets is None else targets[rows])
-        J += J_b
-        if gradient:
-            g += g_b
-    J += regularization(thetas, p.lam, p.scale)
-    if gradient:
-        _add_regularization(g, thetas, p)
+    cast = in_dtype(theta, p, check)
+    J, g = p.sums(block_share, cast, gradient, check)
+    J = add_regularization(J, g, p.net.thetas(cast), p)
+    if check and not math.isfinite(J):
+        raise ValueError(
+            f"the cost is not finite at this theta in {np.dtype(p.dtype).name}: X @ Θ^(1)ᵀ or a later "
+            f"product overflowed (largest |θ| is {np.abs(theta).max():.3g}); scale X first, or start "
+            "from smaller weights")
     return J, g
 
 
-def _block_of(X, rows, dtype):
-    """Rows of X as a C-contiguous array in `dtype`: read from X (a memmap
-    or another array that slices) only now, and cast block by block."""
-    block = np.asarray(X[rows])
-    return np.ascontiguousarray(v.cast_checked(block, dtype, "X"))
-
-
-def _add_regularization(g, thetas, p):
-    """+ (λ/m)·Θ^(l) off the bias column, into the float64 gradient g."""
-    if p.lam:
-        for G, Th in zip(reshape(g, p.layer_sizes), thetas):
-            G[:, 1:] += (p.lam * p.scale) * Th[:, 1:]
-
-
-def _evaluate_block(theta, thetas, p, gradient, check, targets):
-    """J and the gradient on all rows of p.X (a block, or all of X), λ's term included."""
-    if gradient and fuses(p):  # a block of a large X: the kernels' pass for it
-        return _fused(theta, p, check, targets)[:2]
-    Yt = None if p.Y is None else p.Y.T  # a column per example
-    loss_of, delta_of = PAIRS[p.output, p.loss]
-    with _accel.threads_for(p.X, p.layer_sizes[1]):
-        a, z = forward(thetas, p.X, p.activation, check_first=check)
-        J = p.scale * loss_of(z, p.idx, Yt, p.w) + regularization(thetas, p.lam, p.scale)
-        if not gradient:
-            return J, None
-        # δ^(L) from h = a^(L), written over z^(L): the cost was z's last use
-        delta = delta_of(OUTPUTS[p.output](z), p.idx, Yt)
-        # each example's error counts w_i/Σw (1/m unweighted): this scales every Δ^(l)
-        delta *= p.scale if p.w is None else (p.w * p.scale).astype(p.dtype)
-        g = backward(thetas, a, delta, p.activation).astype(np.float64, copy=False)
-    _add_regularization(g, thetas, p)
-    return J, g
-
-
-def fuses(p):
-    """Whether the kernels' one pass (`_accel.network`) computes this problem:
-    the course's network (one hidden layer, sigmoid units and outputs), no
-    sample weights, and X as the kernels read it."""
-    return (p.activation == "sigmoid" and p.output == "sigmoid" and p.w is None
-            and p.in_memory and _accel.fuses(p.X, p.layer_sizes))
-
-
-def dense_targets(p):
-    """The targets as an (m, K) C-contiguous matrix in the problem's dtype, one-hot for classes."""
-    if p.Y is not None:
-        return np.ascontiguousarray(p.Y, dtype=p.dtype)
-    T = np.zeros((p.m, p.layer_sizes[-1]), dtype=p.dtype)
-    T[np.arange(p.m), p.idx] = 1
-    return T
-
-
-def _fused(theta, p, check, targets):
-    """J and the gradient from the kernels' one pass (`_accel.network`)."""
-    n = theta.size
-    # θ in and the gradient out in float64 whatever the dtype: the kernel
-    # converts as it reads and writes them
-    g = np.empty(n)
-    keep = np.empty(n + _accel.SAMPLE)  # the kernel's copy of θ, then a sample of X (unused)
-    total, squares, finite, weights_finite = _accel.network(
-        np.ascontiguousarray(theta), p.X, dense_targets(p) if targets is None else targets,
-        p.layer_sizes, p.loss == "squared_error", p.scale, p.lam * p.scale, out=g, keep=keep)
-    if check and not weights_finite:
-        # raises, naming the first bad index: a NaN or inf, or in float32
-        # a weight beyond float32's range (the kernel rounds θ to float32)
-        v.check_finite_array(theta, "theta")
-        v.cast_checked(theta, p.dtype, "theta")
-    if check and not finite:
-        s2, n1 = p.layer_sizes[1], p.X.shape[1] + 1
-        _raise_nonfinite(p.X, theta[:s2 * n1])
-    # λ = 0 adds nothing, even where ΣΘ² overflowed to inf (0·inf would be NaN)
-    penalty = p.lam * p.scale / 2.0 * squares if p.lam else 0.0
-    return float(total * p.scale + penalty), g, keep[:n]
-
-
-def _raise_nonfinite(X, Th1):
-    """Raise for a non-finite z^(2) = X Θ^(1)ᵀ + bias: NaN or inf in X, or an overflow."""
-    v.check_finite_array(X, "X")
-    raise ValueError(
-        f"X @ Θ^(1)ᵀ overflowed in {X.dtype}: the values are too large for its "
-        f"arithmetic (largest |X| is {np.abs(X).max():.3g}, largest |Θ^(1)| is "
-        f"{np.abs(Th1).max():.3g}); scale X first, or start from smaller weights"
-    )
-
-
-def output(thetas, X, activation="sigmoid", output="sigmoid"):
-    """The network's output h = a^(L), one row per example: shape (m, K).
+def outputs(thetas, net, X):
+    """The network's output h = a^(L) for each row of X (an ndarray in the dtype of θ): shape (m, K).
 
     Sigmoid outputs are computed accurately in their tails (for predicted
     probabilities), softmax rows sum to 1, identity outputs are z^(L).
     """
-    _, z = forward(thetas, X, activation, check_first=False)
-    h = sigmoid(z) if output == "sigmoid" else OUTPUTS[output](z)
-    return np.ascontiguousarray(h.T)
+    _, z = forward(thetas, net, X)
+    return sigmoid(z) if net.output == "sigmoid" else net.pair.output(z)
 
 
-def _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
-             working_memory):
-    p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
-             working_memory=working_memory)
-    return v.check_theta(theta, p.n_params, p.layer_sizes), p
+def problem(X, y, lam, layer_sizes, loss=None, dtype=None, activation="sigmoid", output="sigmoid",
+            sample_weight=None, working_memory=None):
+    """The checked problem of the public functions' arguments: a `Problem`, or a Dask one for a Dask X."""
+    net = Network(layer_sizes, activation, output, loss)
+    if is_dask(X):  # each chunk checked and evaluated on the worker that holds it
+        return DaskProblem(X, y, lam, net, dtype, sample_weight, working_memory)
+    return bind(X, y, lam, net, dtype, sample_weight, working_memory)[0]
 
 
 def _evaluate_public(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
                      working_memory, gradient):
-    args = (X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight, working_memory)
-    if is_dask(X):  # a Dask array: on its workers (nnopt._dask)
-        from ._dask import DaskProblem
-        dp = DaskProblem(*args)
-        return dp.evaluate(v.check_theta(theta, dp.problem.n_params, dp.problem.layer_sizes), gradient)
-    theta, p = _checked(theta, *args)
+    p = problem(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight, working_memory)
+    theta = v.check_theta(theta, p.net.n_params, p.net.layer_sizes)
     return evaluate(theta, p, gradient=gradient)
 
 
@@ -379,8 +298,9 @@ _PARAMS_DOC = """
         counts as that many copies of the row.
     working_memory : float, optional
         MiB of activations an evaluation may hold at a time (keyword only;
-        default 64): X is taken in blocks of rows that fit, and J and the
-        gradient are summed over the blocks. X may be a `numpy.memmap`
+        default 64). X is always taken in blocks of rows that stay in the
+        processor's cache (`nnopt._problem.block_rows`), fewer when the
+        working memory allows fewer. X may be a `numpy.memmap`
         (or an array-like that slices into rows): it is then read one
         block at a time, never whole. X may also be a Dask array blocked
         by rows, with a `distributed.Client` running: each block is then
@@ -412,9 +332,8 @@ cost.__doc__ = """The regularized cost J(Θ), by forward propagation.
         The cost, finite for any finite input (computed from z^(L) in a
         stable form, never as log(h)).
 """ + _NOTES_DOC + """
-    J comes from forward propagation alone. With the course's network,
-    `cost_and_gradient` takes its J from nnopt's C kernels, which add in
-    another order: the two agree to rounding, not bit for bit.
+    J comes from forward propagation alone, the same J, bit for bit, as
+    `cost_and_gradient` gives.
 """
 
 forward_cost.__doc__ = """J(Θ) by forward propagation alone: the same function as `cost`.

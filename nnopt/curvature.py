@@ -4,12 +4,8 @@ Both come from Pearlmutter's R-operator, R{f} = d/dr f(θ + r·v) at r = 0
 (Pearlmutter 1994): every line of forward propagation and of
 backpropagation is differentiated once more, along the direction v. The
 forward R-pass gives R{z^(l)} and R{a^(l)}; the backward R-pass gives
-R{δ^(l)}, and R{Δ^(l)} = R{∂J/∂Θ^(l)} is H·v. Each product does about the
-work of a gradient evaluation, with one product with X more (R{z^(2)} =
-V^(1) [1, X]ᵀ, besides the gradient's z^(2) and Δ^(1)), and never forms H,
-which has n_params² entries. On the digits a product costs 1.6–2.8
-`cost_and_gradient` calls, whose C kernels do the whole evaluation in one
-pass (benchmarks/README.md).
+R{δ^(l)}, and R{Δ^(l)} = R{∂J/∂Θ^(l)} is H·v. A product never forms H,
+which has n_params² entries.
 
 The Gauss-Newton matrix G = Jᵀ H_L J (+ the λ term) keeps only the
 curvature of the loss in the output pre-activations z^(L): J is the
@@ -19,145 +15,81 @@ positive semi-definite for every pair of `nnopt.losses.PAIRS`, so G is too
 G·v pass is the H·v pass without the terms in δ^(l): a forward R-pass, then
 R{δ^(L)} = H_L R{z^(L)} backpropagated as an ordinary error.
 
-Index conventions are backprop's (``thetas[l]`` is Θ^(l+1), ``a[l]`` is
-a^(l+1), examples are columns). Lists here are indexed by the weight
-matrix: ``delta[l]`` is δ^(l+2), the error of the units Θ^(l+1) feeds, so
-that Δ^(l+1) = δ^(l+2) [1, a^(l+1)ᵀ] reads ``delta[l]`` with ``a[l]``.
-
-The products with X (R{z^(2)} = V^(1) [1, X]ᵀ and R{Δ^(1)} = R{δ^(2)} [1, X])
-go through nnopt's C kernels when they apply, as the gradient's do.
+This module keeps only the R-passes: g′ and g″/g′ come from the
+activations table, H_L from the losses table, and X is read block by
+block as backpropagation reads it (`nnopt.backprop`), whose index
+conventions hold here (``thetas[l]`` is Θ^(l+1), ``a[l]`` is a^(l+1),
+examples are rows). Lists here are indexed by the weight matrix:
+``delta[l]`` is δ^(l+2), the error of the units Θ^(l+1) feeds, so that
+Δ^(l+1) = δ^(l+2) [1, a^(l+1)ᵀ] reads ``delta[l]`` with ``a[l]``.
 """
-
-from types import MappingProxyType
 
 import numpy as np
 
-from . import _accel
 from . import _validation as val
-from ._problem import bind
-from .activations import derivative_from_activation
-from .backprop import forward, times_inputs
-from .losses import OUTPUTS, PAIRS
-from .parameters import reshape
+from ._problem import add_in_order, bind, is_dask
+from .backprop import example_weights, forward, in_dtype, times_inputs
+from .network import Network
 
 __all__ = ["hessian_vector_product", "gauss_newton_product", "Curvature", "at"]
 
 
-# ---------------------------------------------------------------- the tables
+class _Block:
+    """The forward pass of one block at θ, and (made when H·v first asks) its δ^(l)."""
 
+    def __init__(self, block, thetas):
+        net = block.net
+        self.a, z = forward(thetas, net, block.X)
+        self.a[0] = None  # X itself is read again from the block, not kept
+        self.gprime = [None] + [net.unit.derivative(a) for a in self.a[1:]]  # g′(z^(l))
+        self.h = net.pair.output(z)  # written over z^(L)
+        self.weights = example_weights(block)
+        self.deltas = None
 
-def _sigmoid_ratio(a):
-    # g′ = a(1 − a), so g″ = g′·(1 − 2a)
-    ratio = np.multiply(a, -2)
-    ratio += 1
-    return ratio
-
-
-def _tanh_first(a):
-    return 1 - np.square(a)
-
-
-def _tanh_ratio(a):
-    # g′ = 1 − a², so g″ = −2a·g′
-    return np.multiply(a, -2)
-
-
-def _relu_first(a):
-    # g′(0) = 0, as backpropagation takes it (nnopt.activations)
-    return (a > 0).astype(a.dtype)
-
-
-# name -> (g′(z) from a, g″(z)/g′(z) from a), a = g(z) the stored activation;
-# each returns a new array (a is kept: the products at one θ all read it).
-# The H·v pass wants g″ ⊙ R{z} = (g″/g′) ⊙ R{a}, with R{a} = g′ ⊙ R{z}
-# already made: the ratio saves a pass over the layer. For the sigmoid and
-# tanh it is a polynomial in a, exact where g′ underflows to 0.
-# ReLU's g″ is 0 wherever it is defined: None, and its term is left out.
-SECOND_DERIVATIVES = MappingProxyType({
-    "sigmoid": (derivative_from_activation, _sigmoid_ratio),
-    "tanh": (_tanh_first, _tanh_ratio),
-    "relu": (_relu_first, None),
-})
-
-
-def _sigmoid_cross_entropy(h, Rz, error, Yt):
-    # ∂(h − y)/∂z = h(1 − h) on the diagonal, whatever the targets
-    Rz *= derivative_from_activation(h)
-    return Rz
-
-
-def _sigmoid_squared_error(h, Rz, error, Yt):
-    # ∂δ/∂z of δ = (h − y)·g′(z) is g′² + (h − y)·g″ = g′² + δ·(1 − 2h).
-    # Gauss-Newton keeps g′² alone: the Jacobian of h, with H_L = I
-    curvature = np.square(derivative_from_activation(h))
-    if error is not None:
-        curvature += error * (1 - 2 * h)
-    Rz *= curvature
-    return Rz
-
-
-def _softmax_cross_entropy(h, Rz, error, Yt):
-    # (diag p − p pᵀ) R{z} for each example, times Σ_k y_k, the mass of its
-    # targets (1 for a class index): the Hessian of (Σ_k y_k)·lse(z) − yᵀz
-    u = h * Rz
-    u -= h * u.sum(axis=0)
-    if Yt is not None:
-        u *= Yt.sum(axis=0)
-    return u
-
-
-def _identity_squared_error(h, Rz, error, Yt):
-    return Rz  # H_L = I
-
-
-# (output, loss) -> H_L·R{z^(L)} for each example (a column), from h = a^(L);
-# `error` is the unscaled δ^(L) for the exact Hessian, None for Gauss-Newton.
-# R{z^(L)} may be written over. The exact and Gauss-Newton terms differ only
-# for sigmoid + squared_error, the one pair that is not matched.
-OUTPUT_HESSIANS = MappingProxyType({
-    ("sigmoid", "cross_entropy"): _sigmoid_cross_entropy,
-    ("sigmoid", "squared_error"): _sigmoid_squared_error,
-    ("softmax", "cross_entropy"): _softmax_cross_entropy,
-    ("identity", "squared_error"): _identity_squared_error,
-})
-
-
-# ---------------------------------------------------------------- the passes
+    def make_deltas(self, block, thetas):
+        """δ^(l+1) of every layer H·v reads, the unscaled δ^(L), and (g″/g′)(z^(l)) ⊙ Θ^(l)ᵀ δ^(l+1)
+        of the hidden layers: those of the gradient at θ, whatever v, so made once.
+        δ^(2), which only Δ^(1) would read, is not made."""
+        if self.deltas is None:
+            net = block.net
+            error = net.pair.delta(self.h.copy(), block.t)  # on a copy: the products keep h
+            delta = [None] * len(thetas)
+            curve = [None] * len(thetas)
+            delta[-1] = error * self.weights
+            for l in range(len(thetas) - 1, 0, -1):
+                if l == 1 and net.unit.ratio is None:
+                    break  # ReLU: neither δ^(2) nor a curve term to make
+                back = delta[l] @ thetas[l][:, 1:]
+                if l > 1:
+                    delta[l - 1] = back * self.gprime[l]
+                if net.unit.ratio is not None:
+                    curve[l] = net.unit.ratio(self.a[l])
+                    curve[l] *= back
+            self.deltas = (delta, error, curve)
+        return self.deltas
 
 
 class Curvature:
     """The network at one θ, kept for any number of products H·v and G·v there.
 
     The forward pass (activations, g′ and the outputs) does not depend on v;
-    nor do the δ^(l) that H·v also needs, which are computed at its first
-    call. Each product then makes one forward and one backward R-pass.
+    nor do the δ^(l) that H·v also needs, which are made at its first call.
+    Each product then makes one forward and one backward R-pass over X's
+    blocks, reading X twice (R{z^(2)} = X V^(1)ᵀ and R{Δ^(1)} = R{δ^(2)}ᵀ X),
+    as a gradient does.
 
     Parameters
     ----------
     theta : ndarray of float64, shape (n_params,)
     p : nnopt._problem.Problem
     check : bool
-        Whether θ is checked (finite; within float32's range in float32),
-        and a non-finite z^(2) raises.
+        Whether θ is checked (finite; within float32's range in float32).
     """
 
     def __init__(self, theta, p, check=True):
-        if check:
-            val.check_finite_array(theta, "theta")
-            cast = val.cast_checked(theta, p.dtype, "theta")
-        else:
-            cast = theta.astype(p.dtype, copy=False)
         self.p = p
-        self.thetas = reshape(cast, p.layer_sizes)
-        with _accel.threads_for(p.X, p.layer_sizes[1]):
-            self.a, z = forward(self.thetas, p.X, p.activation, check_first=check)
-        gprime_of, self._ratio_of = SECOND_DERIVATIVES[p.activation]
-        self.gprime = [None] + [gprime_of(a) for a in self.a[1:]]  # g′(z^(l)); the input has none
-        self.Yt = None if p.Y is None else p.Y.T
-        self.h = OUTPUTS[p.output](z)  # written over z^(L)
-        # each example's error counts w_i/Σw (1/m unweighted), as in the gradient
-        self.weights = p.scale if p.w is None else (p.w * p.scale).astype(p.dtype)
-        self._delta = None
+        self.thetas = p.net.thetas(in_dtype(theta, p, check))
+        self._blocks = [_Block(block, self.thetas) for block in p.blocks()]
 
     def hessp(self, v, check=True):
         """H·v, the exact Hessian of J at θ times v: float64, shape (n_params,)."""
@@ -171,64 +103,39 @@ class Curvature:
         p = self.p
         if check:
             v = _checked_direction(v, p)
-        V = reshape(v.astype(p.dtype, copy=False), p.layer_sizes)
-        with _accel.threads_for(p.X, p.layer_sizes[1]):
-            Ra, RzL = self._r_forward(V)
-            if exact:
-                delta, error, curve = self._deltas()
-            else:
-                delta = error = curve = None
-            Rdelta = OUTPUT_HESSIANS[p.output, p.loss](self.h, RzL, error, self.Yt)
-            Rdelta *= self.weights
-            out = self._r_backward(V, Rdelta, Ra, delta, curve)
-        # λ·scale/2·ΣΘ² has Hessian λ·scale on every non-bias weight, 0 on the biases
+        V = p.net.thetas(v.astype(p.dtype, copy=False))
+        (out,) = add_in_order((self._block_product(kept, block, V, exact),)
+                              for kept, block in zip(self._blocks, p.blocks()))
+        # λ/(2Σw)·ΣΘ² has Hessian λ/Σw on every non-bias weight, 0 on the biases
         if p.lam:
-            for R, W in zip(reshape(out, p.layer_sizes), V):
+            for R, W in zip(p.net.thetas(out), V):
                 R[:, 1:] += (p.lam * p.scale) * W[:, 1:]
+        return out
+
+    def _block_product(self, kept, block, V, exact):
+        Ra, RzL = self._r_forward(kept, block.X, V)
+        delta, error, curve = kept.make_deltas(block, self.thetas) if exact else (None, None, None)
+        Rdelta = block.net.pair.hessian(kept.h, RzL, error, block.t)
+        Rdelta *= kept.weights
+        out = self._r_backward(kept, block.X, V, Rdelta, Ra, delta, curve)
         return out.astype(np.float64, copy=False)
 
-    def _r_forward(self, V):
+    def _r_forward(self, kept, X, V):
         """R{a^(l)} of the hidden layers (None for the input), and R{z^(L)}."""
-        a, thetas = self.a, self.thetas
         # R{z^(2)} = V^(1) [1, X]ᵀ: the input a^(1) = X does not move with θ
-        z, _ = _accel.input_layer(V[0], self.p.X, activate=False, check=False)
+        z = X @ V[0][:, 1:].T
+        z += V[0][:, 0]
         Ra = [None]
-        for l in range(1, len(thetas)):
-            z *= self.gprime[l]  # R{a} = g′(z) ⊙ R{z}, written over R{z}
+        for l in range(1, len(self.thetas)):
+            z *= kept.gprime[l]  # R{a} = g′(z) ⊙ R{z}, written over R{z}
             Ra.append(z)
-            # R{z^(l+1)} = Θ^(l) R{a^(l)} + V^(l) [1, a^(l)]
-            z = thetas[l][:, 1:] @ Ra[l]
-            z += V[l][:, 1:] @ a[l]
-            z += V[l][:, :1]
+            # R{z^(l+1)} = Θ^(l) [0, R{a^(l)}] + V^(l) [1, a^(l)]
+            z = Ra[l] @ self.thetas[l][:, 1:].T
+            z += kept.a[l] @ V[l][:, 1:].T
+            z += V[l][:, 0]
         return Ra, z
 
-    def _deltas(self):
-        """δ^(l+1) of every layer that H·v reads, the unscaled δ^(L), and
-        (g″/g′)(z^(l)) ⊙ Θ^(l)ᵀ δ^(l+1) of the hidden layers.
-
-        All three are those of the gradient at θ, whatever v: made once.
-        δ^(2), which only Δ^(1) would read, is not made.
-        """
-        if self._delta is None:
-            p, thetas = self.p, self.thetas
-            # the table's δ^(L) (`nnopt.losses.PAIRS`) on a copy of h, which the products keep
-            error = PAIRS[p.output, p.loss][1](self.h.copy(), p.idx, self.Yt)
-            delta = [None] * len(thetas)
-            curve = [None] * len(thetas)
-            delta[-1] = error * self.weights
-            for l in range(len(thetas) - 1, 0, -1):
-                if l == 1 and self._ratio_of is None:
-                    break  # ReLU: neither δ^(2) nor a curve term to make
-                back = _accel.hidden_delta(thetas[l][:, 1:], delta[l], like=self.a[l])
-                if l > 1:
-                    delta[l - 1] = back * self.gprime[l]
-                if self._ratio_of is not None:
-                    curve[l] = self._ratio_of(self.a[l])
-                    curve[l] *= back
-            self._delta = (delta, error, curve)
-        return self._delta
-
-    def _r_backward(self, V, Rdelta, Ra, delta, curve):
+    def _r_backward(self, kept, X, V, Rdelta, Ra, delta, curve):
         """R{Δ^(l)} of every layer, unrolled as θ, from R{δ^(L)}.
 
         Gauss-Newton (`delta` None) backpropagates R{δ^(L)} as an ordinary
@@ -236,25 +143,24 @@ class Curvature:
         terms of the product rule in δ^(l+1), V^(l) and g′(z^(l)). The
         R{a^(l)} are written over.
         """
-        p, thetas, a = self.p, self.thetas, self.a
-        out = np.empty(p.n_params, dtype=p.dtype)
-        grads = reshape(out, p.layer_sizes)
+        net, thetas = self.p.net, self.thetas
+        out = np.empty(net.n_params, dtype=self.p.dtype)
+        grads = net.thetas(out)
         for l in range(len(thetas) - 1, -1, -1):
             # R{Δ^(l)} = R{δ^(l+1)} [1, a^(l)ᵀ] + δ^(l+1) [0, R{a^(l)}ᵀ]; R{a^(1)} = 0
-            times_inputs(grads[l], Rdelta, a[l], first=l == 0)
+            times_inputs(grads[l], Rdelta, X if l == 0 else kept.a[l])
             if l == 0:
                 break
             if delta is None:
-                Rdelta = _accel.hidden_delta(thetas[l][:, 1:], Rdelta, like=a[l])
-                Rdelta *= self.gprime[l]
+                Rdelta = Rdelta @ thetas[l][:, 1:]
+                Rdelta *= kept.gprime[l]
                 continue
-            grads[l][:, 1:] += delta[l] @ Ra[l].T
+            grads[l][:, 1:] += delta[l].T @ Ra[l]
             # R{δ^(l)} = (Θᵀ R{δ^(l+1)} + Vᵀ δ^(l+1)) ⊙ g′ + (Θᵀ δ^(l+1)) ⊙ g″ ⊙ R{z^(l)}:
-            # the first two terms as one product [Θ; V]ᵀ [R{δ}; δ], the last
+            # the first two terms as one product [R{δ}, δ] [Θ; V], the last
             # as curve ⊙ R{a^(l)}, written over R{a^(l)}, which is done with
-            stacked = np.vstack([thetas[l][:, 1:], V[l][:, 1:]])
-            back = _accel.hidden_delta(stacked, np.vstack([Rdelta, delta[l]]), like=a[l])
-            back *= self.gprime[l]
+            back = np.hstack([Rdelta, delta[l]]) @ np.vstack([thetas[l][:, 1:], V[l][:, 1:]])
+            back *= kept.gprime[l]
             if curve[l] is not None:
                 Ra[l] *= curve[l]
                 back += Ra[l]
@@ -277,7 +183,10 @@ def check_direction(v, n_params):
     return v if v.dtype.kind == "f" else v.astype(np.float64)
 
 
-# ---------------------------------------------------------------- on a checked problem
+def _checked_direction(v, p):
+    """v checked (`check_direction`) and in the problem's dtype, refused if beyond float32's range."""
+    v = check_direction(v, p.net.n_params)
+    return val.cast_checked(v, p.dtype, "v")
 
 
 def at(theta, p, check=True):
@@ -286,50 +195,45 @@ def at(theta, p, check=True):
 
 
 def hessp(theta, v, p, check=True):
-    """H·v at θ on a checked problem `p` (`nnopt._problem.Problem`): float64, shape (n_params,).
+    """H·v at θ on a checked problem `p`: float64, shape (n_params,).
 
-    θ must be a float64 vector of length n_params. With `check`, v is
-    checked (length, finite values) before any work, then θ (finite),
-    and a non-finite z^(2) raises; ``check=False`` skips all that, for a
-    caller that made the checks (v is then a float vector of length n_params).
+    With `check`, v is checked (length, finite values) before any work,
+    then θ (finite).
     """
     if check:
         v = _checked_direction(v, p)
-    with _accel.threads_for(p.X, p.layer_sizes[1]):  # once for both steps: ~0.2 ms each time
-        return Curvature(theta, p, check).hessp(v, check=False)
+    return Curvature(theta, p, check).hessp(v, check=False)
 
 
 def gauss_newton(theta, v, p, check=True):
     """G·v at θ on a checked problem `p`: float64, shape (n_params,); `check` as in `hessp`."""
     if check:
         v = _checked_direction(v, p)
-    with _accel.threads_for(p.X, p.layer_sizes[1]):
-        return Curvature(theta, p, check).gauss_newton(v, check=False)
+    return Curvature(theta, p, check).gauss_newton(v, check=False)
 
 
-def _checked_direction(v, p):
-    """v checked (`check_direction`) and in the problem's dtype, refused if beyond float32's range."""
-    v = check_direction(v, p.n_params)
-    return val.cast_checked(v, p.dtype, "v")
+NO_DASK = ("curvature products read X block by block on this machine; a Dask array is not "
+           "supported: compute it into memory (X.compute()) or use a method without them "
+           "('L-BFGS-B', 'TNC', 'CG', 'gd')")
 
 
-# ---------------------------------------------------------------- public functions
-
-
-def _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight):
-    p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
-    return val.check_theta(theta, p.n_params, p.layer_sizes), p
+def checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight):
+    """(θ, Problem) of the public functions' arguments."""
+    if is_dask(X):
+        raise ValueError(NO_DASK)
+    p, _ = bind(X, y, lam, Network(layer_sizes, activation, output, loss), dtype, sample_weight)
+    return val.check_theta(theta, p.net.n_params, p.net.layer_sizes), p
 
 
 def hessian_vector_product(theta, v, X, y, lam, layer_sizes, loss=None, dtype=None, *,
                            activation="sigmoid", output="sigmoid", sample_weight=None):
-    theta, p = _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
+    theta, p = checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
     return hessp(theta, v, p)
 
 
 def gauss_newton_product(theta, v, X, y, lam, layer_sizes, loss=None, dtype=None, *,
                          activation="sigmoid", output="sigmoid", sample_weight=None):
-    theta, p = _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
+    theta, p = checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
     return gauss_newton(theta, v, p)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as v
-from ._problem import check_pair
+from .network import Network
 from .backprop import cost_and_gradient, forward_cost
 from .parameters import _as_generator, _check_layer_sizes, layer_shapes, random_init, unroll
 
@@ -148,9 +148,9 @@ def check_gradients(lam=0.0, layer_sizes=(3, 5, 3), m=5, loss=None, seed=None,
     -------
     GradientCheck
     """
-    sizes = _check_layer_sizes(layer_sizes)
+    net = Network(layer_sizes, activation, output, loss)
+    sizes, output, loss = net.layer_sizes, net.output, net.loss
     lam = v.check_lam(lam)
-    output, loss = check_pair(output, loss)
     if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
         raise ValueError(f"m must be a whole number >= 1; got {m!r}")
     if seed is None:

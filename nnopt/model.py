@@ -8,9 +8,9 @@ import zipfile
 import numpy as np
 
 from . import _validation as v
-from ._problem import check_choice, check_pair
-from .activations import ACTIVATIONS
-from .backprop import output as _output
+from ._problem import as_rows, block_rows, check_features, read_rows, value_range
+from .backprop import outputs
+from .network import Network, check_choice
 from .parameters import n_params, reshape, unroll
 from .targets import KINDS, decode
 
@@ -65,17 +65,19 @@ class Model:
 
     Attributes
     ----------
-    thetas, classes_, layer_sizes, lam, loss, cost_history, time_history,
-    n_iter, n_evals, method, result, initial_cost, activation, output, target
+    network : nnopt.network.Network
+        What the network is: its layer sizes, units and loss, which
+        ``layer_sizes``, ``activation``, ``output`` and ``loss`` read.
+    thetas, classes_, lam, cost_history, time_history, n_iter, n_evals,
+    method, result, initial_cost, target
     """
 
     def __init__(self, thetas, classes, lam, loss=None, cost_history=(), time_history=(),
                  n_iter=0, n_evals=0, method=None, result=None, initial_cost=None, *,
                  activation="sigmoid", output="sigmoid", target="classes"):
         self.thetas = [np.asarray(t, dtype=np.float64) for t in thetas]
-        self.layer_sizes = tuple([self.thetas[0].shape[1] - 1] + [t.shape[0] for t in self.thetas])
-        self.activation = check_choice(activation, ACTIVATIONS, "activation")
-        self.output, loss = check_pair(output, loss)
+        self.network = Network([self.thetas[0].shape[1] - 1] + [t.shape[0] for t in self.thetas],
+                               activation, output, loss)
         self.target = check_choice(target, dict.fromkeys(KINDS), "target")
         if target in ("regression", "multioutput"):
             if output != "identity":
@@ -88,7 +90,7 @@ class Model:
                     f"classes has {self.classes_.size} entries but the output layer has "
                     f"{self.layer_sizes[-1]} units"
                 )
-        self.lam, self.loss, self.method = lam, loss, method
+        self.lam, self.method = lam, method
         self.cost_history = np.asarray(cost_history, dtype=np.float64)
         self.time_history = np.asarray(time_history, dtype=np.float64)
         self.n_iter, self.n_evals = int(n_iter), int(n_evals)
@@ -100,6 +102,12 @@ class Model:
         """All Θ^(l) unrolled into one vector (a copy), shape (n_params,)."""
         return unroll(self.thetas)
 
+    # what the network is, read from the one description of it
+    layer_sizes = property(lambda self: self.network.layer_sizes, doc="Units per layer, input first.")
+    activation = property(lambda self: self.network.activation, doc="The hidden units.")
+    output = property(lambda self: self.network.output, doc="The output units.")
+    loss = property(lambda self: self.network.loss, doc="The loss it was trained with.")
+
     def __repr__(self):
         sizes = "-".join(map(str, self.layer_sizes))
         units = "" if (self.activation, self.output) == ("sigmoid", "sigmoid") else \
@@ -109,8 +117,11 @@ class Model:
 
     def _outputs(self, X):
         """h = a^(L) for each row of X: shape (m, K)."""
-        X = v.check_X(X, self.layer_sizes[0])
-        return _output(self.thetas, X.astype(np.float64, copy=False), self.activation, self.output)
+        X = check_features(as_rows(X), self.layer_sizes[0])
+        value_range(X)  # NaN and inf refused, by their place in X
+        rows = block_rows(self.network, np.float64)
+        return np.concatenate([outputs(self.thetas, self.network, read_rows(X, slice(s, s + rows), np.float64))
+                               for s in range(0, X.shape[0], rows)])
 
     def predict_proba(self, X):
         """The output units' activations h_Θ(x), as the network computes them.
@@ -195,23 +206,32 @@ class Model:
         The file holds plain numeric and string arrays only, so loading it
         never runs code. It is written to a temporary file in the same
         folder first and renamed into place, so an interrupted save never
-        leaves a half-written model where a good one was. Otherwise it
-        behaves as writing the file would: a symbolic link is followed (the
-        file it points to is written, the link stays), an existing file
-        keeps its permission bits (and its owner and group, where the
-        system allows), and a file the user may not write, or one marked
-        read-only, is not replaced.
+        leaves a half-written model where a good one was.
+
+        A symbolic link is followed: the file it points to is replaced and
+        the link stays. An existing file keeps its permission bits (and its
+        owner and group, where the system allows), and a file the user may
+        not write, or one marked read-only, is not replaced. Unlike writing
+        into the old file, the rename gives `path` a new file: another hard
+        link to the old file (another name for the same file) keeps the old
+        model, as does a program that has the old file open.
 
         Parameters
         ----------
         path : str or os.PathLike
-            Where to write; the name is used as given.
+            Where to write; the name is used as given. It must name a file:
+            a path ending in a separator, ``.`` or ``..`` is refused, as
+            ``open(path, "wb")`` refuses it.
 
         Raises
         ------
         TypeError
             If ``classes_`` holds Python objects other than strings or
             numbers, which cannot be saved without pickle.
+        IsADirectoryError
+            If `path` is a folder, or ends in a separator, ``.`` or ``..``.
+        ValueError
+            If `path` exists and is not a regular file (a device, a pipe).
         PermissionError
             If `path` is a file the user cannot write, or marked read-only
             (no write permission for anyone), or its folder cannot be
@@ -289,7 +309,14 @@ def accuracy(predictions, y, classes, name="y"):
 def _write_replacing(path, write):
     """Call write(f) on a temporary file beside `path`'s real file, then
     rename it over that file: as safe against interruption as a rename, and
-    otherwise as writing `path` would be (see `Model.save`)."""
+    otherwise as writing `path` would be, but for the old file's other hard
+    links, which keep it (see `Model.save`)."""
+    # realpath drops a trailing separator and resolves "." and "..", so
+    # "newdir/" would become a file named newdir; open() refuses such a path
+    if os.path.basename(path) in ("", os.curdir, os.pardir):
+        raise IsADirectoryError(
+            f"cannot save a model to {path!r}: the path names a folder, not a file; "
+            f"add the file's name, such as {os.path.join(path, 'model.npz')!r}")
     # the file a link points to (through any chain of links): renaming over
     # the link itself would replace it with a regular file
     target = os.path.realpath(path)

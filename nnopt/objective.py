@@ -8,7 +8,8 @@ from . import _validation as v
 from . import curvature
 from ._dask import DaskProblem
 from ._problem import bind, is_dask
-from .backprop import dense_targets, evaluate, fuses
+from .backprop import evaluate
+from .network import Network
 
 __all__ = ["Objective", "SampledCurvature"]
 
@@ -32,8 +33,9 @@ class Objective:
         Targets, as `nnopt.cost` takes them.
     lam : float
         Regularization strength λ ≥ 0.
-    layer_sizes : sequence of int
-        Units per layer, input first.
+    layer_sizes : sequence of int or Network
+        Units per layer, input first; or a `nnopt.network.Network`, which
+        then also gives the activation, output and loss.
     loss : {None, "cross_entropy", "squared_error"}
         None takes the output's own loss.
     dtype : {None, numpy.float64, numpy.float32}
@@ -46,8 +48,9 @@ class Objective:
         is when it is already in the computing dtype (no copy: X may be
         large), and copied only when it has to be cast.
     working_memory : float, optional
-        MiB of activations an evaluation may hold at a time (default 64):
-        X is taken in blocks of rows that fit. A `numpy.memmap` X (or an
+        MiB of activations an evaluation may hold at a time (default 64).
+        X is taken in blocks of rows that stay in cache, fewer when the
+        working memory allows fewer. A `numpy.memmap` X (or an
         array-like that slices into rows) is bound as it is and read one
         block at a time, never whole; `copy` does not apply to it.
         A Dask array X (with y, and sample_weight, in memory or Dask),
@@ -58,6 +61,10 @@ class Objective:
     ----------
     problem : nnopt._problem.Problem
         The checked data and settings; ``problem.X`` is the bound X.
+    net : nnopt.network.Network
+    range : tuple of float or None
+        The smallest and largest value of X, read when it was checked
+        (None for a Dask X, checked on its workers).
     layer_sizes : tuple of int
     n_params : int
         Length of θ.
@@ -80,16 +87,14 @@ class Objective:
 
     def __init__(self, X, y, lam, layer_sizes, loss=None, dtype=None, *, activation="sigmoid",
                  output="sigmoid", sample_weight=None, copy=False, working_memory=None):
-        self._dask = None  # a batch of an Objective has none either
-        if is_dask(X):  # each block evaluated on the worker that holds it
-            self._dask = DaskProblem(X, y, lam, layer_sizes, loss, dtype, activation, output,
-                                     sample_weight, working_memory)
-            p = self._dask.problem
+        net = layer_sizes if isinstance(layer_sizes, Network) else Network(layer_sizes, activation,
+                                                                           output, loss)
+        if is_dask(X):  # each chunk checked and evaluated on the worker that holds it
+            p, self.range = DaskProblem(X, y, lam, net, dtype, sample_weight, working_memory), None
         else:
-            p = bind(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
-                     check_finite=True, working_memory=working_memory)
-        if copy and type(p.X) is np.ndarray and np.may_share_memory(p.X, X):
-            p = dataclasses.replace(p, X=p.X.copy())  # in memory (a memmap is never copied)
+            p, self.range = bind(X, y, lam, net, dtype, sample_weight, working_memory)
+            if copy and type(p.X) is np.ndarray and np.may_share_memory(p.X, X):
+                p = dataclasses.replace(p, X=p.X.copy())  # in memory (a memmap is never copied)
         self._bind(p, keeps_last=True)
 
     def _bind(self, p, keeps_last):
@@ -99,13 +104,10 @@ class Objective:
         (not for a mini-batch's, evaluated at one step's θ: the copies of θ
         and the gradient would be passes over them for nothing).
         """
-        if type(p.X) is np.ndarray and not p.X.flags.c_contiguous:
-            p = dataclasses.replace(p, X=np.ascontiguousarray(p.X))  # the kernels and BLAS read rows in place
         self.problem = p
-        self.layer_sizes, self.n_params = p.layer_sizes, p.n_params
+        self.net = p.net
+        self.layer_sizes, self.n_params = p.net.layer_sizes, p.net.n_params
         self.n_evals = 0
-        # the kernels' (m, K) targets, made once for all evaluations
-        self._targets = dense_targets(p) if fuses(p) else None
         self._last = None  # (θ, J, gradient or None) of the last evaluation
         self._point = None  # (θ, curvature.Curvature) of the last curvature product
         self._keeps_last = keeps_last
@@ -126,22 +128,16 @@ class Objective:
         if not self._keeps_last:  # a mini-batch's objective, made for one evaluation
             theta = self._checked(theta)
             self.n_evals += 1
-            return (theta, *evaluate(theta, self.problem, gradient=gradient, check=False,
-                                     targets=self._targets))
+            return (theta, *evaluate(theta, self.problem, gradient=gradient, check=False))
         last = self._last
         if (last is not None and (last[2] is not None or not gradient)
                 and last[0].shape == theta.shape and np.array_equal(last[0], theta)):
             return last
         theta = self._checked(theta)
-        if self._dask is not None:
-            J, g = self._dask.evaluate(theta, gradient)
-            kept = theta.copy()
-        else:
-            J, g, kept = evaluate(theta, self.problem, gradient=gradient, check=False,
-                                  targets=self._targets, copy_theta=True)
+        J, g = evaluate(theta, self.problem, gradient=gradient, check=False)
         self.n_evals += 1
-        self._last = (kept, J, g)
-        self._recent.append((kept, J))
+        self._last = (theta.copy(), J, g)
+        self._recent.append((self._last[0], J))
         del self._recent[:-8]
         return self._last
 
@@ -250,12 +246,8 @@ class Objective:
         kept = _kept_at(self._point, theta)
         if kept is not None:
             return kept
-        if self._dask is not None:
-            raise ValueError(_NO_DASK)
-        if not self.problem.in_memory:
-            raise ValueError("curvature products need X in memory as one array, not a memmap or an "
-                             "array-like read in blocks; products on a sample of the rows read it "
-                             "into memory (sampled_curvature, or train's curvature_fraction < 1)")
+        if isinstance(self.problem, DaskProblem):
+            raise ValueError(curvature.NO_DASK)
         theta = self._checked(theta)
         self._point = (theta.copy(), curvature.at(theta, self.problem, check=False))
         return self._point[1]
@@ -305,7 +297,7 @@ class Objective:
             gradient is then an unbiased estimate of the full gradient.
         """
         p = self.problem
-        if self._dask is not None:
+        if isinstance(p, DaskProblem):
             raise ValueError("mini-batches of a Dask X are not supported: use a full-batch method "
                              "('L-BFGS-B', 'TNC', 'CG', 'gd') or X in memory for 'sgd'")
         batch = p.rows(rows)
@@ -317,7 +309,7 @@ class Objective:
         # its λ: the batch's share of the examples (b/m, or Σ_B w/Σw) times the whole problem's
         batch = dataclasses.replace(batch, scale=1.0 / total, lam=p.lam * total * p.scale)
         objective = object.__new__(Objective)
-        objective._dask = None
+        objective.range = None
         objective._bind(batch, keeps_last=False)
         return objective
 
@@ -367,8 +359,8 @@ class SampledCurvature:
 
     def __init__(self, objective, fraction, seed=None):
         self.fraction = check_fraction(fraction, "fraction")
-        if objective._dask is not None:
-            raise ValueError(_NO_DASK)
+        if isinstance(objective.problem, DaskProblem):
+            raise ValueError(curvature.NO_DASK)
         p = objective.problem
         # the rows a sample is drawn from: those that count in J
         self._candidates = np.arange(p.m) if p.w is None else np.flatnonzero(p.w > 0)
@@ -393,17 +385,10 @@ class SampledCurvature:
         rows = self._candidates
         if self.n_rows < rows.size:
             rows = np.sort(self.rng.choice(rows, self.n_rows, replace=False))
-        batch = self.objective.batch(rows)
-        p = batch.problem
-        if not p.in_memory:  # rows of a memmap, still in its dtype: in memory, in the problem's
-            X = np.ascontiguousarray(v.cast_checked(np.asarray(p.X), p.dtype, "X"))
-            batch._bind(dataclasses.replace(p, X=X), keeps_last=False)
+        batch = self.objective.batch(rows)  # read into memory, in the computing dtype
         self.rows = rows
         self._point = (np.array(theta, dtype=np.float64), batch)
         return batch
-
-
-_NO_DASK = "curvature products need X in memory as one array, not a Dask array"
 
 
 def _kept_at(point, theta):

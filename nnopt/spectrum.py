@@ -14,7 +14,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from . import _validation as val
-from .curvature import Curvature, _checked
+from .curvature import Curvature, checked as _checked
 from .parameters import _as_generator
 
 __all__ = ["hessian_eigenvalues"]
@@ -100,17 +100,17 @@ def hessian_eigenvalues(theta, X, y, lam, layer_sizes, k=6, which="both", loss=N
     theta, p = _checked(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight)
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"k must be a whole number; got {k!r} of type {type(k).__name__}")
-    if not 1 <= k < p.n_params:
-        raise ValueError(f"k must be between 1 and n_params − 1 = {p.n_params - 1} (eigsh finds "
+    if not 1 <= k < p.net.n_params:
+        raise ValueError(f"k must be between 1 and n_params − 1 = {p.net.n_params - 1} (eigsh finds "
                          f"fewer eigenvalues than the matrix has); got {k}")
     if tol is None:
         tol = 0.0 if p.dtype == np.float64 else 1e-5
     else:
         tol = val.check_real(tol, "tol", ">= 0", lambda t: t >= 0)
     point = Curvature(theta, p)
-    operator = LinearOperator((p.n_params, p.n_params), dtype=np.float64,
+    operator = LinearOperator((p.net.n_params, p.net.n_params), dtype=np.float64,
                               matvec=lambda u: product(point, np.ravel(u), check=False))
-    v0 = _as_generator(seed).standard_normal(p.n_params)
+    v0 = _as_generator(seed).standard_normal(p.net.n_params)
     mu = eigsh(operator, k=int(k), which=ends, v0=v0, tol=tol, maxiter=maxiter,
                return_eigenvectors=False)
     return np.sort(mu)

@@ -7,7 +7,6 @@ Ctrl-C and optimizer failures end in the same place: a model built from the
 last accepted parameters, and a warning.
 """
 
-import contextlib
 import numbers
 import time
 import warnings
@@ -16,9 +15,8 @@ from types import MappingProxyType
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
-from . import _accel
 from . import _validation as v
-from ._problem import is_dask
+from ._problem import as_rows, check_features, is_dask
 from ._threads import scipy_blas_limited
 from . import descent as _descent
 from .errors import ConvergenceWarning
@@ -338,6 +336,8 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         run, run_args = _run_scipy, (key, limit, dict(options or {}), curvature)
     objective = Objective(X, targets, lam, sizes, loss, dtype, activation=activation, output=output,
                           sample_weight=sample_weight, working_memory=working_memory)
+    if objective.range is not None:
+        v.warn_if_unscaled_range(objective.range, stacklevel=3)
     theta0 = random_init(sizes, seed=seed)
     if curvature_fraction < 1:
         run_args += (objective.sampled_curvature(curvature_fraction, _sampling_seed(seed)),)
@@ -357,22 +357,16 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         except _NonFinite as e:
             theta, result = _stopped(recorder, theta0, initial, objective, str(e))
             _warn_failure(method, result, stacklevel=2)
-    p = objective.problem
-    return Model(reshape(theta, sizes), classes, p.lam, p.loss, recorder.costs, recorder.times,
+    net = objective.net
+    return Model(reshape(theta, sizes), classes, objective.lam, net.loss, recorder.costs, recorder.times,
                  n_iter=len(recorder.costs), n_evals=objective.n_evals, method=method,
-                 result=result, initial_cost=initial, activation=p.activation, output=p.output,
+                 result=result, initial_cost=initial, activation=net.activation, output=net.output,
                  target=kind)
 
 
 def _checked_X(X):
-    """X as train takes it: checked and warned about if unscaled; a memmap kept as it is."""
-    if isinstance(X, np.memmap) or is_dask(X):
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D with shape (m, n); got {X.ndim}-D shape {X.shape}")
-        return X  # checked block by block by the Objective (or its workers), never read whole
-    X = v.check_X(X)
-    v.warn_if_unscaled(X)
-    return X
+    """X as train takes it (`as_rows`), 2-D; its values are read once, by the Objective."""
+    return check_features(as_rows(X), None)
 
 
 def _stopped(recorder, theta0, initial, objective, message, status=-1):
@@ -429,11 +423,7 @@ def _run_scipy(objective, theta0, recorder, key, maxiter, options, curvature=Non
             recorder.record(intermediate_result.x, intermediate_result.fun)
 
     try:
-        # With nnopt's kernels, numpy's BLAS too: CG's dot products of θ-sized
-        # vectors run on two threads, whose spinning halved the kernels' speed
-        blas = (_accel.threads_for(objective.X, objective.layer_sizes[1]) if objective.problem.in_memory
-                else contextlib.nullcontext())
-        with scipy_blas_limited(), blas:
+        with scipy_blas_limited():
             products = objective if products is None else products
             hessp = None if curvature is None else (
                 products.hessp if curvature == "hessian" else products.gauss_newton)

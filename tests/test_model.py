@@ -371,6 +371,38 @@ def test_saving_onto_a_folder_or_a_device_is_refused(trained, tmp_path):
         assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
 
+@pytest.mark.parametrize("name", ["newdir/", "newdir/.", "newdir/.."])
+@pytest.mark.parametrize("exists", [None, "folder", "file"])
+def test_a_path_naming_a_folder_is_refused_and_nothing_is_written(trained, tmp_path, monkeypatch, name, exists):
+    # open("newdir/", "wb") refuses such a path; save once wrote a file named newdir
+    # (or replaced the file newdir) instead
+    model, _ = trained
+    monkeypatch.chdir(tmp_path)
+    if exists == "folder":
+        os.mkdir("newdir")
+    elif exists == "file":
+        open("newdir", "wb").close()
+    message = rf"cannot save a model to {re.escape(repr(name))}: the path names a folder, not a file"
+    with pytest.raises(IsADirectoryError, match=message):
+        model.save(name)
+    assert [p.name for p in tmp_path.rglob("*")] == ([] if exists is None else ["newdir"])
+    if exists == "file":
+        assert os.path.getsize("newdir") == 0
+
+
+def test_saving_over_a_hard_link_replaces_this_name_only(trained, tmp_path):
+    # the rename puts a new file under this name; the other name keeps the old one
+    model, _ = trained
+    path, other = tmp_path / "model.npz", tmp_path / "backup.npz"
+    path.write_bytes(b"old model")
+    os.link(path, other)
+    model.save(path)
+    assert nnopt.load(path).n_iter == model.n_iter
+    assert other.read_bytes() == b"old model"
+    assert path.stat().st_ino != other.stat().st_ino
+    assert path.stat().st_nlink == other.stat().st_nlink == 1
+
+
 def test_score_refuses_labels_of_another_kind_than_the_classes(trained):
     model, X = trained
     with pytest.raises(ValueError, match=r"y holds numbers, but the model's classes are strings: "

@@ -10,6 +10,7 @@ import pytest
 import nnopt
 from nnopt import Objective, cost, cost_and_gradient, random_init
 from nnopt._problem import block_rows
+from nnopt.network import Network
 
 
 def _digits(m=1200):
@@ -18,7 +19,7 @@ def _digits(m=1200):
 
 
 @pytest.mark.parametrize("kwargs", [
-    {},                                                     # the course network: the kernels per block
+    {},                                                     # the course network
     {"activation": "relu", "output": "softmax"},
     {"activation": "tanh", "output": "sigmoid", "sample_weight": np.arange(1200) % 3},
 ], ids=["course", "relu-softmax", "tanh-weighted"])
@@ -28,7 +29,8 @@ def test_blocks_give_the_same_J_and_gradient(sizes, kwargs):
     theta = random_init(sizes, seed=2)
     whole = cost_and_gradient(theta, X, y, 1.0, sizes, **kwargs)
     # 0.05 MiB: blocks of a few dozen rows, the last one short (1200 is no multiple)
-    rows = block_rows(sizes, np.float64, 0.05)
+    rows = block_rows(Network(sizes, kwargs.get("activation", "sigmoid"), kwargs.get("output", "sigmoid")),
+                      np.float64, 0.05)
     assert 1 < rows < 1200 and 1200 % rows
     blocked = cost_and_gradient(theta, X, y, 1.0, sizes, working_memory=0.05, **kwargs)
     assert blocked[0] == pytest.approx(whole[0], rel=1e-12)
@@ -42,7 +44,7 @@ def test_a_block_of_one_row():
     theta = random_init(sizes, seed=3)
     whole = cost_and_gradient(theta, X, y, 0.5, sizes)
     one = cost_and_gradient(theta, X, y, 0.5, sizes, working_memory=1e-9)
-    assert block_rows(sizes, np.float64, 1e-9) == 1
+    assert block_rows(Network(sizes), np.float64, 1e-9) == 1
     assert one[0] == pytest.approx(whole[0], rel=1e-12)
     np.testing.assert_allclose(one[1], whole[1], rtol=1e-10, atol=1e-14)
 
@@ -94,7 +96,7 @@ def test_a_memmap_with_nan_is_refused_naming_the_place(tmp_path):
     mm[:] = 0.5
     mm[217, 3] = np.nan
     mm.flush()
-    with pytest.raises(ValueError, match=r"X must be finite, but X\[217, 3\] is nan"):
+    with pytest.raises(ValueError, match=r"X must be finite, but it holds 1 NaN or inf value\(s\), the first at index \(217, 3\): nan"):
         Objective(np.memmap(path, dtype=np.float64, mode="r", shape=(300, 4)), np.arange(300) % 2, 1.0,
                   (4, 3, 2), working_memory=0.001)
 

@@ -322,11 +322,8 @@ def test_tnc_gets_nnopts_options_and_the_users_win(monkeypatch, small):
 # ---------------------------------------------------------------- defects of the adversarial battery
 
 
-@pytest.mark.parametrize("kernels", [True, False], ids=["kernels", "numpy"])
-def test_lambda_0_with_huge_weights_gives_a_finite_cost_not_nan(kernels, monkeypatch):
+def test_lambda_0_with_huge_weights_gives_a_finite_cost_not_nan():
     # defect 1: ΣΘ² overflows to inf above |θ| ≈ 1.4e154, and λ/(2m)·ΣΘ² was 0·inf = NaN
-    from nnopt import _accel
-    monkeypatch.setattr(_accel, "enabled", kernels and _accel.enabled)
     sizes = (3, 4, 3)
     theta = nnopt.random_init(sizes, seed=0) * 1e155
     rng = np.random.default_rng(0)
