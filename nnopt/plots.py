@@ -1,7 +1,11 @@
-"""Pictures: cost curves, digit grids, hidden units, the confusion matrix, λ curves.
+"""Pictures: cost curves, digit grids, hidden units, the confusion matrix, λ curves,
+and MATLAB's pictures of one trained network (regression, ROC, error
+histogram, performance, training state).
 
 Every plotting function draws into the Axes (``ax``) or Figure (``fig``) it
-is given and returns the artists it drew. Given none, it makes a new figure with
+is given and returns the artists it drew, except the pictures of one trained
+network, which draw several kinds of artist and return their Axes (an array
+of Axes for several panels). Given none, it makes a new figure with
 `matplotlib.pyplot`, so that the picture shows in Jupyter or on
 ``plt.show()`` like any pyplot figure; close it with ``plt.close(fig)``
 when drawing many. Nothing here calls ``plt.show()`` or changes rcParams.
@@ -12,21 +16,28 @@ figure is needed, so ``import nnopt`` stays light.
 
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import backprop
 from .datasets import train_test_split
 from .parameters import _as_generator
 from .training import train
 
 __all__ = ["plot_cost_curve", "display_digits", "display_hidden_units",
            "plot_confusion_matrix", "validation_curve", "ValidationCurve",
-           "plot_validation_curve", "plot_spectrum"]
+           "plot_validation_curve", "plot_spectrum", "plot_regression", "plot_roc",
+           "plot_error_histogram", "plot_performance", "plot_training_state"]
 
 # Title colour of a misclassified example in `display_digits`.
 MISTAKE_COLOR = "red"
+
+
+def _check_legend(labels, n, what):
+    """A ValueError unless `labels` is a sequence of n names, one per `what`."""
+    if isinstance(labels, str) or not hasattr(labels, "__len__") or len(labels) != n:
+        raise ValueError(f"labels must be a sequence of one label per {what} ({n}); got {labels!r}")
 
 
 def _pyplot():
@@ -106,8 +117,8 @@ def plot_cost_curve(*models_or_histories, labels=None, ax=None, x="iteration", l
         if len({lam for lam in lams if lam is not None}) > 1:  # runs that differ in λ
             labels = [f"{label}, λ={lam:g}" if lam is not None else label
                       for label, lam in zip(labels, lams)]
-    elif isinstance(labels, str) or len(labels) != len(curves):
-        raise ValueError(f"labels must be a sequence of one label per curve ({len(curves)}); got {labels!r}")
+    else:
+        _check_legend(labels, len(curves), "curve")
     if ax is None:
         ax = _new_axes((6, 4))
 
@@ -209,6 +220,14 @@ def _layout_engine(fig):
     return "constrained" if root.get_constrained_layout() else "tight" if root.get_tight_layout() else None
 
 
+def _check_empty(fig):
+    """The layout engine of `fig` (`_layout_engine`), or a ValueError if fig holds Axes already."""
+    if fig.axes:
+        raise ValueError(f"fig already holds {len(fig.axes)} Axes; pass an empty Figure or SubFigure "
+                         "(plt.figure(), or fig.subfigures() to place these plots beside others)")
+    return _layout_engine(fig)
+
+
 def _image_grid(images, fig, ncols, cmap, side, titles=None, colors=None, norm=None, bar_label=None,
                 extend="neither"):
     """Draw images (count, s, s) one per Axes in a compact grid; returns the AxesImages.
@@ -227,10 +246,7 @@ def _image_grid(images, fig, ncols, cmap, side, titles=None, colors=None, norm=N
                                         nrows * (side + title_h) + (nrows - 1) * _GAP * side))
         if _layout_engine(fig):
             fig.set_layout_engine("none")  # rcParams asked for one; this grid places itself
-    elif fig.axes:
-        raise ValueError(f"fig already holds {len(fig.axes)} Axes; pass an empty Figure or SubFigure "
-                         "(plt.figure(), or fig.subfigures() to place a grid beside other plots)")
-    elif _layout_engine(fig) == "tight":
+    elif _check_empty(fig) == "tight":
         # tight layout refuses a grid with its own spacing, and would spread the images apart
         raise ValueError('fig uses tight layout, which cannot lay out a compact grid of images; pass a '
                          'figure without a layout engine (the grid places itself) or with layout="constrained"')
@@ -505,7 +521,8 @@ class ValidationCurve:
     train_accuracy, val_accuracy : ndarray, shape (p,)
         Accuracy on the training set and on the held-out validation set.
     train_cost, val_cost : ndarray, shape (p,)
-        The unregularized cost J(Θ) (λ = 0 in the formula) on each set.
+        The unregularized cost J(Θ) (λ = 0 in the formula) on each set,
+        with each network's own hidden units, output units and loss.
     models : list of Model
         The network trained with each λ.
     """
@@ -542,7 +559,8 @@ def validation_curve(X, y, lams, hidden_layer_sizes=(25,), method="TNC", maxiter
         Seeds the split and the initial weights. Every λ starts from the
         same initial weights, so the curves differ only through λ.
     **train_kwargs
-        Further arguments of `nnopt.train` (loss, dtype, ...).
+        Further arguments of `nnopt.train` (activation, output, loss,
+        dtype, ...), except output="identity": y must hold class labels.
 
     Returns
     -------
@@ -551,15 +569,21 @@ def validation_curve(X, y, lams, hidden_layer_sizes=(25,), method="TNC", maxiter
 
     Notes
     -----
-    The costs are J(Θ) without the λ/(2m) ΣΘ² term, as the course plots
-    J_train and J_cv: the term is part of the objective, not of how well
-    the network fits. Too small a λ shows as a training cost far below the
-    validation cost (overfitting); too large a λ as both high (underfitting).
+    The costs are `nnopt.cost` of each trained network, with its own
+    activation, output and loss, but without the λ/(2m) ΣΘ² term, as the
+    course plots J_train and J_cv: the term is part of the objective, not
+    of how well the network fits. Too small a λ shows as a training cost
+    far below the validation cost (overfitting); too large a λ as both
+    high (underfitting).
     The best λ is where the validation accuracy peaks. Keep the test set
     out of this choice, so that its accuracy stays an honest estimate.
     """
     if "lam" in train_kwargs:
         raise TypeError("validation_curve takes its λ values in lams; remove lam=")
+    if train_kwargs.get("output") == "identity":
+        # train_test_split stratifies by class, and the curve compares accuracies
+        raise ValueError("validation_curve takes class labels y; output='identity' (regression) "
+                         "is not supported: train one model per λ with nnopt.train instead")
     lams_array = np.asarray(lams, dtype=np.float64)
     if lams_array.ndim != 1 or lams_array.size == 0:
         raise ValueError("lams must be a non-empty 1-D sequence of λ values such as [0, 0.1, 1, 10]; "
@@ -578,11 +602,16 @@ def validation_curve(X, y, lams, hidden_layer_sizes=(25,), method="TNC", maxiter
         models.append(model)
         for name, Xs, ys in (("train", X_train, y_train), ("val", X_val, y_val)):
             columns[f"{name}_accuracy"].append(model.score(Xs, ys))
-            # classes_ is sorted, so searchsorted turns labels into class indices
-            idx = np.searchsorted(model.classes_, ys)
-            J = backprop.forward_cost(model.theta, Xs, idx, 0.0, model.layer_sizes, loss=model.loss)
-            columns[f"{name}_cost"].append(J)
+            columns[f"{name}_cost"].append(_unregularized_cost(model, Xs, ys))
     return ValidationCurve(lams_array, **{k: np.array(v) for k, v in columns.items()}, models=models)
+
+
+def _unregularized_cost(model, X, y):
+    """J(Θ) of `model` on (X, y) with λ = 0, with the model's own units and loss."""
+    from . import cost  # nnopt.cost: this module is imported before nnopt defines it
+
+    return cost(model.theta, X, _targets(model, y, X.shape[0]), 0.0, model.layer_sizes, loss=model.loss,
+                activation=model.activation, output=model.output)
 
 
 def _lam_scale(ax, lams):
@@ -709,9 +738,8 @@ def plot_spectrum(*eigenvalue_sets, labels=None, ax=None, linthresh=None):
     sets = [_eigenvalue_set(values, i) for i, values in enumerate(eigenvalue_sets)]
     if labels is None:
         labels = [f"set {i + 1}" for i in range(len(sets))]
-    elif isinstance(labels, str) or not hasattr(labels, "__len__") or len(labels) != len(sets):
-        raise ValueError(f"labels must be a sequence of one label per eigenvalue set ({len(sets)}); "
-                         f"got {labels!r}")
+    else:
+        _check_legend(labels, len(sets), "eigenvalue set")
     everything = np.concatenate(sets)
     if linthresh is None:
         nonzero = np.abs(everything[everything != 0])
@@ -741,3 +769,466 @@ def plot_spectrum(*eigenvalue_sets, labels=None, ax=None, linthresh=None):
         ax.set_ylim(low, high)
         ax.legend(handles=[band], loc="best", fontsize="small")
     return lines
+
+
+# --- one trained network: its fit, ROC curves and errors -------------------------
+
+# Colour of the zero-error line in `plot_error_histogram`: none of the bars' colours.
+ZERO_ERROR_COLOR = "black"
+
+
+def _targets(model, y, m):
+    """y as an (m, K) float matrix T, one column per output unit of `model`.
+
+    Classes: the one-hot row of each label; multi-label: y itself;
+    regression: y as (m, k). The cost functions take T as it is.
+    """
+    K = model.layer_sizes[-1]
+    y = np.asarray(y)
+    if model.target == "classes":
+        if y.shape != (m,):
+            raise ValueError(f"y must be 1-D with one label per row of X ({m}); got shape {y.shape}")
+        T = np.zeros((m, K))
+        # output unit k stands for classes_[k], and classes_ is sorted (as `_positions` needs)
+        T[np.arange(m), _positions(y, model.classes_, np.arange(K), "y")] = 1.0
+        return T
+    shape = (m,) if model.target == "regression" else (m, K)
+    if y.shape != shape:
+        raise ValueError(f"y must have shape {shape} for this {model.target} model, one target per row of X "
+                         f"and output unit; got shape {y.shape}")
+    if y.dtype.kind not in "iufb":
+        raise TypeError(f"y must hold numbers for a {model.target} model; got dtype {y.dtype}")
+    if model.target == "multilabel" and not np.isin(y, (0, 1)).all():
+        raise ValueError("y must hold only 0 and 1 for a multi-label model")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y holds NaN or inf; every example needs a finite target")
+    return y.astype(np.float64).reshape(m, K)
+
+
+def _outputs(model, X):
+    """The network's outputs h(x), shape (m, K): probabilities, or a regression's values."""
+    if model.output == "identity":
+        h = np.asarray(model.predict(X), dtype=np.float64)
+        return h.reshape(h.shape[0], -1)
+    return model.predict_proba(X)
+
+
+def _panels(ax, k):
+    """k Axes: the one or k given in `ax`, or k side by side in a new pyplot figure."""
+    from matplotlib.axes import Axes
+
+    if ax is None:
+        return _pyplot().subplots(1, k, figsize=(4 * k, 4), squeeze=False, layout="constrained")[1][0]
+    axes = np.array(ax, dtype=object).reshape(-1)
+    if axes.size != k or not all(isinstance(a, Axes) for a in axes):
+        raise ValueError(f"ax must be {'an Axes' if k == 1 else f'a sequence of {k} Axes'}, one per output "
+                         f"unit; got {ax!r}")
+    return axes
+
+
+def plot_regression(model, X, y, ax=None):
+    """Draw a regression network's outputs against their targets, with R, as MATLAB's plotregression.
+
+    Parameters
+    ----------
+    model : Model
+        A regression network (``output="identity"``).
+    X : array_like, shape (m, n)
+    y : array_like, shape (m,) or (m, k)
+        The targets, as given to `nnopt.train`.
+    ax : matplotlib.axes.Axes or sequence of k Axes, optional
+        Where to draw: one Axes per output unit. A new pyplot figure with
+        the k panels side by side when None.
+
+    Returns
+    -------
+    ndarray of matplotlib.axes.Axes, shape (k,)
+        Panel j shows output unit j: the examples (``ax.lines[0]``, target
+        on x, output on y), the least-squares line, the line Y = T, and R
+        in the title.
+
+    Raises
+    ------
+    ValueError
+        For a classifier: its outputs are probabilities, not fitted values
+        (`plot_roc`, `plot_confusion_matrix` and `plot_error_histogram`
+        draw those).
+
+    Notes
+    -----
+    R = Σ(t − t̄)(y − ȳ) / √(Σ(t − t̄)² Σ(y − ȳ)²) is Pearson's correlation of
+    the targets t and outputs y (`numpy.corrcoef`); a perfect fit has
+    R = 1 and every point on the line Y = T. R is NaN when the targets or
+    the outputs are all equal. The fit line is the least-squares
+    Y ≈ a·T + b, as MATLAB's.
+
+    MATLAB's ``plotregression(targets, outputs)`` pools all output units
+    into one panel and draws the training, validation and test sets side
+    by side; this draws one panel per output unit and one data set per call
+    (for three sets, call it three times, for instance on the columns of
+    ``plt.subplots(k, 3)``). MATLAB also draws a classifier's outputs;
+    this refuses them.
+    """
+    if model.output != "identity":
+        raise ValueError(f"plot_regression draws a regression network's fit; this is a {model.target} "
+                         "model, whose outputs are probabilities: draw it with plot_roc, "
+                         "plot_confusion_matrix or plot_error_histogram")
+    H = _outputs(model, X)
+    T = _targets(model, y, H.shape[0])
+    axes = _panels(ax, H.shape[1])
+    for j, panel in enumerate(axes):
+        _draw_fit(panel, T[:, j], H[:, j], "" if axes.size == 1 else f"output {j + 1}: ")
+    return axes
+
+
+def _draw_fit(ax, t, h, name):
+    """One panel of `plot_regression`: outputs h against targets t, the fit, Y = T and R."""
+    # corrcoef divides by both spreads; a constant leaves R undefined
+    R = np.corrcoef(t, h)[0, 1] if np.ptp(t) > 0 and np.ptp(h) > 0 else np.nan
+    ax.plot(t, h, "o", fillstyle="none", alpha=0.6, label="data")
+    if np.ptp(t) > 0:  # a line through points of one target would be vertical
+        a, b = np.polyfit(t, h, 1)
+        ends = np.array([t.min(), t.max()])
+        ax.plot(ends, a * ends + b, label=f"fit: Y = {a:.2g} T {b:+.2g}")
+    low, high = min(t.min(), h.min()), max(t.max(), h.max())
+    ax.plot([low, high], [low, high], ":", color="0.4", label="Y = T")
+    ax.set_xlabel("target T")
+    ax.set_ylabel("output Y")
+    ax.set_title(f"{name}R = {R:.4f}")
+    ax.legend(loc="upper left", fontsize="small")
+
+
+def _roc_curve(positive, scores, name):
+    """False and true positive rates at each distinct threshold of `scores`, from (0, 0) to (1, 1).
+
+    `positive` (m,) marks the examples of the class (1) and the rest (0).
+    Equal to scikit-learn's ``roc_curve(positive, scores,
+    drop_intermediate=False)``.
+    """
+    P = positive.sum()
+    N = positive.size - P
+    if P == 0 or N == 0:
+        raise ValueError(f"y has {'no examples' if P == 0 else 'only examples'} of {name}, whose ROC curve "
+                         "needs examples of it and of the rest; use data that holds both")
+    order = np.argsort(scores, kind="stable")[::-1]
+    ranked = scores[order]
+    # the last example of each run of equal scores: tied examples cross a threshold together
+    last = np.append(np.flatnonzero(np.diff(ranked)), ranked.size - 1)
+    tp = np.cumsum(positive[order])[last]
+    fp = last + 1 - tp
+    return np.append(0.0, fp / N), np.append(0.0, tp / P)
+
+
+def _trapezoid(x, y):
+    """The area under the polyline through (x, y), by the trapezoid rule."""
+    return float(np.sum(np.diff(x) * (y[1:] + y[:-1])) / 2)
+
+
+def plot_roc(model, X, y, ax=None):
+    """Draw one ROC curve per class against the rest, with its AUC, as MATLAB's plotroc.
+
+    Parameters
+    ----------
+    model : Model
+        A classifier: classes (sigmoid or softmax outputs, two classes or
+        more) or multi-label.
+    X : array_like, shape (m, n)
+    y : array_like, shape (m,) or (m, K)
+        The labels, or the 0/1 matrix of a multi-label model, as given to
+        `nnopt.train`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new pyplot figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax.lines[k]`` is the curve of ``model.classes_[k]``: false positive
+        rates in ``get_xdata()``, true positive rates in ``get_ydata()``,
+        the class and its AUC as label. The chance diagonal comes last.
+
+    Raises
+    ------
+    ValueError
+        For a regression model; or when y holds no example of some class,
+        or only examples of it, so that its curve is undefined.
+
+    Notes
+    -----
+    Curve k ranks the examples by h_k(x), the output unit of class k
+    (`Model.predict_proba`), and takes each distinct value s as a
+    threshold: TPR(s) is the share of the examples of class k with
+    h_k ≥ s, FPR(s) that of the others. Examples with equal h_k cross a
+    threshold together, in one diagonal step, as in scikit-learn's
+    ``roc_curve``. The AUC is the area under the curve by the trapezoid
+    rule: the probability that an example of the class ranks above one of
+    the rest, ties counting half.
+
+    MATLAB's ``plotroc(targets, outputs)`` draws the same curves from the
+    same one-hot targets and outputs; this adds each AUC to the legend.
+    """
+    if model.output == "identity":
+        raise ValueError("plot_roc draws a classifier's ROC curves; this is a regression model "
+                         "(output='identity'): draw it with plot_regression")
+    H = _outputs(model, X)
+    T = _targets(model, y, H.shape[0])
+    kind = "class" if model.target == "classes" else "label"
+    if ax is None:
+        ax = _new_axes((5, 5))
+    for k, c in enumerate(model.classes_):
+        fpr, tpr = _roc_curve(T[:, k], H[:, k], f"{kind} {c}")
+        ax.plot(fpr, tpr, label=f"{c}: AUC = {_trapezoid(fpr, tpr):.3f}")
+    ax.plot([0, 1], [0, 1], ":", color="0.5")  # scores that rank at random
+    ax.set_aspect("equal")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(f"ROC: each {kind} against the rest")
+    ax.legend(title=kind, loc="lower right", fontsize="small")
+    return ax
+
+
+def _errors(model, X, y):
+    """target − output for every output unit of every example: shape (m·K,)."""
+    H = _outputs(model, X)
+    return (_targets(model, y, H.shape[0]) - H).ravel()
+
+
+def plot_error_histogram(model, X, y, *more, labels=None, bins=20, ax=None):
+    """Draw the errors target − output in bins, stacked by data set, as MATLAB's ploterrhist.
+
+    Parameters
+    ----------
+    model : Model
+    X : array_like, shape (m, n)
+    y : array_like, shape (m,) or (m, K)
+        The targets, as given to `nnopt.train`.
+    *more : array_like
+        Further data sets, as X, y pairs:
+        ``plot_error_histogram(model, X_train, y_train, X_test, y_test,
+        labels=["training", "test"])``.
+    labels : sequence of str, optional
+        One name per data set; by default "errors" for one set and "set 1",
+        "set 2", ... for several.
+    bins : int
+        How many bins, of equal width, from the smallest error of all the
+        sets to the largest.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new pyplot figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax.containers[i]`` holds the bars of data set i, one per bin:
+        ``patch.get_height()`` is the count, stacked on the sets before it
+        (``patch.get_y()``). A vertical line marks zero error.
+
+    Notes
+    -----
+    The errors are e = t − h over every output unit of every example, m·K
+    per set. For a classifier t is the one-hot row of the label (the 0/1
+    row of a multi-label target) and h the probabilities
+    (`Model.predict_proba`), as MATLAB does for patternnet; for regression
+    e = y − predict(X). A good fit piles them up around 0; a set whose
+    errors spread wider than the training set's shows overfitting.
+
+    MATLAB's ``ploterrhist(e1, "name1", e2, "name2")`` takes the errors and
+    20 bins by default, as here; this computes the errors from the model
+    and its data.
+    """
+    data = (X, y) + more
+    if len(data) % 2:
+        raise TypeError("plot_error_histogram takes the data sets as X, y pairs (X_train, y_train, "
+                        f"X_test, y_test, ...); got {len(data)} arrays after the model")
+    errors = [_errors(model, Xs, ys) for Xs, ys in zip(data[::2], data[1::2])]
+    if labels is None:
+        labels = ["errors"] if len(errors) == 1 else [f"set {i + 1}" for i in range(len(errors))]
+    else:
+        _check_legend(labels, len(errors), "data set")
+    bins = _check_count(bins, "bins")
+    edges = np.histogram_bin_edges(np.concatenate(errors), bins)
+    if ax is None:
+        ax = _new_axes((6, 4))
+    below = np.zeros(bins, dtype=np.int64)
+    for e, label in zip(errors, labels):
+        counts = np.histogram(e, edges)[0]
+        ax.bar(edges[:-1], counts, width=np.diff(edges), bottom=below, align="edge", label=str(label))
+        below += counts
+    ax.axvline(0.0, color=ZERO_ERROR_COLOR, label="zero error")
+    ax.set_xlabel("error = target − output")
+    ax.set_ylabel("instances")
+    ax.set_title(f"error histogram with {bins} bins")
+    ax.legend()
+    return ax
+
+
+# --- the record of training ------------------------------------------------------
+
+# The curves of `plot_performance`: key of model.history, name, colour (MATLAB's).
+_PERFORMANCE = (("cost", "training", "tab:blue"), ("validation_cost", "validation", "tab:green"),
+                ("test_cost", "test", "tab:red"))
+# The panels of `plot_training_state`, top to bottom: key of model.history, y scale, and
+# how to join the points (a count holds its value until the next iteration).
+_STATE = (("gradient_norm", "log", "default"), ("mu", "log", "default"), ("step", "linear", "default"),
+          ("alpha", "linear", "default"), ("beta", "linear", "default"), ("gamma", "linear", "default"),
+          ("validation_fails", "linear", "steps-post"))
+
+
+def _history(model, keys):
+    """model.history["cost"] and those of `keys` it holds, as checked 1-D float arrays of one length."""
+    history = getattr(model, "history", None)
+    if history is None:
+        raise ValueError("this model has no training record (model.history); train it with a version "
+                         "of nnopt.train that records one")
+    if not isinstance(history, Mapping):
+        raise ValueError(f"model.history must map names to arrays; got {type(history).__name__}")
+    if "cost" not in history:
+        raise ValueError("model.history must hold the training cost under 'cost'; "
+                         f"it holds {list(history)!r}")
+    cost = np.asarray(history["cost"], dtype=np.float64)
+    if cost.ndim != 1 or cost.size == 0:
+        raise ValueError("model.history['cost'] must be a non-empty 1-D array, one entry per recorded "
+                         f"iteration; got shape {cost.shape}")
+    record = {"cost": cost}
+    for key in keys:
+        if key in history:
+            record[key] = np.asarray(history[key], dtype=np.float64)
+            if record[key].shape != cost.shape:
+                raise ValueError(f"model.history[{key!r}] must be a 1-D array with one entry per recorded "
+                                 f"iteration, as 'cost' has ({cost.size}); got shape {record[key].shape}")
+    return record
+
+
+def _iteration_unit(model):
+    return "epoch" if str(model.method).lower() == "sgd" else "iteration"
+
+
+def _stop_title(model):
+    """The method and, when SciPy's result says it, why training stopped."""
+    message = getattr(getattr(model, "result", None), "message", None)
+    method = model.method or "training"
+    return f"{method}: {message}" if message else str(method)
+
+
+def plot_performance(model, ax=None):
+    """Draw the training, validation and test cost per iteration, as MATLAB's plotperform.
+
+    Parameters
+    ----------
+    model : Model
+        A network with a training record ``model.history``: "cost" (the
+        training objective) and, when recorded, "validation_cost" and
+        "test_cost", one entry per iteration from iteration 0 (the initial
+        θ); and ``model.best_iteration``, an index into them or None.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new pyplot figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per recorded cost (training, validation, test, in that
+        order, in ``ax.lines``), on a logarithmic y axis; the best
+        iteration circled, with its legend entry "best: iteration k", and
+        a dotted vertical line through it. The title gives the method and
+        why it stopped.
+
+    Raises
+    ------
+    ValueError
+        If the model has no ``history``, or its arrays differ in length, or
+        ``best_iteration`` is not an index into them.
+
+    Notes
+    -----
+    MATLAB's ``plotperform(tr)`` draws the mean squared error of its
+    training record; this draws the costs the record holds, so that the
+    training curve includes the λ term if the objective does. The best
+    iteration is circled on the validation curve, or on the training curve
+    when there is none.
+    """
+    record = _history(model, ("validation_cost", "test_cost"))
+    n = record["cost"].size
+    unit = _iteration_unit(model)
+    if ax is None:
+        ax = _new_axes((6, 4))
+    for key, label, color in _PERFORMANCE:
+        if key in record:
+            ax.plot(np.arange(n), record[key], color=color, label=label)
+    best = _best_iteration(model, n)
+    if best is not None:
+        ax.axvline(best, color="0.5", linestyle=":", linewidth=1)
+        at = record.get("validation_cost", record["cost"])[best]
+        ax.plot([best], [at], "o", color="black", fillstyle="none", markersize=10,
+                label=f"best: {unit} {best}")
+    ax.set_yscale("log")
+    ax.set_xlabel(unit)
+    ax.set_ylabel("cost J(Θ)")
+    ax.set_title(_stop_title(model), fontsize="small")
+    ax.legend()
+    return ax
+
+
+def _best_iteration(model, n):
+    """model.best_iteration, checked to be None or an index in 0..n-1."""
+    best = getattr(model, "best_iteration", None)
+    if best is None:
+        return None
+    if isinstance(best, (bool, np.bool_)) or not isinstance(best, numbers.Integral) or not 0 <= best < n:
+        raise ValueError(f"model.best_iteration must be None or an index into the training record, "
+                         f"0..{n - 1}; got {best!r}")
+    return int(best)
+
+
+def plot_training_state(model, fig=None):
+    """Draw the optimizer's state per iteration in stacked panels, as MATLAB's plottrainstate.
+
+    Parameters
+    ----------
+    model : Model
+        A network with a training record ``model.history`` (see
+        `plot_performance`).
+    fig : matplotlib.figure.Figure or SubFigure, optional
+        An empty figure to fill; a new pyplot figure when None.
+
+    Returns
+    -------
+    ndarray of matplotlib.axes.Axes, shape (p,)
+        One panel per quantity the record holds, top to bottom:
+        "gradient_norm" (log scale), the method's own "mu" (log scale),
+        "step", "alpha", "beta", "gamma", then "validation_fails". They
+        share the iteration axis; each is titled with its last value.
+
+    Raises
+    ------
+    ValueError
+        If the model has no ``history``, or it holds none of these.
+
+    Notes
+    -----
+    "validation_fails" counts the consecutive iterations without a lower
+    validation cost; training that stops early stops when it reaches its
+    limit. MATLAB's ``plottrainstate(tr)`` draws the gradient, μ
+    (Levenberg-Marquardt) and the validation checks; this draws whatever
+    quantities of the method the record holds.
+    """
+    keys = [key for key, _, _ in _STATE]
+    record = _history(model, keys)
+    panels = [panel for panel in _STATE if panel[0] in record]
+    if not panels:
+        raise ValueError("model.history holds none of the quantities plot_training_state draws: "
+                         f"{', '.join(keys)}")
+    n = record["cost"].size
+    unit = _iteration_unit(model)
+    if fig is None:
+        fig = _pyplot().figure(figsize=(6, 1 + 1.6 * len(panels)), layout="constrained")
+    else:
+        _check_empty(fig)
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (key, scale, drawstyle) in zip(axes, panels):
+        values = record[key]
+        ax.plot(np.arange(n), values, drawstyle=drawstyle)
+        ax.set_yscale(scale)
+        ax.set_ylabel(key)
+        ax.set_title(f"{key} = {values[-1]:.3g} at {unit} {n - 1}", fontsize="small")
+    axes[-1].set_xlabel(unit)
+    return axes

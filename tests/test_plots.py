@@ -18,9 +18,11 @@ import nnopt  # noqa: E402
 import nnopt.cli  # noqa: E402
 import nnopt.plots  # noqa: E402
 from nnopt.plots import (  # noqa: E402
-    display_digits, display_hidden_units, plot_confusion_matrix, plot_cost_curve, plot_spectrum,
-    plot_validation_curve, validation_curve,
+    display_digits, display_hidden_units, plot_confusion_matrix, plot_cost_curve, plot_error_histogram,
+    plot_performance, plot_regression, plot_roc, plot_spectrum, plot_training_state, plot_validation_curve,
+    validation_curve,
 )
+from scipy.special import logsumexp  # noqa: E402
 
 RED = to_rgba("red")
 
@@ -438,6 +440,36 @@ def test_validation_curve_measures_each_lambda(blobs, curve):
     assert curve.best_lam == curve.lams[np.argmax(curve.val_accuracy)]
 
 
+def _tanh_softmax_cost(model, X, y):
+    """J(Θ) without the λ term of a tanh/softmax network, by a forward pass written out here."""
+    a = X
+    for theta in model.thetas[:-1]:
+        a = np.tanh(np.column_stack([np.ones(len(a)), a]) @ theta.T)
+    z = np.column_stack([np.ones(len(a)), a]) @ model.thetas[-1].T
+    Y = (y[:, None] == model.classes_).astype(float)  # one-hot rows
+    return np.mean(logsumexp(z, axis=1) - np.sum(Y * z, axis=1))  # −Σ y log softmax(z)
+
+
+def test_validation_curve_cost_uses_the_models_own_units_and_loss(blobs):
+    X, y = blobs
+    names = np.array(["ant", "bee", "cat"])[y]  # labels that are not class indices
+    curve = validation_curve(X, names, [0.0, 1.0], hidden_layer_sizes=(5,), method="L-BFGS-B", maxiter=30,
+                             test_size=0.3, seed=0, activation="tanh", output="softmax")
+    X_train, X_val, y_train, y_val = nnopt.train_test_split(X, names, test_size=0.3, seed=0)
+    for i, model in enumerate(curve.models):
+        assert (model.activation, model.output) == ("tanh", "softmax")
+        assert curve.train_cost[i] == pytest.approx(_tanh_softmax_cost(model, X_train, y_train), rel=1e-10)
+        assert curve.val_cost[i] == pytest.approx(_tanh_softmax_cost(model, X_val, y_val), rel=1e-10)
+    # with λ = 0 the training cost is the objective the model itself reported
+    assert curve.train_cost[0] == pytest.approx(curve.models[0].cost_history[-1], rel=1e-8)
+
+
+def test_validation_curve_refuses_regression(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match=r"output='identity' \(regression\) is not supported"):
+        validation_curve(X, X[:, 0], [0.0], activation="relu", output="identity")
+
+
 def test_validation_curve_same_start_for_every_lambda(blobs):
     twice = validation_curve(*blobs, [0.5, 0.5], hidden_layer_sizes=(3,), method="L-BFGS-B", maxiter=3)
     np.testing.assert_array_equal(twice.models[0].theta, twice.models[1].theta)
@@ -568,6 +600,318 @@ def test_spectrum_without_ax_draws_one_new_pyplot_figure(pyplot_state):
     lines = plot_spectrum([1.0, -1.0])
     new = set(plt.get_fignums()) - pyplot_state
     assert len(new) == 1 and lines[0].figure is plt.figure(new.pop())
+
+
+# --- one trained network: regression, ROC, error histogram -----------------------
+
+def _standardized(a):
+    return (a - a.mean(axis=0)) / a.std(axis=0)
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    """scikit-learn's 442 diabetes patients: 10 standardized features, the standardized progression."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, y = datasets.load_diabetes(return_X_y=True)
+    return _standardized(X), _standardized(y)
+
+
+@pytest.fixture(scope="module")
+def regressor(diabetes):
+    return nnopt.train(*diabetes, lam=0.1, hidden_layer_sizes=(8,), method="L-BFGS-B", maxiter=60,
+                       activation="relu", output="identity")
+
+
+@pytest.fixture(scope="module")
+def breast_cancer():
+    """scikit-learn's 569 tumours, 30 standardized features, benign (1) or malignant (0)."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, y = datasets.load_breast_cancer(return_X_y=True)
+    return _standardized(X), y
+
+
+def _one_hot(y, classes):
+    return (np.asarray(y)[:, None] == classes).astype(float)
+
+
+def test_regression_plot_draws_outputs_against_targets_with_r(diabetes, regressor):
+    X, y = diabetes
+    ax = new_axes()
+    axes = plot_regression(regressor, X, y, ax=ax)
+    assert axes.shape == (1,) and axes[0] is ax
+    data, fit, diagonal = ax.lines
+    h = regressor.predict(X)
+    np.testing.assert_array_equal(data.get_xdata(), y)
+    np.testing.assert_array_equal(data.get_ydata(), h)
+    R = np.corrcoef(y, h)[0, 1]
+    assert ax.get_title() == f"R = {R:.4f}" and 0.5 < R < 1
+    # the least-squares line of outputs on targets, over the targets' range
+    a, b = np.polyfit(y, h, 1)
+    np.testing.assert_allclose(fit.get_xdata(), [y.min(), y.max()])
+    np.testing.assert_allclose(fit.get_ydata(), a * np.array([y.min(), y.max()]) + b)
+    np.testing.assert_array_equal(diagonal.get_xdata(), diagonal.get_ydata())
+    assert [t.get_text() for t in ax.get_legend().get_texts()][::2] == ["data", "Y = T"]
+    assert ax.get_xlabel() == "target T" and ax.get_ylabel() == "output Y"
+
+
+def test_regression_plot_one_panel_per_output(diabetes, pyplot_state):
+    X, y = diabetes
+    Y = np.column_stack([y, X[:, 2]])  # the progression and the body mass index
+    model = nnopt.train(X, Y, lam=0.1, hidden_layer_sizes=(8,), method="L-BFGS-B", maxiter=30,
+                        activation="relu", output="identity")
+    H = model.predict(X)
+    axes = plot_regression(model, X, Y, ax=Figure().subplots(1, 2))
+    for j, ax in enumerate(axes):
+        np.testing.assert_array_equal(ax.lines[0].get_ydata(), H[:, j])
+        assert ax.get_title() == f"output {j + 1}: R = {np.corrcoef(Y[:, j], H[:, j])[0, 1]:.4f}"
+    # without ax: a new pyplot figure, the panels side by side
+    axes = plot_regression(model, X, Y)
+    assert axes.shape == (2,) and axes[0].figure is axes[1].figure
+    assert len(set(plt.get_fignums()) - pyplot_state) == 1
+
+
+def test_regression_plot_bad_input(diabetes, regressor, models, digits):
+    X, y = diabetes
+    with pytest.raises(ValueError, match="regression network's fit; this is a classes model"):
+        plot_regression(models[0], digits[2], digits[3], ax=new_axes())
+    with pytest.raises(ValueError, match="ax must be an Axes, one per output unit"):
+        plot_regression(regressor, X, y, ax=Figure().subplots(1, 2))
+    with pytest.raises(ValueError, match=r"y must have shape \(442,\) for this regression model"):
+        plot_regression(regressor, X, y[:10], ax=new_axes())
+
+
+def _roc_lines(ax):
+    """The ROC curves of `plot_roc`: every line but the chance diagonal, which comes last."""
+    *curves, chance = ax.lines
+    np.testing.assert_array_equal(chance.get_xdata(), [0, 1])
+    return curves
+
+
+def _check_aucs(ax, T, H):
+    """Each curve's area is scikit-learn's one-vs-rest AUC of its column, and its legend says so."""
+    metrics = pytest.importorskip("sklearn.metrics")
+    curves = _roc_lines(ax)
+    assert len(curves) == T.shape[1] == len(ax.get_legend().get_texts())
+    for k, line in enumerate(curves):
+        fpr, tpr = line.get_xdata(), line.get_ydata()
+        auc = np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2
+        assert 0 <= auc <= 1
+        assert auc == pytest.approx(metrics.roc_auc_score(T[:, k], H[:, k]), abs=1e-12)
+        assert line.get_label().endswith(f"AUC = {auc:.3f}")
+        # the exact curve: every distinct threshold, from (0, 0)
+        sk_fpr, sk_tpr, _ = metrics.roc_curve(T[:, k], H[:, k], drop_intermediate=False)
+        np.testing.assert_allclose(fpr, sk_fpr, rtol=0, atol=1e-15)
+        np.testing.assert_allclose(tpr, sk_tpr, rtol=0, atol=1e-15)
+
+
+def test_roc_one_curve_per_class(models, digits):
+    model, X, y = models[2], digits[2], digits[3]
+    ax = new_axes()
+    assert plot_roc(model, X, y, ax=ax) is ax
+    _check_aucs(ax, _one_hot(y, model.classes_), model.predict_proba(X))
+    assert [line.get_label().split(":")[0] for line in _roc_lines(ax)] == [str(c) for c in range(10)]
+    assert ax.get_xlabel() == "false positive rate" and ax.get_ylabel() == "true positive rate"
+
+
+def test_roc_of_a_binary_softmax_classifier(breast_cancer):
+    X, y = breast_cancer
+    model = nnopt.train(X, y, lam=1.0, hidden_layer_sizes=(5,), method="L-BFGS-B", maxiter=10,
+                        activation="tanh", output="softmax")
+    ax = plot_roc(model, X, y, ax=new_axes())
+    _check_aucs(ax, _one_hot(y, model.classes_), model.predict_proba(X))
+    # the two softmax outputs sum to 1: each class's curve has the same area
+    labels = [line.get_label() for line in _roc_lines(ax)]
+    assert labels[0].split("AUC")[1] == labels[1].split("AUC")[1]
+
+
+def test_roc_of_a_multilabel_classifier(digits):
+    X, y = digits[:2]
+    Y = np.column_stack([y % 2 == 0, y >= 5]).astype(int)  # even, and large
+    model = nnopt.train(X, Y, lam=1.0, hidden_layer_sizes=(10,), method="L-BFGS-B", maxiter=10)
+    ax = plot_roc(model, X, Y, ax=new_axes())
+    _check_aucs(ax, Y, model.predict_proba(X))
+    assert ax.get_legend().get_title().get_text() == "label"
+
+
+def test_roc_with_tied_scores():
+    # zero weights: every example gets the same probabilities, one tie of all
+    model = nnopt.Model([np.zeros((3, 5)), np.zeros((2, 4))], classes=["no", "yes"], lam=0.0,
+                        output="softmax", loss="cross_entropy")
+    X, y = np.ones((6, 4)), np.array(["no", "yes", "yes", "no", "yes", "yes"])
+    ax = plot_roc(model, X, y, ax=new_axes())
+    for line in _roc_lines(ax):
+        np.testing.assert_array_equal(line.get_xdata(), [0, 1])
+        np.testing.assert_array_equal(line.get_ydata(), [0, 1])
+        assert line.get_label().endswith("AUC = 0.500")
+    # many ties among distinct scores, as scikit-learn passes them
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(3)
+    positive = rng.integers(0, 2, 200).astype(float)
+    scores = np.round(rng.random(200) + 0.3 * positive, 1)
+    fpr, tpr = nnopt.plots._roc_curve(positive, scores, "class 1")
+    sk_fpr, sk_tpr, _ = metrics.roc_curve(positive, scores, drop_intermediate=False)
+    np.testing.assert_array_equal(fpr, sk_fpr)
+    np.testing.assert_array_equal(tpr, sk_tpr)
+    assert nnopt.plots._trapezoid(fpr, tpr) == pytest.approx(metrics.roc_auc_score(positive, scores),
+                                                             abs=1e-12)
+
+
+def test_roc_bad_input(models, digits, regressor, diabetes):
+    X, y = digits[2], digits[3]
+    few = np.isin(y, [0, 1, 2, 3, 4, 5, 6, 7, 8])
+    with pytest.raises(ValueError, match="y has no examples of class 9"):
+        plot_roc(models[0], X[few], y[few], ax=new_axes())
+    with pytest.raises(ValueError, match="plot_roc draws a classifier's ROC curves; this is a regression"):
+        plot_roc(regressor, *diabetes, ax=new_axes())
+    with pytest.raises(ValueError, match="y holds 11, which is not among labels"):
+        plot_roc(models[0], X[:2], [1, 11], ax=new_axes())
+
+
+def test_error_histogram_stacks_the_sets(models, digits):
+    model = models[0]
+    X_train, y_train, X_test, y_test = digits
+    ax = new_axes()
+    assert plot_error_histogram(model, X_train, y_train, X_test, y_test, labels=("training", "test"),
+                                ax=ax) is ax
+    # errors t − h on every output unit, t the one-hot row of the label
+    errors = [(_one_hot(ys, model.classes_) - model.predict_proba(Xs)).ravel()
+              for Xs, ys in ((X_train, y_train), (X_test, y_test))]
+    edges = np.histogram_bin_edges(np.concatenate(errors), 20)
+    training, test = ax.containers
+    assert len(training) == len(test) == 20
+    np.testing.assert_allclose([bar.get_x() for bar in training], edges[:-1])
+    below = np.zeros(20)
+    for bars, e in zip((training, test), errors):
+        counts = np.array([bar.get_height() for bar in bars])
+        np.testing.assert_array_equal(counts, np.histogram(e, edges)[0])
+        assert counts.sum() == e.size
+        np.testing.assert_array_equal([bar.get_y() for bar in bars], below)  # stacked
+        below += counts
+    (zero,) = ax.lines
+    np.testing.assert_array_equal(zero.get_xdata(), [0, 0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["zero error", "training", "test"]
+
+
+def test_error_histogram_of_a_regression(diabetes, regressor):
+    X, y = diabetes
+    ax = plot_error_histogram(regressor, X, y, bins=7, ax=new_axes())
+    e = y - regressor.predict(X)
+    (bars,) = ax.containers
+    np.testing.assert_array_equal([bar.get_height() for bar in bars], np.histogram(e, 7)[0])
+    assert sum(bar.get_height() for bar in bars) == len(y)
+    assert bars.get_label() == "errors" and ax.get_title() == "error histogram with 7 bins"
+
+
+def test_error_histogram_bad_input(models, digits):
+    X, y = digits[2], digits[3]
+    with pytest.raises(TypeError, match="X, y pairs .* got 3 arrays"):
+        plot_error_histogram(models[0], X, y, X, ax=new_axes())
+    with pytest.raises(ValueError, match=r"one label per data set \(2\)"):
+        plot_error_histogram(models[0], X, y, X, y, labels=["test"], ax=new_axes())
+    with pytest.raises(ValueError, match="bins must be a whole number >= 1"):
+        plot_error_histogram(models[0], X, y, bins=0, ax=new_axes())
+
+
+# --- the record of training -----------------------------------------------------
+
+@pytest.fixture
+def trained(blobs):
+    """A freshly trained network and a plausible record of its training, with validation and test costs."""
+    model = nnopt.train(*blobs, lam=0.1, hidden_layer_sizes=(5,), method="L-BFGS-B", maxiter=25)
+    cost = np.concatenate([[model.initial_cost], model.cost_history])
+    n = cost.size
+    # the held-out costs stop falling after iteration 8 and then rise
+    late = np.maximum(np.arange(n) - 8, 0)
+    validation = 1.2 * cost + 0.01 * late
+    record = {"cost": cost, "validation_cost": validation, "test_cost": 1.3 * cost + 0.012 * late,
+              "gradient_norm": np.geomspace(1.0, 1e-4, n), "step": np.linspace(0.0, 1.0, n),
+              "validation_fails": np.minimum(late, 6).astype(float)}
+    return model, record, int(np.argmin(validation))
+
+
+def test_performance_draws_each_cost_and_the_best_iteration(trained):
+    model, record, best = trained
+    model.history, model.best_iteration = record, best
+    ax = new_axes()
+    assert plot_performance(model, ax=ax) is ax
+    training, validation, test, vertical, marker = ax.lines
+    for line, key in ((training, "cost"), (validation, "validation_cost"), (test, "test_cost")):
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(record["cost"].size))
+        np.testing.assert_array_equal(line.get_ydata(), record[key])
+    np.testing.assert_array_equal(vertical.get_xdata(), [best, best])
+    assert (marker.get_xdata(), marker.get_ydata()) == ([best], [record["validation_cost"][best]])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "training", "validation", "test", f"best: iteration {best}"]
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "iteration"
+    assert ax.get_title() == f"L-BFGS-B: {model.result.message}"
+
+
+def test_performance_without_held_out_costs(trained):
+    model, record, _ = trained
+    model.history, model.best_iteration = {"cost": record["cost"]}, 3
+    model.result = None  # as a model loaded from a file
+    ax = plot_performance(model, ax=new_axes())
+    assert [line.get_label() for line in ax.lines if not line.get_label().startswith("_")] == [
+        "training", "best: iteration 3"]
+    assert ax.lines[-1].get_ydata() == [record["cost"][3]]  # circled on the training cost
+    assert ax.get_title() == "L-BFGS-B"
+    model.best_iteration = None
+    assert len(plot_performance(model, ax=new_axes()).lines) == 1
+
+
+def test_performance_bad_record(trained):
+    model, record, _ = trained
+    model.history = None
+    with pytest.raises(ValueError, match="this model has no training record"):
+        plot_performance(model, ax=new_axes())
+    model.history = {"validation_cost": record["validation_cost"]}
+    with pytest.raises(ValueError, match="training cost under 'cost'"):
+        plot_performance(model, ax=new_axes())
+    model.history = {"cost": record["cost"], "test_cost": record["test_cost"][:-1]}
+    with pytest.raises(ValueError, match=r"history\['test_cost'\] must be a 1-D array with one entry"):
+        plot_performance(model, ax=new_axes())
+    model.history, model.best_iteration = record, record["cost"].size
+    with pytest.raises(ValueError, match="best_iteration must be None or an index"):
+        plot_performance(model, ax=new_axes())
+
+
+def test_training_state_one_panel_per_quantity(trained):
+    model, record, _ = trained
+    model.history = record
+    fig = Figure()
+    axes = plot_training_state(model, fig=fig)
+    assert axes.shape == (3,) and list(axes) == fig.axes
+    n = record["cost"].size
+    panels = (("gradient_norm", "log"), ("step", "linear"), ("validation_fails", "linear"))
+    for ax, (key, scale) in zip(axes, panels):
+        (line,) = ax.lines
+        np.testing.assert_array_equal(line.get_ydata(), record[key])
+        assert ax.get_ylabel() == key and ax.get_yscale() == scale
+        assert ax.get_title() == f"{key} = {record[key][-1]:.3g} at iteration {n - 1}"
+    assert axes[2].lines[0].get_drawstyle() == "steps-post"  # a count holds until the next iteration
+    assert axes[0].get_shared_x_axes().joined(axes[0], axes[2])
+    assert axes[2].get_xlabel() == "iteration"
+    # a method's own quantities, in their own order: mu on a log scale
+    model.history = {"cost": record["cost"], "mu": np.geomspace(1e-3, 10, n),
+                     "gradient_norm": record["gradient_norm"]}
+    axes = plot_training_state(model, fig=Figure())
+    assert [ax.get_ylabel() for ax in axes] == ["gradient_norm", "mu"]
+    assert axes[1].get_yscale() == "log"
+
+
+def test_training_state_bad_input(trained, pyplot_state):
+    model, record, _ = trained
+    model.history = {"cost": record["cost"]}
+    with pytest.raises(ValueError, match="holds none of the quantities plot_training_state draws"):
+        plot_training_state(model, fig=Figure())
+    model.history = record
+    fig = Figure()
+    fig.add_subplot()
+    with pytest.raises(ValueError, match="fig already holds 1 Axes"):
+        plot_training_state(model, fig=fig)
+    axes = plot_training_state(model)  # a new pyplot figure
+    (new,) = set(plt.get_fignums()) - pyplot_state
+    assert axes[0].figure is plt.figure(new)
 
 
 # --- the command line -------------------------------------------------------
