@@ -220,7 +220,8 @@ def _run_gd(objective, theta0, recorder, learning_rate, maxiter, momentum):
         J, grad, finite = _checked(objective, theta, gradient=k < maxiter)
         if not finite:
             raise _diverged(recorder, theta0, learning_rate, k, "iteration", "the cost or its gradient")
-        recorder.record(theta, J)
+        # before the next step, which writes over grad; the last one has none (the recorder finds it)
+        recorder.record(theta, J, None if grad is None else float(np.linalg.norm(grad)))
     return theta, _result(objective, theta, recorder, learning_rate, "iteration", J0, njev=maxiter)
 
 
@@ -238,10 +239,11 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
                 raise _diverged(recorder, theta0, learning_rate, epoch, "epoch",
                                 "the mini-batch cost, its gradient or the parameters")
             step_costs.append(J_B)
-        J, _, finite = _checked(objective, theta, gradient=False)
+        # the whole data's J and gradient at the epoch's end, for the record
+        J, grad, finite = _checked(objective, theta)
         if not finite:
-            raise _diverged(recorder, theta0, learning_rate, epoch, "epoch", "the cost")
-        recorder.record(theta, J)
+            raise _diverged(recorder, theta0, learning_rate, epoch, "epoch", "the cost or its gradient")
+        recorder.record(theta, J, float(np.linalg.norm(grad)))
     # the first batch cost, at θ0, is an unbiased estimate of J(θ0)
     return theta, _result(objective, theta, recorder, learning_rate, "epoch", step_costs[0],
                           njev=len(step_costs), step_costs=np.array(step_costs))

@@ -18,13 +18,15 @@ __all__ = ["Model", "load"]
 
 # Written into every model file; a file without it is not an nnopt model.
 _FORMAT = "nnopt-model"
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3
 # The arrays of a model file of each version: `save` writes them, `load` needs them.
 # Version 2 adds the units and the kind of target; version-1 files are the
 # course's network (sigmoid units and outputs, classes) and still load.
 _KEYS = ("format", "format_version", "layer_sizes", "theta", "classes", "lam", "loss", "method",
          "cost_history", "time_history", "n_iter", "n_evals", "initial_cost")
 _KEYS_2 = _KEYS + ("activation", "output", "target")
+# Version 3 adds the training record: "history_<name>" arrays and best_iteration.
+_HISTORY = "history_"
 
 
 class Model:
@@ -68,13 +70,26 @@ class Model:
     network : nnopt.network.Network
         What the network is: its layer sizes, units and loss, which
         ``layer_sizes``, ``activation``, ``output`` and ``loss`` read.
+    history : dict of str to ndarray
+        The training record, one entry per iteration, iteration 0 the
+        initial θ: "cost" (the training objective J), "gradient_norm",
+        "time" (seconds since the start), with a validation set
+        "validation_cost", "validation_score" (accuracy or R²) and
+        "validation_fails" (iterations since the validation cost last
+        fell), and the method's own quantities ("mu", ...). NaN where a
+        quantity is unknown (models saved before version 3 have only the
+        cost and the time).
+    best_iteration : int
+        The iteration whose θ the model holds: the lowest validation
+        cost's with a validation set, else the last.
     thetas, classes_, lam, cost_history, time_history, n_iter, n_evals,
     method, result, initial_cost, target
     """
 
     def __init__(self, thetas, classes, lam, loss=None, cost_history=(), time_history=(),
                  n_iter=0, n_evals=0, method=None, result=None, initial_cost=None, *,
-                 activation="sigmoid", output="sigmoid", target="classes"):
+                 activation="sigmoid", output="sigmoid", target="classes", history=None,
+                 best_iteration=None):
         self.thetas = [np.asarray(t, dtype=np.float64) for t in thetas]
         self.network = Network([self.thetas[0].shape[1] - 1] + [t.shape[0] for t in self.thetas],
                                activation, output, loss)
@@ -96,6 +111,16 @@ class Model:
         self.n_iter, self.n_evals = int(n_iter), int(n_evals)
         self.result = result
         self.initial_cost = initial_cost
+        if history is None:  # a model from before the record: its cost curve is all there is
+            n = self.cost_history.size
+            history = {"cost": np.r_[np.nan if initial_cost is None else initial_cost, self.cost_history],
+                       "gradient_norm": np.full(n + 1, np.nan),
+                       "time": np.r_[0.0, self.time_history] if self.time_history.size == n else np.full(n + 1, np.nan)}
+        self.history = {name: np.asarray(values, dtype=np.float64) for name, values in history.items()}
+        lengths = {name: values.shape for name, values in self.history.items()}
+        if len(set(lengths.values())) > 1 or any(len(shape) != 1 for shape in lengths.values()):
+            raise ValueError(f"history must map names to 1-D arrays of one length; got shapes {lengths}")
+        self.best_iteration = self.n_iter if best_iteration is None else int(best_iteration)
 
     @property
     def theta(self):
@@ -254,6 +279,8 @@ class Model:
             cost_history=self.cost_history, time_history=self.time_history,
             n_iter=np.array(self.n_iter), n_evals=np.array(self.n_evals),
             initial_cost=np.array(np.nan if self.initial_cost is None else self.initial_cost),
+            best_iteration=np.array(self.best_iteration),
+            **{_HISTORY + name: values for name, values in self.history.items()},
         )
         _write_replacing(os.fspath(path), lambda f: np.savez(f, **arrays))
 
@@ -433,6 +460,9 @@ def load(path):
         initial = float(data["initial_cost"])
         units = {} if version == 1 else dict(
             activation=str(data["activation"]), output=str(data["output"]), target=str(data["target"]))
+        if version >= 3:
+            units.update(best_iteration=int(data["best_iteration"]),
+                         history={k[len(_HISTORY):]: data[k] for k in data if k.startswith(_HISTORY)})
         return Model(
             reshape(theta, sizes), data["classes"], float(data["lam"]), str(data["loss"]),
             data["cost_history"], data["time_history"], int(data["n_iter"]), int(data["n_evals"]),

@@ -137,7 +137,7 @@ class Objective:
         J, g = evaluate(theta, self.problem, gradient=gradient, check=False)
         self.n_evals += 1
         self._last = (theta.copy(), J, g)
-        self._recent.append((self._last[0], J))
+        self._recent.append((self._last[0], J, None if g is None else float(np.linalg.norm(g))))
         del self._recent[:-8]
         return self._last
 
@@ -272,10 +272,27 @@ class Objective:
 
     def recorded_cost(self, theta):
         """J at θ if one of the last few evaluations was at θ, else None."""
-        for t, J in reversed(self._recent):
+        for t, J, _ in reversed(self._recent):
             if np.array_equal(t, theta):
                 return J
         return None
+
+    def gradient_norm(self, theta):
+        """‖∂J/∂θ‖ at θ: from the last few evaluations when one was at θ with its gradient,
+        else from a new evaluation (counted in `n_evals`).
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        float
+        """
+        for t, _, norm in reversed(self._recent):
+            if norm is not None and np.array_equal(t, theta):
+                return norm
+        return float(np.linalg.norm(self(theta)[1]))
 
     def batch(self, rows):
         """The objective on some of the examples, for mini-batch gradient descent.

@@ -21,6 +21,8 @@ multioutput   (m, k) real values      identity    (m, k) values
 
 import numpy as np
 
+from . import _validation as v
+
 __all__ = ["KINDS", "encode", "encode_labels", "decode"]
 
 KINDS = ("classes", "multilabel", "regression", "multioutput")
@@ -116,6 +118,47 @@ def encode(y, m, output):
         return "multilabel", np.arange(arr.shape[1]), arr.astype(np.float64)
     classes, idx = encode_labels(arr, m)
     return "classes", classes, idx
+
+
+def encode_as(y, m, kind, classes, output, name="y"):
+    """y encoded as the training targets were (`encode`): the same kind, classes in the same units.
+
+    Parameters
+    ----------
+    y : array_like, shape (m,) or (m, K)
+        Targets of another set of rows (a validation set), in the user's labels.
+    m : int
+        Its rows.
+    kind, classes, output
+        What `encode` gave for the training targets, and the output units.
+    name : str
+        What to call y in errors.
+
+    Returns
+    -------
+    ndarray
+        Class indices (m,) into `classes`, or an (m, K) matrix.
+    """
+    if kind == "classes":
+        labels = np.asarray(y)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.ndim != 1 or labels.shape[0] != m:
+            raise ValueError(f"{name} must be 1-D with one label per row ({m}); got shape {labels.shape}")
+        labels = v.check_labels_like(labels, classes, name)
+        where = np.clip(np.searchsorted(classes, labels), 0, classes.size - 1)
+        unknown = classes[where] != labels
+        if unknown.any():
+            shown = classes.tolist() if classes.size <= 10 else classes[:10].tolist() + ["..."]
+            raise ValueError(f"{name} holds the label {labels[np.argmax(unknown)]!r}, which is not among "
+                             f"the training classes {shown}")
+        return where.astype(np.intp)
+    got, _, targets = encode(y, m, output)
+    K = targets.shape[1]
+    if got != kind or (classes is not None and K != classes.size):
+        raise ValueError(f"{name} must be targets of the training kind ({kind}, shape (m, {K}) or (m,)); "
+                         f"got a {got} target of shape {np.shape(y)}")
+    return targets
 
 
 def decode(h, kind, classes):

@@ -1,10 +1,12 @@
-"""train(X, y, lam): fit a sigmoid network with one of SciPy's optimizers.
+"""train(X, y, lam): fit a network with one of SciPy's optimizers, or gradient descent.
 
-Every optimizer reports to one `_Recorder`, which keeps the cost curve
-(``cost_history``, one entry per iteration), the wall time of each entry,
-the last accepted parameters, and enforces ``maxiter`` where SciPy cannot.
-Ctrl-C and optimizer failures end in the same place: a model built from the
-last accepted parameters, and a warning.
+Every method reports each accepted iteration to one `nnopt.record.Recorder`,
+which keeps the training record (`Model.history`: the cost, the gradient
+norm, the time, the method's own quantities, and the validation cost and
+score), stops the run at maxiter where SciPy cannot, and on a validation
+set stops it as MATLAB's ``train`` does. Ctrl-C and optimizer failures end
+in the same place: a model built from the last accepted parameters (the
+best validation iteration's, with a validation set), and a warning.
 """
 
 import numbers
@@ -16,13 +18,14 @@ import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
 from . import _validation as v
-from ._problem import as_rows, check_features, is_dask
+from ._problem import as_rows, bind, check_features
 from ._threads import scipy_blas_limited
 from . import descent as _descent
 from .errors import ConvergenceWarning
 from .model import Model
 from .objective import Objective, check_fraction
 from .progress import ProgressBar
+from .record import IterationLimit, Recorder, StopTraining, Validation, hold_out
 from .targets import encode, encode_labels  # noqa: F401  (encode_labels: nnopt.training's before)
 from .parameters import random_init, reshape
 
@@ -76,74 +79,8 @@ _CURVATURES = ("gauss-newton", "hessian")
 _DESCENT = frozenset({"gd", "sgd"})
 
 
-class _IterationLimit(Exception):
-    """Raised from the callback when maxiter iterations are done."""
-
-
 class _NonFinite(Exception):
     """The optimizer asked for the cost at a non-finite θ, or got a non-finite cost."""
-
-
-class _Recorder:
-    """The cost curve of a run: one entry per optimizer iteration.
-
-    Parameters
-    ----------
-    stop_after : int or None
-        Raise `_IterationLimit` once this many entries exist (for optimizers
-        that cannot be given an iteration limit themselves).
-    verbose : bool
-        Print each entry as it arrives.
-    progress : nnopt.progress.ProgressBar or None
-        Advanced by one at each entry.
-
-    Notes
-    -----
-    A Ctrl-C can arrive between any two bytecodes. Each entry is therefore
-    committed by one list append, then the parameters by one assignment
-    that names how many entries they go with: an interruption between the
-    two leaves an entry that `costs`, `times` and `x` leave out, so the
-    model a run returns always has θ and a cost curve that match.
-    """
-
-    def __init__(self, stop_after=None, verbose=False, progress=None):
-        self.stop_after, self.verbose, self.progress = stop_after, verbose, progress
-        self._entries = []  # (J, seconds) per iteration
-        self._x = (None, 0)  # (θ of the last committed entry, entries it goes with)
-        self.evals_before = 0
-        self.t0 = time.perf_counter()
-
-    @property
-    def x(self):
-        """θ of the last entry, or None before the first."""
-        return self._x[0]
-
-    @property
-    def costs(self):
-        """J after each iteration, as a list."""
-        return [J for J, _ in self._entries[:self._x[1]]]
-
-    @property
-    def times(self):
-        """Seconds since the start at each entry, as a list."""
-        return [t for _, t in self._entries[:self._x[1]]]
-
-    def record(self, theta, J):
-        """Log J at the accepted parameters θ (copied)."""
-        x = np.array(theta, dtype=np.float64)
-        entry = (float(J), time.perf_counter() - self.t0)
-        n = self._x[1]
-        del self._entries[n:]  # an entry an interruption left without its θ
-        self._entries.append(entry)
-        self._x = (x, n + 1)
-        if self.verbose:
-            if n == 0:
-                print(f"{'iter':>6}  {'cost':>12}  {'time (s)':>8}", flush=True)
-            print(f"{n + 1:6d}  {entry[0]:12.6f}  {entry[1]:8.2f}", flush=True)
-        if self.progress is not None:
-            self.progress.update(entry[0])
-        if self.stop_after is not None and n + 1 >= self.stop_after:
-            raise _IterationLimit
 
 
 def _check_method(method):
@@ -223,7 +160,7 @@ def _check_hidden(hidden_layer_sizes):
 def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, seed=0,
           loss=None, verbose=False, dtype=None, options=None, *, activation="sigmoid",
           output="sigmoid", sample_weight=None, progress=None, working_memory=None, curvature=None,
-          curvature_fraction=1.0, **descent):
+          curvature_fraction=1.0, validation=None, max_fail=6, **descent):
     """Train a network by backpropagation.
 
     Parameters
@@ -289,13 +226,27 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         the gradient read them all. 1 (the default) reads all of them.
         Products on a sample are cheaper in proportion and still steer the
         Newton step (benchmarks/README.md: 0.2 on the digits).
+    validation : None, float or (X_val, y_val)
+        A validation set, for early stopping as MATLAB's ``train`` does it:
+        a fraction in (0, 1) of the rows of X held out (stratified by class
+        for labels, drawn from `seed`; X in memory), or an explicit pair in
+        the labels of y. Its cost (the unregularized J on its rows) is
+        computed after every iteration, and the model returned holds the θ
+        of the iteration where it was lowest.
+    max_fail : int
+        With a validation set: stop once the validation cost has not
+        fallen for this many iterations in a row (MATLAB's default, 6).
     **descent
         Options of the "gd" and "sgd" methods (see `nnopt.descent`).
 
     Returns
     -------
     Model
-        With ``cost_history`` (J after each iteration), ``time_history``,
+        With ``history`` (per iteration, iteration 0 the initial θ: "cost",
+        "gradient_norm", "time", and with a validation set
+        "validation_cost", "validation_score", "validation_fails"),
+        ``best_iteration`` (the iteration whose θ it holds),
+        ``cost_history`` (J after each iteration), ``time_history``,
         ``n_iter``, ``n_evals`` and SciPy's ``result``.
 
     Warns
@@ -321,9 +272,12 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     hidden = _check_hidden(hidden_layer_sizes)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None; got {progress!r}")
+    max_fail = v.check_int(max_fail, "max_fail", 1)
     X = _checked_X(X)
     kind, classes, targets = encode(y, X.shape[0], output)
     sizes = (X.shape[1], *hidden, targets.shape[1] if targets.ndim == 2 else classes.size)
+    X, targets, sample_weight, held_out = hold_out(X, targets, sample_weight, validation, kind, classes,
+                                                   output, seed)
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"options must be a dict of scipy.optimize.minimize options or None; got {options!r}")
     if key in _DESCENT:
@@ -338,30 +292,41 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
                           sample_weight=sample_weight, working_memory=working_memory)
     if objective.range is not None:
         v.warn_if_unscaled_range(objective.range, stacklevel=3)
+    net = objective.net
+    checker = None if held_out is None else Validation(
+        bind(*held_out, 0.0, net, objective.problem.dtype, working_memory=working_memory)[0], kind)
     theta0 = random_init(sizes, seed=seed)
     if curvature_fraction < 1:
         run_args += (objective.sampled_curvature(curvature_fraction, _sampling_seed(seed)),)
 
     with ProgressBar(limit, enabled=progress) as bar:
-        recorder = _Recorder(verbose=verbose, progress=bar)
-        initial = objective.forward_cost(theta0)
-        recorder.evals_before = objective.n_evals  # so that result.nfev counts the optimizer's own
+        recorder = Recorder(objective, checker, max_fail, verbose=verbose, progress=bar)
+        # with the gradient, which the optimizer's first call takes: its own first evaluation
+        initial = objective.cost(theta0)
+        recorder.start(theta0, initial)
         try:
             theta, result = run(objective, theta0, recorder, *run_args)
+        except StopTraining as stop:
+            theta, result = _stopped(recorder, theta0, initial, objective, str(stop),
+                                     status=1 if isinstance(stop, IterationLimit) else 3)
         except KeyboardInterrupt:
             theta, result = _stopped(recorder, theta0, initial, objective,
                                      "interrupted by KeyboardInterrupt (Ctrl-C)")
-            warnings.warn(f"training was interrupted after {len(recorder.costs)} iteration(s); "
+            warnings.warn(f"training was interrupted after {recorder.n_iter} iteration(s); "
                           "the model holds the parameters of the last completed iteration",
                           ConvergenceWarning, stacklevel=2)
         except _NonFinite as e:
             theta, result = _stopped(recorder, theta0, initial, objective, str(e))
             _warn_failure(method, result, stacklevel=2)
-    net = objective.net
+    history = recorder.history
+    best = recorder.n_iter
+    if checker is not None:  # the θ of the lowest validation cost, whatever stopped the run
+        theta, best = recorder.best
+        result.x, result.fun = theta, float(history["cost"][best])
     return Model(reshape(theta, sizes), classes, objective.lam, net.loss, recorder.costs, recorder.times,
-                 n_iter=len(recorder.costs), n_evals=objective.n_evals, method=method,
+                 n_iter=recorder.n_iter, n_evals=objective.n_evals, method=method,
                  result=result, initial_cost=initial, activation=net.activation, output=net.output,
-                 target=kind)
+                 target=kind, history=history, best_iteration=best)
 
 
 def _checked_X(X):
@@ -370,11 +335,12 @@ def _checked_X(X):
 
 
 def _stopped(recorder, theta0, initial, objective, message, status=-1):
-    """The result of a run that ended early: its last accepted point."""
+    """The result of a run that ended early: its last accepted point. A validation stop
+    (status 3) is a success, as MATLAB counts it; the others are not."""
     x = recorder.x if recorder.x is not None else theta0.copy()
     fun = recorder.costs[-1] if recorder.costs else initial
-    result = OptimizeResult(x=x, fun=fun, success=False, status=status, message=message,
-                            nit=len(recorder.costs), nfev=objective.n_evals - recorder.evals_before)
+    result = OptimizeResult(x=x, fun=fun, success=status == 3, status=status, message=message,
+                            nit=recorder.n_iter, nfev=objective.n_evals)
     return x, result
 
 
@@ -422,23 +388,20 @@ def _run_scipy(objective, theta0, recorder, key, maxiter, options, curvature=Non
         def callback(intermediate_result):
             recorder.record(intermediate_result.x, intermediate_result.fun)
 
-    try:
-        with scipy_blas_limited():
-            products = objective if products is None else products
-            hessp = None if curvature is None else (
-                products.hessp if curvature == "hessian" else products.gauss_newton)
-            result = minimize(fun, theta0, jac=True, hessp=hessp, method=key, callback=callback,
-                              options=options)
-    except _IterationLimit:
-        # at least one iteration was recorded, so theta0 and the initial cost go unused
-        _, result = _stopped(recorder, theta0, None, objective,
-                             "Maximum number of iterations reached (maxiter).", status=1)
+    # a StopTraining from the callback (TNC's iteration limit, a validation
+    # stop) leaves minimize and this function for train, which ends the run
+    with scipy_blas_limited():
+        products = objective if products is None else products
+        hessp = None if curvature is None else (
+            products.hessp if curvature == "hessian" else products.gauss_newton)
+        result = minimize(fun, theta0, jac=True, hessp=hessp, method=key, callback=callback,
+                          options=options)
     theta = np.array(result.x, dtype=np.float64)
     if recorder.x is None or not np.array_equal(theta, recorder.x):
         # The optimizer returned a point that ended no iteration (it stopped
         # inside one): keep the curve consistent with the returned model.
         recorder.stop_after = None
         recorder.record(theta, _cost_at(objective, theta))
-    if not result.success and len(recorder.costs) < maxiter:
+    if not result.success and recorder.n_iter < maxiter:
         _warn_failure(key.upper(), result, stacklevel=3)
     return theta, result

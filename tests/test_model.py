@@ -196,11 +196,12 @@ def test_a_newer_or_garbled_format_version_is_named(tmp_path):
 
 
 def test_a_model_file_holds_exactly_the_arrays_load_needs(trained, tmp_path):
-    from nnopt.model import _KEYS_2
+    from nnopt.model import _HISTORY, _KEYS_2
     model, _ = trained
     model.save(tmp_path / "m.npz")
     with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
-        assert sorted(f.files) == sorted(_KEYS_2)
+        record = [_HISTORY + name for name in ("cost", "gradient_norm", "time")]
+        assert sorted(f.files) == sorted(_KEYS_2 + ("best_iteration", *record))
 
 
 def test_a_version_1_model_file_still_loads(trained, tmp_path):

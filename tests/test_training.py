@@ -8,6 +8,7 @@ import pytest
 from scipy.optimize import OptimizeWarning
 
 import nnopt
+from nnopt.record import Recorder
 from nnopt import training
 from nnopt.training import ConvergenceWarning, DEFAULT_MAXITER, encode_labels
 
@@ -55,8 +56,9 @@ def test_cost_history_is_monotone_complete_and_ends_at_the_model(small, method):
     assert np.all(np.diff(h) <= 0), f"{method} cost went up: {h}"
     assert h[-1] < model.initial_cost
     assert h[-1] == pytest.approx(_cost_of(model, X, y), rel=1e-12)
-    # the curve reuses the optimizer's own evaluations: none are added for it
-    assert model.n_evals == model.result.nfev + 1  # + the initial cost
+    # the curve reuses the optimizer's own evaluations: none are added for it, and
+    # the initial cost is the optimizer's first evaluation (kept, with its gradient)
+    assert model.n_evals == model.result.nfev
 
 
 @pytest.mark.parametrize("method", ["TNC", "CG", "L-BFGS-B", "BFGS", "Newton-CG", "SLSQP", "trust-constr"])
@@ -335,9 +337,8 @@ def test_lambda_0_with_huge_weights_gives_a_finite_cost_not_nan():
 
 
 def _interrupt_at_line(offset, call):
-    """A tracer that raises KeyboardInterrupt at line `offset` of _Recorder.record, in its `call`-th call."""
-    import sys
-    first = training._Recorder.record.__code__.co_firstlineno
+    """A tracer that raises KeyboardInterrupt at line `offset` of Recorder._commit, in its `call`-th call."""
+    first = Recorder._commit.__code__.co_firstlineno
     seen = {"calls": 0}
 
     def local(frame, event, arg):
@@ -347,7 +348,7 @@ def _interrupt_at_line(offset, call):
         return local
 
     def tracer(frame, event, arg):
-        if frame.f_code is training._Recorder.record.__code__:
+        if frame.f_code is Recorder._commit.__code__:
             if event == "call" and seen["calls"] >= 0:
                 seen["calls"] += 1
             return local
@@ -362,10 +363,10 @@ def test_ctrl_c_anywhere_inside_the_recorder_leaves_theta_and_the_curve_matching
     import sys
     X, y = nnopt.load_digits()
     X, y = X[::20], y[::20]
-    n_lines = len(inspect.getsource(training._Recorder.record).splitlines())
+    n_lines = len(inspect.getsource(Recorder._commit).splitlines())
     interrupted = 0
     for offset in range(1, n_lines):
-        tracer, seen = _interrupt_at_line(offset, call=3)
+        tracer, seen = _interrupt_at_line(offset, call=4)  # call 1 records iteration 0
         sys.settrace(tracer)
         try:
             with warnings.catch_warnings(record=True):
@@ -378,6 +379,7 @@ def test_ctrl_c_anywhere_inside_the_recorder_leaves_theta_and_the_curve_matching
             continue  # no line at this offset ran
         interrupted += 1
         assert len(model.cost_history) == len(model.time_history) == model.n_iter
+        assert {len(values) for values in model.history.values()} == {model.n_iter + 1}
         assert model.n_iter in (2, 3)
         # the model's θ is the one whose cost ends the curve
         J = nnopt.cost(model.theta, X, np.searchsorted(model.classes_, y), 1.0, model.layer_sizes)
