@@ -24,6 +24,12 @@ nesterov : bool
     Nesterov's momentum (default False).
 batch_size : int in [1, m], sgd only
     b, default 64 (or m when m < 64).
+epoch_cost : {"full", "batches"}, sgd only
+    What an epoch records: "full" (default) the whole data's J at its end,
+    a forward pass over all m examples; "batches" the mean of the epoch's
+    mini-batch costs, each at its step's θ (scikit-learn's ``loss_curve_``),
+    which costs no pass of its own. Either way the gradient norm of an
+    epoch is that of the mean of its mini-batch gradients, an estimate.
 epochs : int >= 1, sgd only
     Passes over the data, default 30. ``train``'s ``maxiter`` is another
     name for it (give one of the two), so that for every method maxiter
@@ -43,8 +49,10 @@ sgd
     One iteration is one epoch, a pass over the m examples in a fresh random
     order in batches of b (the last batch of an epoch holds the remaining
     m mod b examples when b does not divide m). ``cost_history`` holds the
-    full-data J after each epoch, the only full-data evaluations besides
-    train's J(θ0): ``n_evals`` is epochs + 1. ``result.step_costs``, shape
+    full-data J after each epoch (``epoch_cost="full"``), the only
+    full-data evaluations besides train's J(θ0): ``n_evals`` is epochs + 1;
+    with ``epoch_cost="batches"`` it holds the mean mini-batch cost of
+    each epoch, and ``n_evals`` is 1. ``result.step_costs``, shape
     (epochs·⌈m/b⌉,), holds the mini-batch cost of every step at the
     parameters before that step (an unbiased estimate of the full cost
     there), and ``result.njev`` the number of mini-batch gradients.
@@ -95,7 +103,7 @@ __all__ = ["DEFAULTS", "prepare"]
 DEFAULTS = MappingProxyType({
     "gd": MappingProxyType({"learning_rate": 1.5, "maxiter": 500, "momentum": 0.0, "nesterov": False}),
     "sgd": MappingProxyType({"learning_rate": 0.5, "batch_size": 64, "epochs": 30, "momentum": 0.0,
-                             "nesterov": False}),
+                             "nesterov": False, "epoch_cost": "full"}),
 })
 
 
@@ -147,7 +155,10 @@ def prepare(method, maxiter, m, seed, options):
     epochs = v.check_int(opts["epochs"] if maxiter is None else maxiter, "epochs", 1, None)
     # the default batch is the whole of a training set smaller than it
     batch_size = v.check_int(options.get("batch_size", min(defaults["batch_size"], m)), "batch_size", 1, m)
-    return _run_sgd, (learning_rate, epochs, batch_size, momentum, _shuffler(seed)), epochs
+    if opts["epoch_cost"] not in ("full", "batches"):
+        raise ValueError(f"epoch_cost must be 'full' or 'batches'; got {opts['epoch_cost']!r}")
+    full = opts["epoch_cost"] == "full"
+    return _run_sgd, (learning_rate, epochs, batch_size, momentum, _shuffler(seed), full), epochs
 
 
 def _shuffler(seed):
@@ -225,25 +236,33 @@ def _run_gd(objective, theta0, recorder, learning_rate, maxiter, momentum):
     return theta, _result(objective, theta, recorder, learning_rate, "iteration", J0, njev=maxiter)
 
 
-def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, momentum, rng):
-    """Mini-batch SGD for a number of epochs, recording the full-data J after each."""
+def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, momentum, rng, full=True):
+    """Mini-batch SGD for a number of epochs, recording the full-data J (or the mean
+    mini-batch cost, without `full`) after each."""
     m = objective.X.shape[0]
     theta, velocity = theta0.copy(), np.zeros_like(theta0)
     step_costs = []
+    mean_gradient = np.empty_like(theta0)
     for epoch in range(1, epochs + 1):
         order = rng.permutation(m)
+        mean_gradient[:] = 0
         for start in range(0, m, batch_size):
+            rows = order[start:start + batch_size]
             # Objective.batch scales λ by b/m: each step is an unbiased estimate of the full one
-            J_B, grad, finite = _checked(objective.batch(order[start:start + batch_size]), theta)
+            J_B, grad, finite = _checked(objective.batch(rows), theta)
+            mean_gradient += (rows.size / m) * grad  # before the step writes over grad
             if not finite or not _step(theta, velocity, grad, learning_rate, momentum):
                 raise _diverged(recorder, theta0, learning_rate, epoch, "epoch",
                                 "the mini-batch cost, its gradient or the parameters")
             step_costs.append(J_B)
-        # the whole data's J and gradient at the epoch's end, for the record
-        J, grad, finite = _checked(objective, theta)
-        if not finite:
-            raise _diverged(recorder, theta0, learning_rate, epoch, "epoch", "the cost or its gradient")
-        recorder.record(theta, J, float(np.linalg.norm(grad)))
+        if full:
+            J, _, finite = _checked(objective, theta, gradient=False)
+            if not finite:
+                raise _diverged(recorder, theta0, learning_rate, epoch, "epoch", "the cost")
+        else:  # each batch's cost weighs as its share of the rows, as the gradient does
+            sizes = np.diff(np.r_[np.arange(0, m, batch_size), m])
+            J = float(np.dot(step_costs[-sizes.size:], sizes)) / m
+        recorder.record(theta, J, float(np.linalg.norm(mean_gradient)))
     # the first batch cost, at θ0, is an unbiased estimate of J(θ0)
     return theta, _result(objective, theta, recorder, learning_rate, "epoch", step_costs[0],
                           njev=len(step_costs), step_costs=np.array(step_costs))

@@ -309,3 +309,19 @@ def test_nesterov_reaches_train_and_changes_the_run():
     assert not np.allclose(plain.theta, ahead.theta)
     with pytest.raises(TypeError, match="nesterov must be True or False"):
         _train("sgd", nesterov="yes", **SMALL["sgd"])
+
+
+def test_sgd_epoch_cost_batches_records_the_mean_batch_cost_without_a_full_pass():
+    model = _train("sgd", batch_size=7, epochs=4, epoch_cost="batches")  # batches 7, 7, 7, 7, 2
+    assert model.n_evals == 1  # train's J(θ0) alone: no full-data pass per epoch
+    steps = model.result.step_costs.reshape(4, 5)
+    sizes = np.array([7, 7, 7, 7, 2])
+    np.testing.assert_allclose(model.cost_history, steps @ sizes / M, rtol=1e-14)
+    full = _train("sgd", batch_size=7, epochs=4)
+    np.testing.assert_array_equal(model.theta, full.theta)  # the same steps: only the record differs
+    assert np.all(np.isfinite(model.history["gradient_norm"]))
+
+
+def test_sgd_epoch_cost_is_checked():
+    with pytest.raises(ValueError, match=r"epoch_cost must be 'full' or 'batches'; got 'mean'"):
+        _train("sgd", epochs=1, epoch_cost="mean")
