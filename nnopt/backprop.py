@@ -36,7 +36,7 @@ from .network import Network
 __all__ = ["cost", "regularized_gradient", "cost_and_gradient", "forward_cost"]
 
 
-def forward(thetas, net, X, check=False):
+def forward(thetas, net, X, check=False, z2=None):
     """Forward propagation up to the output layer's z^(L).
 
     Parameters
@@ -48,6 +48,9 @@ def forward(thetas, net, X, check=False):
     check : bool
         Raise if z^(2) is not finite (X @ Θ^(1)ᵀ overflowed): the units
         would saturate silently and J would look finite.
+    z2 : ndarray, shape (m, s_2), optional
+        z^(2), when the caller made it (with another product in the same
+        pass over X, as the curvature products do); written over.
 
     Returns
     -------
@@ -59,7 +62,9 @@ def forward(thetas, net, X, check=False):
     g = net.unit.g
     a = [X]
     for l, Th in enumerate(thetas):
-        if check and l == 0:
+        if l == 0 and z2 is not None:
+            z = z2
+        elif check and l == 0:
             with np.errstate(over="ignore", invalid="ignore"):  # looked at just below
                 z = X @ Th[:, 1:].T
                 z += Th[:, 0]

@@ -35,11 +35,23 @@ __all__ = ["hessian_vector_product", "gauss_newton_product", "Curvature", "at"]
 
 
 class _Block:
-    """The forward pass of one block at θ, and (made when H·v first asks) its δ^(l)."""
+    """The forward pass of one block at θ, and (made when H·v first asks) its δ^(l).
 
-    def __init__(self, block, thetas):
+    Given the first direction V, z^(2) = X Θ^(1)ᵀ and R{z^(2)} = X V^(1)ᵀ
+    come from one product with the two stacked, one pass over the block's X
+    where two products would make two; R{z^(2)} is kept for that first
+    product.
+    """
+
+    def __init__(self, block, thetas, V=None):
         net = block.net
-        self.a, z = forward(thetas, net, block.X)
+        z2 = self.Rz2 = None
+        if V is not None:
+            s2 = thetas[0].shape[0]
+            both = block.X @ np.vstack([thetas[0][:, 1:], V[0][:, 1:]]).T
+            z2 = both[:, :s2] + thetas[0][:, 0]
+            self.Rz2 = both[:, s2:] + V[0][:, 0]
+        self.a, z = forward(thetas, net, block.X, z2=z2)
         self.a[0] = None  # X itself is read again from the block, not kept
         self.gprime = [None] + [net.unit.derivative(a) for a in self.a[1:]]  # g′(z^(l))
         self.h = net.pair.output(z)  # written over z^(L)
@@ -86,10 +98,13 @@ class Curvature:
         Whether θ is checked (finite; within float32's range in float32).
     """
 
-    def __init__(self, theta, p, check=True):
+    def __init__(self, theta, p, check=True, v=None):
         self.p = p
         self.thetas = p.net.thetas(in_dtype(theta, p, check))
-        self._blocks = [_Block(block, self.thetas) for block in p.blocks()]
+        # the first direction's products with X ride on the forward pass (`_Block`)
+        self._first = None if v is None else v.astype(p.dtype, copy=False)
+        V = None if v is None else p.net.thetas(self._first)
+        self._blocks = [_Block(block, self.thetas, V) for block in p.blocks()]
 
     def hessp(self, v, check=True):
         """H·v, the exact Hessian of J at θ times v: float64, shape (n_params,)."""
@@ -103,8 +118,11 @@ class Curvature:
         p = self.p
         if check:
             v = _checked_direction(v, p)
-        V = p.net.thetas(v.astype(p.dtype, copy=False))
-        (out,) = add_in_order((self._block_product(kept, block, V, exact),)
+        cast = v.astype(p.dtype, copy=False)
+        first = self._first is not None and (cast is self._first or np.array_equal(cast, self._first))
+        self._first = None  # R{z^(2)} of the first direction serves one product
+        V = p.net.thetas(cast)
+        (out,) = add_in_order((self._block_product(kept, block, V, exact, first),)
                               for kept, block in zip(self._blocks, p.blocks()))
         # λ/(2Σw)·ΣΘ² has Hessian λ/Σw on every non-bias weight, 0 on the biases
         if p.lam:
@@ -112,19 +130,25 @@ class Curvature:
                 R[:, 1:] += (p.lam * p.scale) * W[:, 1:]
         return out
 
-    def _block_product(self, kept, block, V, exact):
-        Ra, RzL = self._r_forward(kept, block.X, V)
+    def _block_product(self, kept, block, V, exact, first):
+        Rz2, kept.Rz2 = kept.Rz2 if first else None, None
+        Ra, RzL = self._r_forward(kept, block.X, V, Rz2)
         delta, error, curve = kept.make_deltas(block, self.thetas) if exact else (None, None, None)
         Rdelta = block.net.pair.hessian(kept.h, RzL, error, block.t)
         Rdelta *= kept.weights
         out = self._r_backward(kept, block.X, V, Rdelta, Ra, delta, curve)
         return out.astype(np.float64, copy=False)
 
-    def _r_forward(self, kept, X, V):
-        """R{a^(l)} of the hidden layers (None for the input), and R{z^(L)}."""
+    def _r_forward(self, kept, X, V, Rz2=None):
+        """R{a^(l)} of the hidden layers (None for the input), and R{z^(L)}.
+
+        `Rz2`: R{z^(2)} when the forward pass made it (written over)."""
         # R{z^(2)} = V^(1) [1, X]ᵀ: the input a^(1) = X does not move with θ
-        z = X @ V[0][:, 1:].T
-        z += V[0][:, 0]
+        if Rz2 is None:
+            z = X @ V[0][:, 1:].T
+            z += V[0][:, 0]
+        else:
+            z = Rz2
         Ra = [None]
         for l in range(1, len(self.thetas)):
             z *= kept.gprime[l]  # R{a} = g′(z) ⊙ R{z}, written over R{z}
@@ -189,9 +213,10 @@ def _checked_direction(v, p):
     return val.cast_checked(v, p.dtype, "v")
 
 
-def at(theta, p, check=True):
-    """The `Curvature` of J at θ, for several products there (the forward pass is shared)."""
-    return Curvature(theta, p, check)
+def at(theta, p, check=True, v=None):
+    """The `Curvature` of J at θ, for several products there (the forward pass is shared);
+    `v`, the first direction, if known."""
+    return Curvature(theta, p, check, v)
 
 
 def hessp(theta, v, p, check=True):
@@ -202,14 +227,14 @@ def hessp(theta, v, p, check=True):
     """
     if check:
         v = _checked_direction(v, p)
-    return Curvature(theta, p, check).hessp(v, check=False)
+    return Curvature(theta, p, check, v).hessp(v, check=False)
 
 
 def gauss_newton(theta, v, p, check=True):
     """G·v at θ on a checked problem `p`: float64, shape (n_params,); `check` as in `hessp`."""
     if check:
         v = _checked_direction(v, p)
-    return Curvature(theta, p, check).gauss_newton(v, check=False)
+    return Curvature(theta, p, check, v).gauss_newton(v, check=False)
 
 
 NO_DASK = ("curvature products read X block by block on this machine; a Dask array is not "

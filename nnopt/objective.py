@@ -225,7 +225,7 @@ class Objective:
         -------
         ndarray of float64, shape (n_params,)
         """
-        return self._curvature(theta).hessp(v)
+        return self._curvature(theta, v).hessp(v)
 
     def gauss_newton(self, theta, v):
         """G·v, the Gauss-Newton matrix of J at θ times v (`nnopt.gauss_newton_product`).
@@ -239,17 +239,19 @@ class Objective:
         -------
         ndarray of float64, shape (n_params,)
         """
-        return self._curvature(theta).gauss_newton(v)
+        return self._curvature(theta, v).gauss_newton(v)
 
-    def _curvature(self, theta):
-        """The curvature products' point at θ: the last one if it was at θ."""
+    def _curvature(self, theta, v):
+        """The curvature products' point at θ: the last one if it was at θ. A new point
+        makes its first product, with `v`, in its forward pass (`curvature.Curvature`)."""
         kept = _kept_at(self._point, theta)
         if kept is not None:
             return kept
         if isinstance(self.problem, DaskProblem):
             raise ValueError(curvature.NO_DASK)
         theta = self._checked(theta)
-        self._point = (theta.copy(), curvature.at(theta, self.problem, check=False))
+        v = curvature.check_direction(v, self.n_params)  # checked before any work
+        self._point = (theta.copy(), curvature.at(theta, self.problem, check=False, v=v))
         return self._point[1]
 
     def sampled_curvature(self, fraction, seed=None):

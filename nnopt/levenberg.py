@@ -1,0 +1,415 @@
+"""Levenberg-Marquardt and Bayesian regularization: MATLAB's trainlm and trainbr on numpy and SciPy.
+
+``method="LM"`` minimizes nnopt's J(θ) in MATLAB's units, the summed cost
+
+    F(θ) = J(θ)/scale = Σ_i w_i cost_i + (λ/2) Σ_{weights} Θ²,     scale = 1/Σw (1/m),
+
+gradient ∇F = ∇J/scale, generalized Gauss-Newton matrix G_F = G_D + λ·I_W,
+where G_D = Σ_i w_i J_iᵀ H_L J_i (`nnopt.jacobian`) and I_W is the identity
+on the non-bias weights and 0 on the biases. Each trial solves
+
+    (G_F + μI) δ = −∇F,
+
+and θ + δ is kept if it lowers the cost: then μ ← max(μ·mu_dec, 1e-20) and
+the iteration is done; otherwise θ stays and μ ← μ·mu_inc, and another
+trial is solved, until μ passes mu_max. For identity outputs with squared
+error, G_D = JᵀJ and ∇F = Jᵀe, so δ = −(JᵀJ + μI)⁻¹Jᵀe, MATLAB's
+``dX = -(jj+I*mu) \\ je`` (its errors E are not divided by m either).
+For the other (output, loss) pairs G_D is the generalized Gauss-Newton
+matrix (Schraudolph 2002), positive semi-definite for every pair.
+
+``method="BR"`` minimizes MacKay's negative log posterior in MATLAB's form
+
+    F = β·E_D + α·E_W,    E_D = 2 Σ_i w_i cost_i,    E_W = Σ_{weights} Θ²,
+
+(E_D is the sum of squared errors Σ w_i‖e_i‖² for squared error, twice
+the cross-entropy otherwise) with the steps above on F/2 = β·D + (α/2)·E_W,
+D = Σ_i w_i cost_i: (β G_D + α I_W + μI) δ = −(β ∇D + α Θ_W), MATLAB's
+``dX = -(beta*jj + ii*(mu+alph)) \\ (beta*je + alph*X)``. After each
+accepted step, at the new θ, with the α and β of the step:
+
+    γ = N − 2α·tr_W((2β G_D + 2α I_W)⁻¹),
+    α = (γ − N_b)/(2 E_W),      β = (n − γ)/(2 E_D),
+
+N the parameters, N_b of them biases, tr_W the trace over the weights'
+rows of the inverse, n = K·Σw the error terms (m·K). It starts as trainbr
+does, with every parameter taken as well determined: γ = N, β = (n − N)/(2 E_D)
+(1 if that is not positive or E_D = 0), α = (N − N_b)/(2 E_W) (1 if E_W = 0).
+nnopt's J at λ = α/β is F/(2β)·scale: `lam_equivalent` on the result.
+
+Followed from MATLAB's trainlm and trainbr pages (mathworks.com/help/deeplearning/ref/trainlm.html,
+.../trainbr.html): the step above; μ's schedule and defaults (trainlm μ = 0.001,
+trainbr 0.005; mu_dec 0.1, mu_inc 10, mu_max 1e10; min_grad 1e-7 as ``gtol``);
+one iteration (an epoch) is one accepted step, rejected trials count as
+evaluations only; training stops at maxiter (MATLAB's epochs, default 1000),
+when the gradient's norm is at most gtol, or when μ passes mu_max. trainbr's
+start (γ = N) and its updates of γ, α, β, as Foresee and Hagan (1997) give them.
+
+Departures:
+
+- Any (output, loss) pair of nnopt, by the generalized Gauss-Newton matrix;
+  trainlm needs mse or sse.
+- Biases are not regularized, in LM (nnopt's λ term) nor in BR, whose prior
+  covers the weights only (MATLAB's covers all of X): the biases take a flat
+  prior, are all well determined and count in γ (MacKay 1992's classes with
+  α_bias = 0), so γ is comparable with MATLAB's "effective # param" and at most N.
+- BR with cross-entropy follows MacKay's classification evidence (1992c): the
+  likelihood has no noise level, β stays ½ (F = D + α E_W) and only α is
+  re-estimated. If β's formula gives a non-positive value (γ ≥ n) it is 1, as
+  at trainbr's start. If β G_D + α I_W is singular (a bias no example moves),
+  its trace is taken on the pseudo-inverse.
+- gtol is on ‖∇F‖ for LM and ‖∇(F/2)‖ for BR, the function being minimized,
+  not on the data cost's gradient.
+- Matrix-free steps for large networks (below). ``lam`` is not used by BR:
+  α and β set the regularization.
+- No goal, time limit or validation stop here: maxiter and early stopping
+  come through the recorder, which may raise to end training.
+
+Solvers: "dense" assembles G_D (N×N) and solves by Cholesky; it is chosen
+when N²·8 bytes ≤ `DENSE_BYTES` (256 MiB, N ≤ 5792), and holds G and one
+working copy (twice that). Above it, "cg" solves by conjugate gradients on
+exact Gauss-Newton products (`nnopt.curvature.Curvature`, one per θ), to a
+relative residual ``cg_rtol`` in at most ``cg_maxiter`` products: a
+truncated Newton step, as in Hessian-free optimization (Martens 2010); the
+m·K × N Jacobian is never formed. BR needs the dense matrix for γ.
+
+Recorded after each accepted iteration (``recorder.record(theta, J, **quantities)``):
+LM: J(θ) of the objective, ``gradient_norm`` = ‖∂J/∂θ‖ and ``mu`` (the μ the
+next iteration starts from). BR: J at λ = α/β, the data cost plus the
+equivalent regularization, ``gradient_norm`` its gradient's norm, ``mu``,
+``alpha``, ``beta`` and ``gamma`` (after the update). The recorder may
+raise to stop training: its exceptions go through.
+
+References: K. Levenberg (1944), D. Marquardt (1963); M. T. Hagan and
+M. B. Menhaj, "Training feedforward networks with the Marquardt algorithm",
+IEEE Trans. Neural Networks 5 (1994); D. J. C. MacKay, "Bayesian
+interpolation" and "The evidence framework applied to classification
+networks", Neural Computation 4 (1992); F. D. Foresee and M. T. Hagan,
+"Gauss-Newton approximation to Bayesian learning", ICNN 1997.
+"""
+
+import math
+from types import MappingProxyType
+from typing import NamedTuple
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
+from scipy.linalg.lapack import dpotri
+from scipy.optimize import OptimizeResult
+from scipy.sparse.linalg import LinearOperator, cg
+
+from . import _validation as v
+from ._dask import DaskProblem
+from .curvature import NO_DASK, Curvature
+from .jacobian import gauss_newton_matrix, weight_mask
+
+__all__ = ["DEFAULTS", "DEFAULT_MAXITER", "DENSE_BYTES", "prepare"]
+
+#: MATLAB's epochs.
+DEFAULT_MAXITER = 1000
+#: The largest G_D the dense solver assembles: N ≤ 5792.
+DENSE_BYTES = 256 * 2**20
+DENSE_MAX = math.isqrt(DENSE_BYTES // 8)
+#: trainlm's floor for μ after a decrease.
+MU_MIN = 1e-20
+
+# cg_rtol and cg_maxiter: see benchmarks/bench_lm.py (digits, 784-25-10)
+_COMMON = {"mu_dec": 0.1, "mu_inc": 10.0, "mu_max": 1e10, "gtol": 1e-7, "solver": None}
+DEFAULTS = MappingProxyType({
+    "lm": MappingProxyType({"mu": 1e-3, **_COMMON, "cg_rtol": 1e-2, "cg_maxiter": 50}),
+    "br": MappingProxyType({"mu": 5e-3, **_COMMON}),
+})
+
+
+class Settings(NamedTuple):
+    """A run's checked options."""
+
+    mu: float
+    mu_dec: float
+    mu_inc: float
+    mu_max: float
+    gtol: float
+    solver: str
+    cg_rtol: float
+    cg_maxiter: int
+    maxiter: int
+
+
+def prepare(method, maxiter, options, n_params):
+    """Check a run's settings before any work; return the run, its arguments and its iteration count.
+
+    Parameters
+    ----------
+    method : {"LM", "BR"}
+        Case does not matter.
+    maxiter : int or None
+        Accepted steps at most; None is `DEFAULT_MAXITER`.
+    options : dict
+        Any of `DEFAULTS`' keys for the method: ``mu``, ``mu_dec``, ``mu_inc``,
+        ``mu_max``, ``gtol``, ``solver`` ({None, "dense", "cg"}; None picks
+        by size) and, for LM's "cg", ``cg_rtol`` and ``cg_maxiter``.
+    n_params : int
+        N, the length of θ.
+
+    Returns
+    -------
+    run : callable
+        ``run(objective, theta0, recorder, *run_args) -> (theta, OptimizeResult)``.
+    run_args : tuple
+    limit : int
+        The iterations the run makes at most.
+    """
+    key = method.lower() if isinstance(method, str) else method
+    if key not in DEFAULTS:
+        raise ValueError(f"method must be 'LM' or 'BR'; got {method!r}")
+    defaults = DEFAULTS[key]
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict; got {type(options).__name__}")
+    unknown = sorted(set(options) - set(defaults), key=str)
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for method {method!r}; it takes {sorted(defaults)}")
+    opts = {**defaults, **options}
+    mu = v.check_real(opts["mu"], "mu", "> 0", lambda x: x > 0)
+    mu_dec = v.check_real(opts["mu_dec"], "mu_dec", "in (0, 1)", lambda x: 0 < x < 1)
+    mu_inc = v.check_real(opts["mu_inc"], "mu_inc", "> 1", lambda x: x > 1)
+    mu_max = v.check_real(opts["mu_max"], "mu_max", f"> mu = {mu:g}", lambda x: x > mu)
+    gtol = v.check_real(opts["gtol"], "gtol", ">= 0", lambda x: x >= 0)
+    n_params = v.check_int(n_params, "n_params", 1)
+    solver = _check_solver(opts["solver"], key, n_params)
+    cg_rtol = cg_maxiter = None
+    if key == "lm":
+        cg_rtol = v.check_real(opts["cg_rtol"], "cg_rtol", "in (0, 1)", lambda x: 0 < x < 1)
+        cg_maxiter = v.check_int(opts["cg_maxiter"], "cg_maxiter", 1)
+    steps = v.check_int(maxiter, "maxiter", 1, allow_none=True) or DEFAULT_MAXITER
+    settings = Settings(mu, mu_dec, mu_inc, mu_max, gtol, solver, cg_rtol, cg_maxiter, steps)
+    return (_run_lm if key == "lm" else _run_br), (settings,), steps
+
+
+def _check_solver(solver, key, n_params):
+    if solver not in (None, "dense", "cg"):
+        raise ValueError(f"solver must be None (chosen by size), 'dense' or 'cg'; got {solver!r}")
+    fits = n_params <= DENSE_MAX
+    need = f"{n_params}² · 8 bytes = {n_params**2 * 8 / 2**20:.0f} MiB"
+    if key == "br":
+        if solver == "cg":
+            raise ValueError("method 'BR' needs the dense Gauss-Newton matrix for γ: solver='cg' is for 'LM'")
+        if not fits:
+            raise ValueError(f"method 'BR' holds the N×N Gauss-Newton matrix, {need}, above the limit of "
+                             f"{DENSE_BYTES // 2**20} MiB (N ≤ {DENSE_MAX}); use a smaller network, or "
+                             "'LM' with lam, which solves matrix-free")
+        return "dense"
+    if solver == "dense" and not fits:
+        raise ValueError(f"solver='dense' would hold the N×N Gauss-Newton matrix, {need}, above the limit "
+                         f"of {DENSE_BYTES // 2**20} MiB (N ≤ {DENSE_MAX}); use solver='cg' or None")
+    return solver or ("dense" if fits else "cg")
+
+
+# ---------------------------------------------------------------- points, steps and solvers
+
+
+class _Point(NamedTuple):
+    """One evaluation: θ, nnopt's J and ∂J/∂θ (the objective's λ), and E_W = Σ_{weights} Θ²."""
+
+    theta: np.ndarray
+    J: float
+    g: np.ndarray
+    EW: float
+
+
+def _evaluate(objective, theta, mask):
+    # a trial far out may overflow inside the forward pass: J is then inf or NaN and rejected
+    with np.errstate(over="ignore", invalid="ignore"):
+        J, g = objective(theta)
+    weights = theta[mask]
+    return _Point(theta, J, g, float(weights @ weights))
+
+
+def _data(point, p, mask):
+    """D = Σ_i w_i cost_i and ∇D at a point: J and ∂J/∂θ without λ's terms, times Σw."""
+    gD = point.g / p.scale
+    if not p.lam:
+        return point.J / p.scale, gD
+    gD[mask] -= p.lam * point.theta[mask]
+    return point.J / p.scale - p.lam / 2 * point.EW, gD
+
+
+class _Dense:
+    """(c·G_D + ρ·I_W + μI) δ = −∇Φ by Cholesky, for any μ, G_D assembled once per θ."""
+
+    def __init__(self, G, c, rho, mask):
+        G *= c  # taken over: no one reads G_D after its step is built
+        G.flat[::G.shape[0] + 1] += rho * mask
+        self.A = G
+        self.products = 0
+
+    def __call__(self, gradient, mu):
+        A = self.A.copy()
+        A.flat[::A.shape[0] + 1] += mu
+        try:
+            factor = cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
+        except LinAlgError:  # μ too small for the rounding of G: a larger μ is tried (MATLAB's flag_inv)
+            return None
+        return -cho_solve(factor, gradient, check_finite=False)
+
+
+class _ConjugateGradients:
+    """(G_F + μI) δ = −∇F by conjugate gradients on G·v products at one θ (G_F = G_D + λ I_W)."""
+
+    def __init__(self, theta, p, rtol, maxiter):
+        self.curvature = Curvature(theta, p, check=False)  # the forward pass, shared by every product
+        self.scale, self.rtol, self.maxiter = p.scale, rtol, maxiter
+        self.products = 0
+
+    def __call__(self, gradient, mu):
+        def product(v):
+            self.products += 1
+            v = np.ravel(v)
+            Gv = self.curvature.gauss_newton(v, check=False)
+            Gv /= self.scale  # J's G·v to F's: the λ/Σw on the weights becomes λ
+            Gv += mu * v
+            return Gv
+
+        N = gradient.size
+        delta, _ = cg(LinearOperator((N, N), matvec=product, dtype=np.float64), -gradient,
+                      rtol=self.rtol, maxiter=self.maxiter)
+        return delta  # a truncated solve is still a descent direction
+
+
+def _solver(point, p, s, c, rho, mask, G=None):
+    if s.solver == "cg":
+        return _ConjugateGradients(point.theta, p, s.cg_rtol, s.cg_maxiter)
+    return _Dense(gauss_newton_matrix(point.theta, p) if G is None else G, c, rho, mask)
+
+
+def _step(objective, point, gradient, solve, cost, mu, s, mask):
+    """MATLAB's inner loop: raise μ by mu_inc until a step lowers `cost`.
+
+    Returns (the new point, μ·mu_dec), or (None, μ) once μ passes mu_max;
+    a rejected trial leaves θ as it was.
+    """
+    current = cost(point)
+    while mu <= s.mu_max:
+        delta = solve(gradient, mu)
+        if delta is not None and np.isfinite(delta).all():
+            trial = _evaluate(objective, point.theta + delta, mask)
+            if cost(trial) < current:  # False for NaN
+                return trial, max(mu * s.mu_dec, MU_MIN)
+        mu *= s.mu_inc
+    return None, mu
+
+
+def _problem(objective):
+    if isinstance(objective.problem, DaskProblem):
+        raise ValueError(NO_DASK.replace("'TNC', 'CG', 'gd'", "'TNC', 'CG', 'gd'; 'LM' and 'BR' need them"))
+    return objective.problem
+
+
+def _stopped(gradient, nit, s):
+    """The status and message if a run stops before its next step, else None."""
+    norm = float(np.linalg.norm(gradient))
+    if norm <= s.gtol:
+        return 0, f"The gradient's norm {norm:.3g} is at most gtol = {s.gtol:g} (MATLAB's min_grad)."
+    if nit >= s.maxiter:
+        return 1, "Maximum number of iterations reached (maxiter)."
+    return None
+
+
+def _mu_max_reached(mu, s):
+    return 2, (f"mu reached {mu:.3g}, above mu_max = {s.mu_max:g}: no step lowers the cost, a minimum "
+               "to the precision of the arithmetic (MATLAB's 'Maximum MU reached').")
+
+
+def _result(point, status, message, nit, objective, evals0, fun, **extra):
+    nfev = objective.n_evals - evals0
+    return OptimizeResult(x=point.theta, fun=fun, success=status != 1, status=status, message=message,
+                          nit=nit, nfev=nfev, njev=nfev, **extra)
+
+
+# ---------------------------------------------------------------- the two runs
+
+
+def _run_lm(objective, theta0, recorder, s):
+    """Levenberg-Marquardt on F = J/scale, recording each accepted step."""
+    p = _problem(objective)
+    mask = weight_mask(p.net)
+    evals0 = objective.n_evals
+    point, mu, nit, products = _evaluate(objective, np.array(theta0, dtype=np.float64), mask), s.mu, 0, 0
+    while True:
+        gradient = point.g / p.scale  # ∇F
+        stop = _stopped(gradient, nit, s)
+        if stop:
+            break
+        solve = _solver(point, p, s, 1.0, p.lam, mask)
+        new, mu = _step(objective, point, gradient, solve, lambda q: q.J, mu, s, mask)
+        products += solve.products
+        if new is None:
+            stop = _mu_max_reached(mu, s)
+            break
+        point, nit = new, nit + 1
+        recorder.record(point.theta, point.J, gradient_norm=float(np.linalg.norm(point.g)), mu=mu)
+    extra = {"n_products": products} if s.solver == "cg" else {}
+    return point.theta, _result(point, *stop, nit, objective, evals0, point.J, mu=mu, **extra)
+
+
+def _run_br(objective, theta0, recorder, s):
+    """Bayesian regularization: LM steps on F/2 = β·D + (α/2)·E_W, α and β re-estimated after each."""
+    p = _problem(objective)
+    net, mask = p.net, weight_mask(p.net)
+    N, N_b, n = net.n_params, int((~mask).sum()), net.K / p.scale
+    noise = net.loss == "squared_error"
+    evals0 = objective.n_evals
+    point, mu, nit = _evaluate(objective, np.array(theta0, dtype=np.float64), mask), s.mu, 0
+    D, gD = _data(point, p, mask)
+    gamma = float(N)  # trainbr's start: every parameter well determined
+    alpha, beta = _hyperparameters(gamma, N_b, D, point.EW, n, noise)
+    G = gauss_newton_matrix(point.theta, p)
+    while True:
+        gradient = beta * gD + alpha * point.theta * mask  # ∇(F/2)
+        stop = _stopped(gradient, nit, s)
+        if stop:
+            break
+        solve = _Dense(G, beta, alpha, mask)
+        new, mu = _step(objective, point, gradient, solve,
+                        lambda q: beta * _data(q, p, mask)[0] + alpha / 2 * q.EW, mu, s, mask)
+        if new is None:
+            stop = _mu_max_reached(mu, s)
+            break
+        point, nit = new, nit + 1
+        D, gD = _data(point, p, mask)
+        G = gauss_newton_matrix(point.theta, p)  # for γ now and the next step
+        gamma = N - alpha * _trace_inverse(G, beta, alpha, mask)
+        alpha, beta = _hyperparameters(gamma, N_b, D, point.EW, n, noise)
+        lam = alpha / beta
+        recorder.record(point.theta, p.scale * (D + lam / 2 * point.EW),
+                        gradient_norm=p.scale * float(np.linalg.norm(gD + lam * point.theta * mask)),
+                        mu=mu, alpha=alpha, beta=beta, gamma=gamma)
+    lam = alpha / beta
+    return point.theta, _result(point, *stop, nit, objective, evals0, p.scale * (D + lam / 2 * point.EW),
+                                mu=mu, alpha=alpha, beta=beta, gamma=gamma, lam_equivalent=lam)
+
+
+def _hyperparameters(gamma, N_b, D, EW, n, noise):
+    """α = (γ − N_b)/(2E_W) and β = (n − γ)/(2E_D), E_D = 2D; trainbr's 1 where they are undefined."""
+    alpha = (gamma - N_b) / (2 * EW) if EW > 0 else 1.0
+    if not noise:
+        return alpha, 0.5  # cross-entropy: the likelihood's own scale, F = D + α E_W
+    beta = (n - gamma) / (4 * D) if D > 0 else 1.0
+    return alpha, beta if beta > 0 else 1.0
+
+
+def _trace_inverse(G, beta, alpha, mask):
+    """tr_W(A⁻¹), A = β G_D + α I_W: the sum of A⁻¹'s diagonal over the weights."""
+    A = beta * G
+    A.flat[::A.shape[0] + 1] += alpha * mask
+    try:
+        factor, _ = cho_factor(A, lower=True, check_finite=False)
+        inverse, info = dpotri(factor, lower=1, overwrite_c=1)
+        if info == 0:
+            return float(inverse.diagonal()[mask].sum())
+    except LinAlgError:
+        pass
+    # singular: a bias that no example moves has neither curvature nor prior; the
+    # pseudo-inverse leaves such directions out
+    lam, V = eigh(A)
+    keep = lam > lam[-1] * A.shape[0] * np.finfo(float).eps
+    return float((V[mask][:, keep] ** 2 / lam[keep]).sum())
