@@ -73,14 +73,24 @@ class _NNEstimator(BaseEstimator):
                 raise ValueError("sample_weight is zero for every example: at least one weight "
                                  "must be positive")
         descent = {k: getattr(self, k) for k in _DESCENT_OPTIONS if getattr(self, k) is not None}
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise TypeError(f"early_stopping must be True or False; got {self.early_stopping!r}")
         model = train(X, y, self.lam, self.hidden_layer_sizes, self.method, self.maxiter, self.seed,
                       self.loss, self.verbose, self.dtype, self.options, activation=self.activation,
                       output=output, sample_weight=sample_weight, progress=False,
-                      curvature=self.curvature, curvature_fraction=self.curvature_fraction, **descent)
+                      curvature=self.curvature, curvature_fraction=self.curvature_fraction,
+                      validation=self.validation_fraction if self.early_stopping else None,
+                      max_fail=self.n_iter_no_change, **descent)
         self.model_ = model
         self.cost_history_ = model.cost_history
         self.loss_curve_ = model.cost_history.tolist()  # MLPClassifier's name and type
         self.n_iter_ = model.n_iter
+        if self.early_stopping:  # MLPClassifier's names: a score per iteration, and the best's
+            scores = model.history["validation_score"]
+            self.validation_scores_ = scores[1:].tolist()
+            self.best_validation_score_ = float(scores[model.best_iteration])
+        else:
+            self.validation_scores_ = self.best_validation_score_ = None
         return model
 
 
@@ -117,6 +127,17 @@ _MORE_PARAMETERS = """\
     learning_rate, momentum, batch_size, epochs : default=None
         Options of the "gd" and "sgd" methods (see `nnopt.descent`), passed
         to `train` when not None.
+    early_stopping : bool, default=False
+        Hold out `validation_fraction` of the training rows (stratified for
+        classes) and stop when their cost has not fallen for
+        `n_iter_no_change` iterations, keeping the best iteration's
+        network: `train`'s ``validation`` and ``max_fail``, under
+        MLPClassifier's names and defaults. Works with every method.
+    validation_fraction : float, default=0.1
+        The share of the training rows held out, with early_stopping.
+    n_iter_no_change : int, default=10
+        Iterations without a lower validation cost that stop the fit
+        (MATLAB's max_fail, whose default is 6).
     verbose : bool, default=False
         Print each iteration's cost while fitting."""
 
@@ -126,7 +147,14 @@ _ATTRIBUTES = """\
     cost_history_ : ndarray, shape (``n_iter_``,)
         J after each iteration.
     loss_curve_ : list of float, length ``n_iter_``
-        The same values as a list, under `sklearn.neural_network`'s name.
+        The same values as a list, under `sklearn.neural_network`'s name,
+        for every method.
+    validation_scores_ : list of float or None
+        With early_stopping, the score (accuracy or R²) of the held-out
+        rows after each iteration; else None.
+    best_validation_score_ : float or None
+        With early_stopping, the score of the iteration whose network was
+        kept (the lowest validation cost); else None.
     n_iter_ : int
         Iterations done.
     n_features_in_ : int
@@ -168,7 +196,8 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
     def __init__(self, hidden_layer_sizes=(25,), lam=1.0, *, activation="sigmoid", output="auto",
                  loss=None, method="TNC", maxiter=None, seed=0, dtype=None, options=None,
                  curvature=None, curvature_fraction=1.0, learning_rate=None, momentum=None,
-                 batch_size=None, epochs=None, verbose=False):
+                 batch_size=None, epochs=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lam = lam
         self.activation = activation
@@ -185,6 +214,9 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
         self.momentum = momentum
         self.batch_size = batch_size
         self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -305,7 +337,8 @@ class NNRegressor(RegressorMixin, _NNEstimator):
     def __init__(self, hidden_layer_sizes=(25,), lam=1.0, *, activation="sigmoid", loss=None,
                  method="TNC", maxiter=None, seed=0, dtype=None, options=None, curvature=None,
                  curvature_fraction=1.0, learning_rate=None, momentum=None, batch_size=None,
-                 epochs=None, verbose=False):
+                 epochs=None, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lam = lam
         self.activation = activation
@@ -321,6 +354,9 @@ class NNRegressor(RegressorMixin, _NNEstimator):
         self.momentum = momentum
         self.batch_size = batch_size
         self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.verbose = verbose
 
     def __sklearn_tags__(self):

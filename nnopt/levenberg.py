@@ -56,8 +56,9 @@ Departures:
 - BR with cross-entropy follows MacKay's classification evidence (1992c): the
   likelihood has no noise level, β stays ½ (F = D + α E_W) and only α is
   re-estimated. If β's formula gives a non-positive value (γ ≥ n) it is 1, as
-  at trainbr's start. If β G_D + α I_W is singular (a bias no example moves),
-  its trace is taken on the pseudo-inverse.
+  at trainbr's start. Bias directions the data leave undetermined (softmax's
+  shift of all output biases, a dead unit's bias) have neither curvature nor
+  prior: they are left out of the trace, which they do not change.
 - gtol is on ‖∇F‖ for LM and ‖∇(F/2)‖ for BR, the function being minimized,
   not on the data cost's gradient.
 - Matrix-free steps for large networks (below). ``lam`` is not used by BR:
@@ -100,7 +101,8 @@ from scipy.sparse.linalg import LinearOperator, cg
 
 from . import _validation as v
 from ._dask import DaskProblem
-from .curvature import NO_DASK, Curvature
+from ._threads import scipy_blas_limited
+from .curvature import Curvature
 from .jacobian import gauss_newton_matrix, weight_mask
 
 __all__ = ["DEFAULTS", "DEFAULT_MAXITER", "DENSE_BYTES", "prepare"]
@@ -112,6 +114,9 @@ DENSE_BYTES = 256 * 2**20
 DENSE_MAX = math.isqrt(DENSE_BYTES // 8)
 #: trainlm's floor for μ after a decrease.
 MU_MIN = 1e-20
+#: Bias directions with less curvature than this share of G_D's largest
+#: diagonal entry are taken as undetermined by the data (`_trace_inverse`).
+BIAS_CUTOFF = 1e-12
 
 # cg_rtol and cg_maxiter: see benchmarks/bench_lm.py (digits, 784-25-10)
 _COMMON = {"mu_dec": 0.1, "mu_inc": 10.0, "mu_max": 1e10, "gtol": 1e-7, "solver": None}
@@ -300,7 +305,9 @@ def _step(objective, point, gradient, solve, cost, mu, s, mask):
 
 def _problem(objective):
     if isinstance(objective.problem, DaskProblem):
-        raise ValueError(NO_DASK.replace("'TNC', 'CG', 'gd'", "'TNC', 'CG', 'gd'; 'LM' and 'BR' need them"))
+        raise ValueError("'LM' and 'BR' read X block by block on this machine for their Gauss-Newton "
+                         "steps; a Dask array is not supported: compute it into memory (X.compute()) or "
+                         "use 'L-BFGS-B', 'TNC', 'CG' or 'gd'")
     return objective.problem
 
 
@@ -330,6 +337,12 @@ def _result(point, status, message, nit, objective, evals0, fun, **extra):
 
 def _run_lm(objective, theta0, recorder, s):
     """Levenberg-Marquardt on F = J/scale, recording each accepted step."""
+    # SciPy's own BLAS, left spinning after each Cholesky, would take the cores from numpy's (nnopt._threads)
+    with scipy_blas_limited():
+        return _lm(objective, theta0, recorder, s)
+
+
+def _lm(objective, theta0, recorder, s):
     p = _problem(objective)
     mask = weight_mask(p.net)
     evals0 = objective.n_evals
@@ -353,6 +366,11 @@ def _run_lm(objective, theta0, recorder, s):
 
 def _run_br(objective, theta0, recorder, s):
     """Bayesian regularization: LM steps on F/2 = β·D + (α/2)·E_W, α and β re-estimated after each."""
+    with scipy_blas_limited():
+        return _br(objective, theta0, recorder, s)
+
+
+def _br(objective, theta0, recorder, s):
     p = _problem(objective)
     net, mask = p.net, weight_mask(p.net)
     N, N_b, n = net.n_params, int((~mask).sum()), net.K / p.scale
@@ -398,18 +416,21 @@ def _hyperparameters(gamma, N_b, D, EW, n, noise):
 
 
 def _trace_inverse(G, beta, alpha, mask):
-    """tr_W(A⁻¹), A = β G_D + α I_W: the sum of A⁻¹'s diagonal over the weights."""
-    A = beta * G
-    A.flat[::A.shape[0] + 1] += alpha * mask
-    try:
-        factor, _ = cho_factor(A, lower=True, check_finite=False)
-        inverse, info = dpotri(factor, lower=1, overwrite_c=1)
-        if info == 0:
-            return float(inverse.diagonal()[mask].sum())
-    except LinAlgError:
-        pass
-    # singular: a bias that no example moves has neither curvature nor prior; the
-    # pseudo-inverse leaves such directions out
-    lam, V = eigh(A)
-    keep = lam > lam[-1] * A.shape[0] * np.finfo(float).eps
-    return float((V[mask][:, keep] ** 2 / lam[keep]).sum())
+    """tr_W(A⁻¹), A = β G_D + α I_W: the sum of A⁻¹'s diagonal over the weights.
+
+    The biases have no prior, so A is singular along a bias direction the
+    data do not determine (softmax's shift of every output bias, a dead or
+    saturated unit's bias). Such a direction moves no weight and adds
+    nothing to the weights' block of the inverse: the bias block is taken on
+    the directions whose curvature is above `BIAS_CUTOFF` of G_D's largest
+    diagonal entry (all of them, when A is well conditioned).
+    """
+    W, B = np.flatnonzero(mask), np.flatnonzero(~mask)
+    curvature, Q = eigh(G[np.ix_(B, B)])
+    Q = Q[:, curvature > BIAS_CUTOFF * max(G.diagonal().max(), np.finfo(float).tiny)]
+    GWB = G[np.ix_(W, B)] @ Q
+    A = np.block([[beta * G[np.ix_(W, W)], beta * GWB], [beta * GWB.T, beta * (Q.T @ G[np.ix_(B, B)] @ Q)]])
+    A.flat[:W.size * (A.shape[0] + 1):A.shape[0] + 1] += alpha
+    factor, _ = cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
+    inverse, _ = dpotri(factor, lower=1, overwrite_c=1)
+    return float(inverse.diagonal()[:W.size].sum())

@@ -12,7 +12,7 @@ from ._problem import as_rows, block_rows, check_features, read_rows, value_rang
 from .backprop import outputs
 from .network import Network, check_choice
 from .parameters import n_params, reshape, unroll
-from .targets import KINDS, decode
+from .targets import KINDS, accuracy, decode, r2_score  # noqa: F401  (accuracy: the CLI's)
 
 __all__ = ["Model", "load"]
 
@@ -283,54 +283,6 @@ class Model:
             **{_HISTORY + name: values for name, values in self.history.items()},
         )
         _write_replacing(os.fspath(path), lambda f: np.savez(f, **arrays))
-
-
-def r2_score(y, predictions):
-    """R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², the mean over the outputs of a 2-D y.
-
-    As scikit-learn's ``r2_score``: an output whose y is constant scores 1
-    if predicted exactly, else 0.
-    """
-    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-    pred = np.asarray(predictions, dtype=np.float64).reshape(len(y), -1)
-    residual = ((y - pred) ** 2).sum(axis=0)
-    total = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
-                      np.where(residual == 0, 1.0, 0.0))
-    return float(r2.mean())
-
-
-def accuracy(predictions, y, classes, name="y"):
-    """The fraction of `predictions` equal to `y`.
-
-    Parameters
-    ----------
-    predictions : ndarray, shape (m,)
-        Labels predicted by a model whose classes are `classes`.
-    y : array_like, shape (m,)
-        The true labels.
-    classes : ndarray, shape (K,)
-        The model's ``classes_``.
-    name : str
-        What to call `y` in errors.
-
-    Returns
-    -------
-    float in [0, 1]
-
-    Raises
-    ------
-    ValueError
-        If `y` is not 1-D with one label per prediction, or its labels are of
-        another kind than `classes` (`_validation.check_labels_like`).
-    """
-    y = np.asarray(y)
-    if y.ndim != 1 or y.shape[0] != predictions.shape[0]:
-        raise ValueError(f"{name} must be 1-D with one label per row of X ({predictions.shape[0]}); "
-                         f"got shape {y.shape}")
-    y = v.check_labels_like(y, classes, name)
-    return float(np.mean(predictions == y))
 
 
 def _write_replacing(path, write):

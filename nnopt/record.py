@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from ._problem import as_rows, is_dask
+from ._problem import as_rows, check_sample_weight, is_dask
 from .backprop import forward
 from .datasets import train_test_split
 from .parameters import _as_generator
@@ -98,8 +98,9 @@ def hold_out(X, targets, sample_weight, validation, kind, classes, output, seed)
         As `nnopt.targets.encode` made them.
     sample_weight : array_like, shape (m,), or None
     validation : None, float in (0, 1), or (X_val, y_val)
-        A fraction of the rows to hold out (stratified by class for labels,
-        drawn from `seed`), or an explicit validation set in the user's labels.
+        A fraction of the rows to hold out (stratified by class for labels
+        where every class has the rows for it, else at random; drawn from
+        `seed`), or an explicit validation set in the user's labels.
     kind, classes : as `encode` gave them
     output : str
         The output units.
@@ -126,19 +127,25 @@ def hold_out(X, targets, sample_weight, validation, kind, classes, output, seed)
             raise ValueError("validation as a fraction splits X in memory; for a memmap, Dask or other "
                              "out-of-core X give validation=(X_val, y_val)")
         m = X.shape[0]
-        rows = np.arange(m)
-        if kind == "classes":  # stratified, as train_test_split splits
-            train_rows, val_rows, _, _ = train_test_split(rows, targets, test_size=validation, seed=seed)
-        else:
+        if m < 2:
+            raise ValueError(f"validation={validation!r} holds out rows of X, which has 1 sample: it "
+                             "needs at least 2 (one to train on, one to validate)")
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, m)  # before it is split
+        n_val = min(m - 1, max(1, int(round(validation * m))))
+        counts = np.bincount(targets) if kind == "classes" else None
+        if counts is not None and counts.min() >= 2 and min(n_val, m - n_val) >= counts.size:
+            # stratified, as train_test_split splits: each class in proportion on both sides
+            train_rows, val_rows, _, _ = train_test_split(np.arange(m), targets, test_size=n_val, seed=seed)
+        else:  # regression, or too few rows of a class to give each side one: at random
             shuffled = _as_generator(seed).permutation(m)
-            n_val = min(m - 1, max(1, int(round(validation * m))))
             train_rows, val_rows = shuffled[n_val:], shuffled[:n_val]
         # each part in the order of X: the blocks read rows in the order given
         train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
         X_val, t_val = X[val_rows], targets[val_rows]
         X, targets = X[train_rows], targets[train_rows]
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[train_rows]
+            sample_weight = sample_weight[train_rows]
     else:
         raise TypeError(f"validation must be None, a fraction in (0, 1), or a pair (X_val, y_val); "
                         f"got {validation!r}")

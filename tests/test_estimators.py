@@ -35,10 +35,21 @@ CHECKED = [
     NNClassifier(output="softmax", activation="tanh", method="L-BFGS-B", maxiter=20),
     NNRegressor(maxiter=20),
     NNRegressor(activation="relu", method="L-BFGS-B", maxiter=20),
+    NNClassifier(early_stopping=True, method="L-BFGS-B", maxiter=20),
+    NNRegressor(early_stopping=True, method="L-BFGS-B", maxiter=20),
 ]
 
 
 def expected_failed_checks(estimator):
+    if estimator.early_stopping:
+        return {
+            # the held-out rows are drawn from the rows given: a row repeated
+            # k times and a row of weight k go to one side or the other in
+            # different draws, so the two fits see different training sets
+            # (MLPClassifier's early stopping does the same)
+            "check_sample_weight_equivalence_on_dense_data":
+                "the validation split draws repeated rows and weighted rows differently",
+        }
     if estimator.method.upper() != "TNC":
         return {}
     return {
@@ -380,3 +391,18 @@ def test_without_scikit_learn_nnopt_works_and_the_estimators_say_what_to_install
     assert len(lines) == 3
     for line in lines:
         assert "need scikit-learn 1.6 or later" in line and "pip install nnopt[sklearn]" in line
+
+
+def test_early_stopping_on_the_digits_gives_validation_scores():
+    X, y = nnopt.load_digits()
+    clf = NNClassifier(hidden_layer_sizes=(100,), lam=0.0, method="L-BFGS-B", maxiter=300,
+                       early_stopping=True, validation_fraction=0.15, n_iter_no_change=6)
+    clf.fit(X[::2], y[::2])
+    model = clf.model_
+    assert len(clf.validation_scores_) == clf.n_iter_ == model.n_iter
+    assert clf.best_validation_score_ == model.history["validation_score"][model.best_iteration]
+    assert 0.8 < clf.best_validation_score_ <= 1
+    assert model.n_iter < 300 and "Validation stop" in model.result.message
+    assert clf.loss_curve_ == model.cost_history.tolist()
+    plain = NNClassifier(maxiter=2).fit(X[::17], y[::17])
+    assert plain.validation_scores_ is None and plain.best_validation_score_ is None
