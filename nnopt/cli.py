@@ -67,6 +67,15 @@ def _parser():
                    "accuracy, as the course does (default: 0.2)")
     t.add_argument("--out", default="model.npz", metavar="PATH", help="where to save the model (default: model.npz)")
     t.add_argument("--plot", metavar="PNG", help="also save the cost curve as a picture")
+    t.add_argument("--validation", type=float, default=None, metavar="F",
+                   help="hold out this fraction of the training rows (stratified) and stop when "
+                        "their cost has not fallen for --max-fail iterations, keeping the best "
+                        "iteration's network, as MATLAB's train does (default: no validation set)")
+    t.add_argument("--max-fail", type=int, default=6, metavar="N",
+                   help="iterations without a lower validation cost that stop training (default: 6)")
+    t.add_argument("--plots", metavar="DIR", help="save MATLAB's pictures of the fit in DIR: "
+                   "performance.png, training_state.png, and confusion.png and roc.png (classes) "
+                   "or regression.png and error_histogram.png (real targets)")
     t.add_argument("--learning-rate", type=float, help="step size for gd and sgd")
     t.add_argument("--batch-size", type=int, help="mini-batch size for sgd")
     t.add_argument("--epochs", type=int, help="passes over the data for sgd")
@@ -143,12 +152,17 @@ def _train(args):
     descent = {k: getattr(args, k) for k in ("learning_rate", "batch_size", "epochs", "momentum", "nesterov")
                if getattr(args, k) is not None}
     curvature = _curvature_options(args)
+    if args.validation is not None and not 0 < args.validation < 1:  # NaN too
+        raise _UsageError(f"--validation must be a fraction in (0, 1); got {args.validation:g}")
+    if args.max_fail < 1:
+        raise _UsageError(f"--max-fail must be >= 1; got {args.max_fail}")
     start = time.perf_counter()
     try:
         model = train(X_train, y_train, args.lam, hidden_layer_sizes=tuple(args.hidden),
                       method=args.method, maxiter=args.maxiter, seed=args.seed, loss=args.loss,
                       verbose=args.verbose, dtype=np.float32 if args.float32 else None,
-                      activation=args.activation, output=args.output, **curvature, **descent)
+                      activation=args.activation, output=args.output, validation=args.validation,
+                      max_fail=args.max_fail, **curvature, **descent)
     except DivergenceError as e:
         # the error's own advice names train()'s argument and .theta, which
         # mean nothing here: say it with this command's option
@@ -168,7 +182,14 @@ def _train(args):
         print("no held-out set (--test-size 0): every example was used for training")
     else:
         print(f"held-out {measure} {shown.format(model.score(X_test, y_test))} on {len(y_test)} examples")
+    if args.validation is not None:
+        print(f"validation: best iteration {model.best_iteration} of {model.n_iter} (validation cost "
+              f"{model.history['validation_cost'][model.best_iteration]:.4f}); stopped: {model.result.message}")
     print(f"model saved to {args.out}")
+    if args.plots:
+        saved = _save_plots(model, args.plots, X_test if X_test is not None else X_train,
+                            y_test if X_test is not None else y_train)
+        print(f"pictures saved to {args.plots}: {', '.join(saved)}")
     if args.plot:
         _save_plot(model, args.plot)
         print(f"cost curve saved to {args.plot}")
@@ -197,6 +218,34 @@ def _save_plot(model, path):
         fig.savefig(path, dpi=100, bbox_inches="tight")
     finally:
         plt.close(fig)
+
+
+def _save_plots(model, folder, X, y):
+    """MATLAB's pictures of a fit, one PNG each in `folder` (made if missing); returns their names."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    os.makedirs(folder, exist_ok=True)
+    pictures = {"performance.png": lambda fig: plots.plot_performance(model, ax=fig.subplots()),
+                "training_state.png": lambda fig: plots.plot_training_state(model, fig=fig)}
+    if model.target == "classes":
+        pictures["confusion.png"] = lambda fig: plots.plot_confusion_matrix(
+            y, model.predict(X), labels=model.classes_, ax=fig.subplots())
+        pictures["roc.png"] = lambda fig: plots.plot_roc(model, X, y, ax=fig.subplots())
+    elif model.target in ("regression", "multioutput"):
+        pictures["regression.png"] = lambda fig: plots.plot_regression(model, X, y)
+        pictures["error_histogram.png"] = lambda fig: plots.plot_error_histogram(model, X, y, ax=fig.subplots())
+    for name, draw in pictures.items():
+        fig = plt.figure(figsize=(7, 5))
+        try:
+            draw(fig)
+            fig.savefig(os.path.join(folder, name), dpi=100, bbox_inches="tight")
+        finally:
+            plt.close("all")
+    return list(pictures)
 
 
 def read_model(path):

@@ -1107,7 +1107,11 @@ def _stop_title(model):
     """The method and, when SciPy's result says it, why training stopped."""
     message = getattr(getattr(model, "result", None), "message", None)
     method = model.method or "training"
-    return f"{method}: {message}" if message else str(method)
+    if not message:
+        return str(method)
+    # the reason's first clause ("Validation stop", "CONVERGENCE", ...), short enough for a title
+    reason = str(message).split(":")[0].split(";")[0].strip().rstrip(".")
+    return f"{method}: {reason[:60]}"
 
 
 def plot_performance(model, ax=None):

@@ -299,3 +299,40 @@ def test_train_newton_cg_with_hessian_products_on_a_sample(small_data, tmp_path,
     assert code == 0, out
     assert "with Newton-CG" in out and "5 iterations" in out
     assert nnopt.load(tmp_path / "m.npz").method == "Newton-CG"
+
+
+def test_train_with_a_validation_set_reports_the_best_iteration_and_saves_the_pictures(small_data, tmp_path,
+                                                                                       capsys):
+    code = main(["train", "--data", str(small_data), "--hidden", "40", "--lam", "0", "--method", "L-BFGS-B",
+                 "--maxiter", "300", "--validation", "0.2", "--max-fail", "4", "--plots",
+                 str(tmp_path / "pictures"), "--out", str(tmp_path / "m.npz")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    model = nnopt.load(tmp_path / "m.npz")
+    assert f"validation: best iteration {model.best_iteration} of {model.n_iter}" in out
+    assert "stopped: Validation stop" in out and model.n_iter == model.best_iteration + 4
+    names = ["confusion.png", "performance.png", "roc.png", "training_state.png"]
+    assert sorted(p.name for p in (tmp_path / "pictures").iterdir()) == names
+    assert all((tmp_path / "pictures" / n).stat().st_size > 5000 for n in names)
+
+
+def test_train_regression_saves_the_regression_pictures(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, size=(200, 1))
+    np.savez(tmp_path / "sine.npz", X=x, y=np.sin(3 * x[:, 0]))
+    code = main(["train", "--data", str(tmp_path / "sine.npz"), "--output", "identity", "--activation",
+                 "tanh", "--hidden", "5", "--method", "L-BFGS-B", "--maxiter", "20", "--plots",
+                 str(tmp_path / "p"), "--out", str(tmp_path / "m.npz")])
+    assert code == 0, capsys.readouterr()
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        "error_histogram.png", "performance.png", "regression.png", "training_state.png"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--validation", "1.5"], r"--validation must be a fraction in \(0, 1\); got 1.5"),
+    (["--validation", "0.2", "--max-fail", "0"], r"--max-fail must be >= 1; got 0"),
+])
+def test_bad_validation_options_give_one_line(small_data, argv, message, capsys):
+    import re
+    assert main(["train", "--data", str(small_data), *argv]) == 2
+    assert re.search(message, capsys.readouterr().err)
