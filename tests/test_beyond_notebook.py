@@ -14,10 +14,11 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "beyond.ipynb"
 SECTIONS = [
     "Other units: ReLU hidden units and a softmax output", "Regression", "Multi-label classification",
     "Sample weights", "Exact curvature: the Hessian's eigenvalues, and Newton's method", "scikit-learn",
+    "Early stopping on a validation set, as MATLAB's `train` does it",
 ]
 NUMBER = r"([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
-# the figures: the fitted curve, the cost curves, the spectra
-N_PICTURES = 3
+# the figures: the fitted curve, the cost curves, the spectra, the performance plot
+N_PICTURES = 4
 
 
 def _text(nb):
@@ -72,6 +73,13 @@ def check_printed_numbers(text):
     assert folds and len(folds.group(1).split()) == 3
     (mean,) = _found(rf"accuracy on each held-out fold: .*  mean {NUMBER}%", text)
     assert mean >= 85.0
+
+    # the overfitting network, stopped early, against the same run's last iteration
+    assert "Validation stop" in text
+    best_accuracy, best, last_accuracy = _found(
+        rf"held-out accuracy: {NUMBER}% with the best validation iteration \((\d+)\), {NUMBER}% with the last",
+        text)
+    assert best_accuracy >= 88.0 and best >= 5
 
 
 def test_beyond_notebook_sections_in_order():
