@@ -1,85 +1,34 @@
 """What the benchmarks time nnopt against. Not part of nnopt.
 
 Each baseline computes the same J(Θ) and gradient as `nnopt.cost_and_gradient`
-with the cross-entropy loss and class indices y, in the layout of nnopt's θ:
+with the cross-entropy loss and class indices y:
 
-- `loop_cost_and_gradient`: the articles' per-example backpropagation,
-  Δ^(l) += δ^(l+1) a^(l)ᵀ accumulated over the examples one at a time;
-- `plain_cost_and_gradient`: the straightforward vectorized numpy most
-  tutorials write (a bias column stacked onto each a^(l), log(h));
 - `BareProducts`: only the two products with X that any evaluation must do,
   the floor nnopt is measured against;
-- `sklearn_objective`: scikit-learn's MLP objective on the same weights;
+- `sklearn_objective`: scikit-learn's MLP objective on the same weights
+  (in scikit-learn's packing: `to_sklearn`, `from_sklearn`);
+- `TorchProcess`: PyTorch's autograd on the same network and the same θ,
+  in a process of its own, so that torch's BLAS and OpenMP threads never
+  share a process with numpy's (run this file with ``--serve-torch`` to be
+  that process);
 - `fit_mlp`: a whole scikit-learn MLPClassifier fit with L-BFGS, the
   trainer nnopt's `train` is timed against.
 """
 
+import os
+import pickle
+import subprocess
+import sys
 import time
 import warnings
+from itertools import pairwise
 
 import numpy as np
 
 from nnopt.parameters import n_params, reshape, unroll
 
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def _regularization(thetas, lam, m):
-    return lam / (2.0 * m) * sum((Th[:, 1:] ** 2).sum() for Th in thetas)
-
-
-def _add_regularization(grads, thetas, lam, m):
-    for G, Th in zip(grads, thetas):
-        G[:, 1:] += (lam / m) * Th[:, 1:]
-
-
-def loop_cost_and_gradient(theta, X, y, lam, layer_sizes):
-    """J and ∂J/∂θ by the articles' loop over examples (any depth).
-
-    For each example: forward propagation with a bias unit prepended,
-    δ^(L) = a^(L) − y, δ^(l) = (Θ^(l)ᵀ δ^(l+1))[1:] ⊙ a^(l)(1 − a^(l)), and
-    Δ^(l) += δ^(l+1) a^(l)ᵀ; finally D^(l) = Δ^(l)/m plus the λ term.
-    """
-    thetas = reshape(theta, layer_sizes)
-    m, K = X.shape[0], layer_sizes[-1]
-    Deltas = [np.zeros_like(Th) for Th in thetas]
-    J = 0.0
-    for i in range(m):
-        a = [np.concatenate(([1.0], X[i]))]
-        for Th in thetas[:-1]:
-            a.append(np.concatenate(([1.0], _sigmoid(Th @ a[-1]))))
-        h = _sigmoid(thetas[-1] @ a[-1])
-        yk = np.zeros(K)
-        yk[y[i]] = 1.0
-        J += np.sum(-yk * np.log(h) - (1 - yk) * np.log(1 - h))
-        delta = h - yk
-        for l in range(len(thetas) - 1, -1, -1):
-            Deltas[l] += np.outer(delta, a[l])
-            if l > 0:
-                delta = (thetas[l].T @ delta)[1:] * a[l][1:] * (1 - a[l][1:])
-    grads = [D / m for D in Deltas]
-    _add_regularization(grads, thetas, lam, m)
-    return J / m + _regularization(thetas, lam, m), np.concatenate([G.ravel() for G in grads])
-
-
-def plain_cost_and_gradient(theta, X, y, lam, layer_sizes):
-    """J and ∂J/∂θ in straightforward vectorized numpy, for one hidden layer."""
-    Theta1, Theta2 = reshape(theta, layer_sizes)
-    m, K = X.shape[0], layer_sizes[-1]
-    Y = np.eye(K)[y]
-    ones = np.ones((m, 1))
-    a1 = np.hstack([ones, X])
-    z2 = a1 @ Theta1.T
-    a2 = np.hstack([ones, _sigmoid(z2)])
-    h = _sigmoid(a2 @ Theta2.T)
-    J = np.sum(-Y * np.log(h) - (1 - Y) * np.log(1 - h)) / m
-    delta3 = h - Y
-    delta2 = (delta3 @ Theta2)[:, 1:] * _sigmoid(z2) * (1 - _sigmoid(z2))
-    grads = [delta2.T @ a1 / m, delta3.T @ a2 / m]
-    _add_regularization(grads, (Theta1, Theta2), lam, m)
-    return J + _regularization((Theta1, Theta2), lam, m), np.concatenate([G.ravel() for G in grads])
+# scikit-learn's names for nnopt's hidden activations and outputs
+SKLEARN_NAMES = {"sigmoid": "logistic", "tanh": "tanh", "relu": "relu", "softmax": "softmax"}
 
 
 class BareProducts:
@@ -131,20 +80,37 @@ def from_sklearn(packed, layer_sizes):
                    for W, b, shape in zip(coefs, intercepts, shapes)])
 
 
-def sklearn_objective(X, y, lam, layer_sizes):
+def sklearn_objective(X, y, lam, layer_sizes, activation="sigmoid", output="sigmoid"):
     """scikit-learn's L-BFGS objective for the same network, or why there is none.
 
-    An MLPClassifier with logistic units, given one-hot targets (a
-    multilabel problem), has sigmoid outputs and the binary log-loss: the
-    cost of the articles. Its L2 term is alpha/(2m)·‖W‖², so alpha = λ.
+    The MLPClassifier is set up by its own fit (one L-BFGS iteration), and
+    its objective then called with the buffers its fit makes, in X's dtype
+    (scikit-learn keeps float32 X in float32). Its outputs follow the
+    targets: given one-hot targets (a multi-label problem) it has logistic
+    outputs and the binary log-loss, the cost of the articles; given class
+    labels, softmax outputs and the log-loss. Its L2 term is
+    alpha/(2m)·‖W‖², so alpha = λ.
+
+    Parameters
+    ----------
+    X : ndarray of float64 or float32, shape (m, n)
+    y : ndarray of int, shape (m,)
+        Class indices 0..K-1.
+    lam : float
+    layer_sizes : sequence of int
+    activation : {"sigmoid", "tanh", "relu"}
+        The hidden units, in nnopt's names.
+    output : {"sigmoid", "softmax"}
 
     Returns
     -------
     f : callable or None
         ``f(packed) -> (J, grad)``, scikit-learn's objective on its packing of
-        the weights (see `to_sklearn`, which stays outside timed calls).
+        the weights (see `to_sklearn`, which stays outside timed calls). It
+        computes in the dtype of `packed` and X together: a float64 `packed`
+        (what scipy's L-BFGS hands it) on a float32 X computes in float64.
     note : str
-        "scikit-learn <version>", or why it could not be set up.
+        "scikit-learn <version>, <its output>", or why it could not be set up.
     """
     try:
         import sklearn
@@ -152,30 +118,188 @@ def sklearn_objective(X, y, lam, layer_sizes):
         from sklearn.neural_network import MLPClassifier
     except ImportError:
         return None, "scikit-learn is not installed"
-    Y = np.eye(layer_sizes[-1])[y]
-    clf = MLPClassifier(hidden_layer_sizes=tuple(layer_sizes[1:-1]), activation="logistic",
-                        solver="lbfgs", alpha=lam, max_iter=1)
-    n_layers = len(layer_sizes)
-    activations = [X] + [None] * (n_layers - 1)
-    deltas = [None] * (n_layers - 1)
-    coef_grads = [np.empty((a, b)) for a, b in zip(layer_sizes[:-1], layer_sizes[1:])]
-    intercept_grads = [np.empty(b) for b in layer_sizes[1:]]
-
-    def f(packed):
-        return clf._loss_grad_lbfgs(packed, X, Y, None, activations, deltas, coef_grads, intercept_grads)
-
+    # one-hot targets make a multi-label problem (logistic outputs), labels a multiclass one (softmax)
+    targets = np.eye(layer_sizes[-1], dtype=int)[y] if output == "sigmoid" else y
+    clf = MLPClassifier(hidden_layer_sizes=tuple(layer_sizes[1:-1]), activation=SKLEARN_NAMES[activation],
+                        solver="lbfgs", alpha=lam, max_iter=1, random_state=0)
     try:
         with warnings.catch_warnings():
             # one iteration only sets up the internals; its warning is expected
             warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(X, Y)
-        f(to_sklearn(np.zeros(n_params(layer_sizes)), layer_sizes))
+            clf.fit(X, targets)
+        # the buffers and targets _fit hands to _fit_lbfgs
+        Y = clf._label_binarizer.transform(targets).astype(bool)
+        activations = [X] + [None] * (len(layer_sizes) - 1)
+        deltas = [None] * (len(activations) - 1)
+        coef_grads = [np.empty((a, b), dtype=X.dtype) for a, b in pairwise(layer_sizes)]
+        intercept_grads = [np.empty(b, dtype=X.dtype) for b in layer_sizes[1:]]
+
+        def f(packed):
+            return clf._loss_grad_lbfgs(packed, X, Y, None, activations, deltas, coef_grads, intercept_grads)
+
+        f(to_sklearn(np.zeros(n_params(layer_sizes)), layer_sizes).astype(X.dtype))
     except (AttributeError, TypeError, ValueError) as e:
         return None, (f"scikit-learn {sklearn.__version__}'s private MLP objective differs "
                       f"from the one this benchmark knows ({type(e).__name__}: {e})")
-    if clf.out_activation_ != "logistic":
-        return None, f"scikit-learn {sklearn.__version__} chose {clf.out_activation_!r} outputs, not logistic"
-    return f, f"scikit-learn {sklearn.__version__}"
+    expected = SKLEARN_NAMES[output]
+    if clf.out_activation_ != expected:
+        return None, f"scikit-learn {sklearn.__version__} chose {clf.out_activation_!r} outputs, not {expected!r}"
+    loss = "binary log-loss" if expected == "logistic" else "log-loss"
+    return f, f"scikit-learn {sklearn.__version__}, {expected} outputs and {loss}"
+
+
+class TorchProcess:
+    """PyTorch's autograd on the same network, in a Python process of its own.
+
+    torch brings its own BLAS (MKL on x86) and OpenMP threads; in a process
+    of its own they never run beside numpy's OpenBLAS threads, nor change
+    how nnopt's process runs. The process is this file run with
+    ``--serve-torch``; it reads pickled requests on its stdin and answers on
+    its stdout.
+
+    Parameters
+    ----------
+    threads : int
+        torch's intra-op threads (``torch.set_num_threads``).
+
+    Attributes
+    ----------
+    about : str
+        torch's version, threads, CPU capability and BLAS; or why there is no torch.
+    available : bool
+    """
+
+    def __init__(self, threads):
+        self._proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve-torch", str(threads)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            self.available, self.about = pickle.load(self._proc.stdout)
+        except EOFError:
+            self.available, self.about = False, "its process ended before it started (its error is above)"
+        if not self.available:
+            self.close()
+
+    def _ask(self, *request):
+        pickle.dump(request, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self._proc.stdin.flush()
+        answer = pickle.load(self._proc.stdout)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def bind(self, X, y, lam, layer_sizes, thetas, activation="sigmoid", output="sigmoid"):
+        """Send the problem: X (float64; float32 is cast there, as here), y as class indices, two θ."""
+        self._ask("bind", X, y, lam, tuple(layer_sizes), [np.asarray(t) for t in thetas], activation, output)
+
+    def evaluation(self, dtype):
+        """A candidate for `time_rounds`: one evaluation at θ[i % 2] in `dtype`, timed there."""
+        return _TorchEvaluation(self, np.dtype(dtype).name)
+
+    def result(self, dtype, k):
+        """(J, gradient in nnopt's layout) at the k-th θ, in `dtype`."""
+        return self._ask("result", np.dtype(dtype).name, k)
+
+    def close(self):
+        if self._proc.poll() is None:
+            self._proc.stdin.close()
+            self._proc.wait(timeout=30)
+
+
+class _TorchEvaluation:
+    """One evaluation in the torch process; ``seconds`` is the time it took there."""
+
+    def __init__(self, process, dtype):
+        self.process, self.dtype, self.seconds = process, dtype, None
+
+    def __call__(self, i):
+        self.seconds = self.process._ask("time", self.dtype, i % 2)
+
+
+def torch_cost_and_gradient(theta, X, target, lam, layer_sizes, activation, output):
+    """J and ∂J/∂θ by PyTorch's autograd, θ in nnopt's layout (runs in the torch process only).
+
+    Θ^(l) is a view of θ of shape (s_{l+1}, s_l + 1), bias column first, as
+    in nnopt; the forward pass is ``torch.nn.functional.linear`` and the
+    hidden activation, the cost the loss of the output summed over the
+    outputs, averaged over the m examples, plus λ/(2m)·Σ Θ[:, 1:]². θ
+    comes as the optimizer's float64 vector and is cast to X's dtype here,
+    inside the evaluation, as nnopt's Objective does.
+
+    Returns
+    -------
+    J : float
+    grad : ndarray of X's dtype, shape (n_params,)
+    """
+    import torch
+    import torch.nn.functional as F
+    params = torch.from_numpy(np.asarray(theta)).to(X.dtype).requires_grad_()
+    hidden = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[activation]
+    m, a, penalty, start = X.shape[0], X, 0.0, 0
+    for l, (n_in, n_out) in enumerate(pairwise(layer_sizes)):
+        if l > 0:
+            a = hidden(z)
+        Theta = params[start:start + n_out * (n_in + 1)].view(n_out, n_in + 1)
+        start += n_out * (n_in + 1)
+        z = F.linear(a, Theta[:, 1:], Theta[:, 0])
+        penalty = penalty + Theta[:, 1:].square().sum()
+    if output == "sigmoid":
+        loss = F.binary_cross_entropy_with_logits(z, target, reduction="sum")
+    else:
+        loss = F.cross_entropy(z, target, reduction="sum")
+    J = loss / m + lam / (2 * m) * penalty
+    J.backward()
+    return J.item(), params.grad.numpy()
+
+
+def _serve_torch(threads):
+    """The torch process: answer `TorchProcess`'s requests until its stdin closes."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed goes to stderr, not into the answers
+    try:
+        import torch
+    except ImportError as e:
+        pickle.dump((False, f"PyTorch is not installed ({e})"), out)
+        out.flush()
+        return
+    torch.set_num_threads(threads)
+    blas = next((s.split("=")[1] for s in torch.__config__.show().replace(",", " ").split()
+                 if s.startswith("BLAS_INFO=")), "unknown")
+    pickle.dump((True, f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
+                       f"{torch.backends.cpu.get_cpu_capability()}, BLAS {blas}"), out)
+    out.flush()
+    problems = {}
+
+    def bind(X, y, lam, layer_sizes, thetas, activation, output):
+        problems.clear()
+        for dtype in (np.float64, np.float32):
+            Xd = torch.from_numpy(np.ascontiguousarray(X, dtype=dtype))
+            if output == "sigmoid":
+                target = torch.from_numpy(np.eye(layer_sizes[-1], dtype=dtype)[y])
+            else:
+                target = torch.from_numpy(np.asarray(y, dtype=np.int64))
+            problems[np.dtype(dtype).name] = (Xd, target, lam, layer_sizes, activation, output)
+        problems["thetas"] = thetas
+
+    def result(dtype, k):
+        return torch_cost_and_gradient(problems["thetas"][k], *problems[dtype])
+
+    def timed(dtype, k):
+        t0 = time.perf_counter()
+        result(dtype, k)
+        return time.perf_counter() - t0
+
+    handlers = {"bind": bind, "time": timed, "result": result}
+    while True:
+        try:
+            kind, *args = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        try:
+            answer = handlers[kind](*args)
+        except Exception as e:  # sent back, raised in the benchmark's process
+            answer = RuntimeError(f"in the torch process: {type(e).__name__}: {e}")
+        pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
 
 
 def fit_mlp(split, activation, hidden, lam, max_iter):
@@ -196,3 +320,8 @@ def fit_mlp(split, activation, hidden, lam, max_iter):
         clf.fit(X_train, y_train)
     seconds = time.perf_counter() - t0
     return seconds, clf.score(X_test, y_test), clf.n_iter_, None
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve-torch"]:
+        _serve_torch(int(sys.argv[2]))

@@ -2,10 +2,10 @@
 
     python benchmarks/ab_core.py OLD_TREE NEW_TREE [--rounds 3]
 
-Each tree is a checkout of the repository with its kernels built in place
-(``python setup.py build_ext --inplace``). For each round the old tree and
-then the new one run in a fresh Python process (PYTHONPATH set to the tree),
-which measures, on the bundled digits:
+Each tree is a checkout of the repository (one with compiled extensions
+built in place: ``python setup.py build_ext --inplace``). For each round
+the old tree and then the new one run in a fresh Python process
+(PYTHONPATH set to the tree), which measures, on the bundled digits:
 
 1. one evaluation through ``nnopt.Objective`` (what ``nnopt.train`` calls),
    784-25-10, float64 and float32, all 5,000 digits: the median of 30 calls
@@ -36,12 +36,11 @@ try:
     from nnopt import Objective
 except ImportError:  # before the pure core, Objective lived in backprop
     from nnopt.backprop import Objective
-from nnopt import _accel
 
 X, y = nnopt.load_digits()
 sizes = (784, 25, 10)
 thetas = [nnopt.random_init(sizes, seed=s) for s in (1, 2)]
-out = {"kernels": bool(_accel.enabled)}
+out = {}
 for name, dtype in (("f64", np.float64), ("f32", np.float32)):
     obj = Objective(X, y, 1.0, sizes, dtype=dtype)
     for i in range(4):
@@ -86,7 +85,7 @@ def main(argv=None):
         for label, tree in (("old", args.old), ("new", args.new)):
             res = measure(tree)
             rows.append((r, label, res))
-            print(f"round {r} {label}: kernels {'on' if res['kernels'] else 'OFF'}, "
+            print(f"round {r} {label}: "
                   f"Objective f64 {res['objective_f64'] * 1e3:.2f} ms, f32 {res['objective_f32'] * 1e3:.2f} ms, "
                   f"train {res['train']:.2f} s ({res['train_evals']} evaluations, "
                   f"held-out {res['train_accuracy']:.2%}); load {load()}", flush=True)

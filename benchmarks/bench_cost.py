@@ -1,389 +1,233 @@
-"""One evaluation of J(Θ) and its gradient, against the machine's limit.
+"""One evaluation of J(θ) and its gradient: nnopt beside scikit-learn, PyTorch and the bare products.
 
-Run from the repository root, in an environment where nnopt is installed
-(scikit-learn too, for its row of the table):
+Run from the repository root, in an environment where nnopt, scikit-learn
+and PyTorch (CPU) are installed, with OpenBLAS left to choose its own
+kernels and blocking for this CPU:
 
-    python benchmarks/bench_cost.py           # the full run, a few minutes
-    python benchmarks/bench_cost.py --quick   # a smoke test, not a measurement
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_cost.py            # 2-3 minutes
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_cost.py --large    # and m = 20,000 for the wider networks
+    python benchmarks/bench_cost.py --quick                                                 # a smoke test, not a measurement
 
-On the 5,000 digits (784-25-10 network, λ = 1) it times nnopt's public
-`cost_and_gradient` in float64 and float32 (and `cost` followed by
-`regularized_gradient`, the articles' way; and float64 on half the rows,
-exactly half the work, for scale) beside the articles' loop over
-examples, a plain vectorized numpy version, scikit-learn's MLP objective
-and the bare matrix products with X that any evaluation needs; then the
-agreement of the results, the memory of one evaluation, and how the time
-grows with m and with the hidden layer. It prints medians and ratios and
-says which targets were met; it asserts nothing. benchmarks/README.md
-records a run.
+For each network (784-25-10 at m = 5,000 and 20,000; 784-100-10 and
+784-300-10 at m = 5,000; 784-100-10 with ReLU hidden units and softmax
+outputs), in float64 and in float32, it times one evaluation of J and
+∂J/∂θ, λ = 1, by
 
-The machine may be shared, so every table is timed in rounds, each
-candidate once per round in turn: load from elsewhere then hits all of
-them alike. A ratio is the median over the rounds of the two times of
-one round. Before each timed call the benchmark sleeps SETTLE seconds:
-after a product on two threads, OpenBLAS keeps its second thread spinning
-for a tenth of a second or more, and on 2 cores that thread halves the speed
-of whatever runs next on more than one core (nnopt's kernels ran 1.7–2×
-slower right after a numpy product). Each call thus starts on an idle
-machine. Table 1b times the same evaluations the way an optimizer makes
-them, one right after another: after the idle time, an untimed call of
-the same candidate, then the timed one. A call after idle pays for waking
-the second core and refilling the caches, about the same in float32 as in
-float64, so the float32 ratio differs most between the two tables.
+- nnopt: an `nnopt.Objective` called as ``obj(θ)``, the way an optimizer
+  calls it (θ is the optimizer's float64 vector; a float32 Objective casts
+  it); in the first network also the public `nnopt.cost_and_gradient`,
+  which checks its arguments on every call;
+- scikit-learn: MLPClassifier's ``_loss_grad_lbfgs``, the function its
+  L-BFGS solver calls, set up by its own fit, with the buffers its fit makes,
+  on the same X in the same dtype, its weights in that dtype too (as its SGD
+  and Adam keep them: its L-BFGS gets float64 weights from scipy and then
+  computes a float32 X in float64);
+- PyTorch: autograd through ``torch.nn.functional.linear``, the activation
+  and BCE-with-logits (or cross-entropy), forward and backward, with θ as
+  one tensor in nnopt's layout, in a process of its own (see
+  `_baselines.TorchProcess`) running one thread per core;
+- the bare products: z^(2) = X·W₁ᵀ and Δ^(1) = δ^(2)ᵀ·X, the two products
+  with X that any evaluation of the gradient makes, and nothing else: the
+  floor.
+
+All compute the same cost: sigmoid outputs with the cross-entropy summed
+over the K outputs (scikit-learn given one-hot targets, a multi-label
+problem, has logistic outputs and the binary log-loss), or softmax outputs
+with the log-loss, averaged over the m examples, plus λ/(2m)·ΣW² (bias
+weights excluded). The agreement of every result with nnopt's float64 one
+is printed under each table.
+
+The machine may be shared, so each network's candidates are timed in
+rounds, each once per round in turn (see _timing.py): load from elsewhere
+then hits all of them alike. Each timed call follows SETTLE seconds of
+idle and then an untimed call of its own at the other θ, as in an
+optimizer's loop. A figure is the median over the rounds; a ratio is the
+median over the rounds of the ratio within a round. It prints the
+targets and whether each was met; it asserts nothing.
 """
 
 import argparse
+import collections
 import os
-import subprocess
 import sys
-import tracemalloc
+import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nnopt  # noqa: E402
+from _baselines import BareProducts, TorchProcess, from_sklearn, sklearn_objective, to_sklearn  # noqa: E402
 from _machine import header, load, stolen  # noqa: E402
 from _timing import time_rounds  # noqa: E402
-from _baselines import (BareProducts, from_sklearn, loop_cost_and_gradient,  # noqa: E402
-                        plain_cost_and_gradient, sklearn_objective, to_sklearn)
-from nnopt import _accel, cost, cost_and_gradient, regularized_gradient  # noqa: E402
-from nnopt import Objective  # noqa: E402
 
-SIZES = (784, 25, 10)
 LAM = 1.0
-NNOPT64 = "nnopt cost_and_gradient, float64"
-NNOPT32 = "nnopt cost_and_gradient, float32"
-SKLEARN = "scikit-learn MLP L-BFGS objective, float64"
-LOOP = "per-example loop (the articles), float64"
-ARTICLES = "nnopt cost, then regularized_gradient, float64"
-HALF = "nnopt cost_and_gradient, float64, half the rows"
-KERNELS_BUILT = _accel.enabled
+DTYPES = (np.float64, np.float32)
+Case = collections.namedtuple("Case", "sizes m activation output")
+CASES = (
+    Case((784, 25, 10), 5000, "sigmoid", "sigmoid"),
+    Case((784, 25, 10), 20000, "sigmoid", "sigmoid"),
+    Case((784, 100, 10), 5000, "sigmoid", "sigmoid"),
+    Case((784, 300, 10), 5000, "sigmoid", "sigmoid"),
+    Case((784, 100, 10), 5000, "relu", "softmax"),
+)
+LARGE = (
+    Case((784, 100, 10), 20000, "sigmoid", "sigmoid"),
+    Case((784, 300, 10), 20000, "sigmoid", "sigmoid"),
+)
+# the project's targets: nnopt ÷ scikit-learn and nnopt ÷ torch, by hidden units; float32 ÷ float64
+TARGET_AGAINST = {25: 0.8, 100: 1.0, 300: 1.0}
+TARGET_FLOAT32 = 0.6
+
+NNOPT = "nnopt Objective(θ)"
+PUBLIC = "nnopt cost_and_gradient"
+SKLEARN = "scikit-learn _loss_grad_lbfgs"
+TORCH = "PyTorch autograd"
+BARE = "bare products X·W₁ᵀ, δ₂ᵀ·X"
+OUTPUTS = {"sigmoid": "sigmoid outputs, cross-entropy", "softmax": "softmax outputs, log-loss"}
 
 
-def numpy_products(f):
-    """`f` with nnopt's C kernels switched off: numpy (OpenBLAS) does the products."""
-    def call(i):
-        _accel.enabled = False
-        try:
-            return f(i)
-        finally:
-            _accel.enabled = KERNELS_BUILT
-    return call
+def title(case):
+    return (f"{'-'.join(map(str, case.sizes))}, m = {case.m}, {case.activation} hidden units, "
+            f"{OUTPUTS[case.output]}")
 
 
-class KernelProducts:
-    """The two products with X through nnopt's kernels, as an evaluation makes
-    them: a^(2) = g(X Θ^(1)ᵀ) and Δ^(1) = δ^(2) [1, X]."""
-
-    def __init__(self, X, hidden):
-        rng = np.random.default_rng(0)
-        self.X = X
-        self.Th = rng.standard_normal((hidden, X.shape[1] + 1)).astype(X.dtype)
-        self.delta = np.asfortranarray(rng.standard_normal((hidden, X.shape[0])).astype(X.dtype))
-        self.G = np.empty((hidden, X.shape[1] + 1), dtype=X.dtype)
-
-    def __call__(self, i):
-        with _accel.threads_for(self.X, self.Th.shape[0]):
-            _accel.input_layer(self.Th, self.X, activate=True)
-            _accel.input_gradient(self.delta, self.X, out=self.G)
+def short(case):
+    return f"{'-'.join(map(str, case.sizes))}, m = {case.m}, {case.activation}/{case.output}"
 
 
-# the two products with X alone, (forward, backward) either way round:
-# the issue's form, nnopt's float64 form and nnopt's float32 form
-ARRANGEMENTS = {("rows", "rows"): "X·W₁ᵀ, δ₂ᵀ·X", ("columns", "columns"): "W₁·Xᵀ, δ₂·X",
-                ("rows", "columns"): "X·W₁ᵀ, δ₂·X"}
-ISSUE = ("rows", "rows")
+def data(m):
+    """(X float64, y, its source): the bundled digits for m = 5,000, else seeded uniform [0, 1) pixels."""
+    if m == 5000:
+        X, y = nnopt.load_digits()
+        return np.ascontiguousarray(X, dtype=np.float64), np.asarray(y), "nnopt.load_digits()"
+    rng = np.random.default_rng(m)
+    return rng.random((m, 784)), rng.integers(0, 10, m), "random uniform [0, 1), seeded"
 
 
-def bare(arrangement, dtype):
-    return f"bare products {ARRANGEMENTS[arrangement]}, {dtype}"
+def candidates(case, X64, y, thetas, torch, public):
+    """Every implementation in both dtypes, as ``{(name, dtype name): f(i)}``, and scikit-learn's note."""
+    found, sk_note = {}, None
+    for dtype in DTYPES:
+        X = X64.astype(dtype, copy=False)
+        d = np.dtype(dtype).name
+        obj = nnopt.Objective(X, y, LAM, case.sizes, dtype=dtype, activation=case.activation,
+                              output=case.output)
+        found[NNOPT, d] = lambda i, obj=obj: obj(thetas[i % 2])
+        if public:
+            found[PUBLIC, d] = lambda i, X=X, dtype=dtype: nnopt.cost_and_gradient(
+                thetas[i % 2], X, y, LAM, case.sizes, dtype=dtype)
+        sk, sk_note = sklearn_objective(X, y, LAM, case.sizes, case.activation, case.output)
+        if sk is not None:
+            packed = [to_sklearn(t, case.sizes).astype(dtype) for t in thetas]
+            found[SKLEARN, d] = lambda i, sk=sk, packed=packed: sk(packed[i % 2])
+        if torch.available:
+            found[TORCH, d] = torch.evaluation(dtype)
+        found[BARE, d] = BareProducts(X, case.sizes[1], "rows", "rows")
+    return found, sk_note
 
 
-# ---------------------------------------------------------------- timing
+def agreement(case, found, torch):
+    """Relative differences of J and ∂J/∂θ from nnopt's float64 result at the first θ: lines to print."""
+    J0, g0 = found[NNOPT, "float64"](0)
+    lines = ["agreement with nnopt float64 at the same θ (relative difference of J / of ∂J/∂θ):"]
+    for d in ("float64", "float32"):
+        results = {"nnopt": found[NNOPT, d](0)} if d == "float32" else {}
+        if (SKLEARN, d) in found:
+            J, g = found[SKLEARN, d](0)
+            results["scikit-learn"] = J, from_sklearn(g, case.sizes)
+        if (TORCH, d) in found:
+            results["PyTorch"] = torch.result(d, 0)
+        cells = [f"{name} {abs(J - J0) / abs(J0):.0e} / "
+                 f"{np.linalg.norm(np.asarray(g, dtype=np.float64) - g0) / np.linalg.norm(g0):.0e}"
+                 for name, (J, g) in results.items()]
+        lines.append(f"   {d}: {', '.join(cells)}")
+    return lines
 
 
-def ratio(times, name, ref):
-    """Median over the rounds of times[name] / times[ref]."""
-    return float(np.median(times[name] / times[ref]))
+def ratio(times, a, b):
+    """Median over the rounds of times[a] / times[b] within each round, or NaN without b."""
+    if a not in times or b not in times:
+        return float("nan")
+    return float(np.median(times[a] / times[b]))
 
 
-def ms(t):
-    return f"{1e3 * np.median(t):8.2f} ms"
+def table(number, case, source, times, rounds, sk_note, agree):
+    """The case's medians, its ratios, and the agreement line."""
+    target = TARGET_AGAINST[case.sizes[1]]
+    print(f"\n{number}. {title(case)}; X: {source}; medians of {rounds} rounds")
+    print(f"   {'':34s} {'float64':>11s} {'float32':>11s}   float32 ÷ float64")
+    for name in (NNOPT, PUBLIC, SKLEARN, TORCH, BARE):
+        if (name, "float64") in times:
+            t64, t32 = (1e3 * np.median(times[name, d]) for d in ("float64", "float32"))
+            r = ratio(times, (name, "float32"), (name, "float64"))
+            print(f"   {name:34s} {t64:8.2f} ms {t32:8.2f} ms   {r:6.2f}"
+                  f"{f'  (target ≤ {TARGET_FLOAT32})' if name == NNOPT else ''}")
+    for other, text, limit in ((SKLEARN, "nnopt ÷ scikit-learn", target), (TORCH, "nnopt ÷ PyTorch", target),
+                               (BARE, "nnopt ÷ bare products", None)):
+        r64, r32 = (ratio(times, (NNOPT, d), (other, d)) for d in ("float64", "float32"))
+        print(f"   {text:34s} {r64:11.2f} {r32:11.2f}   {f'(target ≤ {limit})' if limit else ''}")
+    print(f"   ({sk_note}; its weights in X's dtype, as its SGD and Adam keep them)")
+    for line in agree:
+        print(f"   {line}")
 
 
-# ---------------------------------------------------------------- the tables
-
-
-def _evaluations(X, X32, y, thetas):
-    """nnopt's evaluations, the first rows of tables 1 and 1b.
-
-    HALF, float64 on the first half of the rows, is exactly half the
-    arithmetic of NNOPT64 with the same costs per call, as float32 would be
-    if its arithmetic took exactly half float64's time: its ratio to
-    NNOPT64 shows what those costs leave of a halving on this machine.
-    """
-    objective = Objective(X, y, LAM, SIZES)
-    half = X.shape[0] // 2
-    Xh, yh = X[:half], y[:half]  # views: C-contiguous, as X is
-    return {
-        NNOPT64: lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
-        NNOPT32: lambda i: cost_and_gradient(thetas[i % 2], X32, y, LAM, SIZES),
-        "nnopt Objective (what nnopt.train calls), float64": lambda i: objective(thetas[i % 2]),
-        ARTICLES: lambda i: (cost(thetas[i % 2], X, y, LAM, SIZES),
-                             regularized_gradient(thetas[i % 2], X, y, LAM, SIZES)),
-        HALF: lambda i: cost_and_gradient(thetas[i % 2], Xh, yh, LAM, SIZES),
-    }
-
-
-def _sklearn_row(sklearn, thetas):
-    """scikit-learn's objective on the same two θ, when it is installed."""
-    sk, _ = sklearn
-    if sk is None:
-        return {}
-    packed = [to_sklearn(t, SIZES) for t in thetas]
-    return {SKLEARN: lambda i: sk(packed[i % 2])}
-
-
-def main_table(X, X32, y, thetas, sklearn, rounds):
-    """nnopt, the baselines and the bare products on the same data."""
-    candidates = _evaluations(X, X32, y, thetas)
-    candidates["plain vectorized numpy (hstack, log h), float64"] = \
-        lambda i: plain_cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES)
-    if KERNELS_BUILT:
-        candidates.update({
-            "nnopt, kernels off (numpy products), float64":
-                numpy_products(candidates[NNOPT64]),
-            "nnopt, kernels off (numpy products), float32":
-                numpy_products(candidates[NNOPT32]),
-            "products through nnopt's kernels, float64": KernelProducts(X, SIZES[1]),
-            "products through nnopt's kernels, float32": KernelProducts(X32, SIZES[1]),
-        })
-    for dtype, data in (("float64", X), ("float32", X32)):
-        for arrangement in ARRANGEMENTS:
-            candidates[bare(arrangement, dtype)] = BareProducts(data, SIZES[1], *arrangement)
-    candidates.update(_sklearn_row(sklearn, thetas))
-    times = time_rounds(candidates, rounds)
-
-    print(f"\n1. One evaluation (J and gradient), m = {X.shape[0]}, {'-'.join(map(str, SIZES))} network, "
-          f"λ = {LAM}: medians of {rounds} rounds")
-    print(f"   {'':52s} {'median':>11s}   ÷ bare products of the same dtype:")
-    print(f"   {'':52s} {'':11s}   {'X·W₁ᵀ, δ₂ᵀ·X':>14s} {'fastest':>9s}")
-    for name, t in times.items():
-        dtype = "float32" if "float32" in name else "float64"
-        print(f"   {name:52s} {ms(t)}   {ratio(times, name, bare(ISSUE, dtype)):13.2f}× "
-              f"{ratio(times, name, fastest(times, dtype)):8.2f}×")
-    print(f"   fastest bare products: {fastest(times, 'float64')!r}, {fastest(times, 'float32')!r}")
-    sk, sk_note = sklearn
-    print(f"   ({sk_note}{'' if sk is not None else ': its row is left out'})")
-    print(f"   nnopt's C kernels: {'built and used' if KERNELS_BUILT else 'NOT built (numpy does the products)'}")
-    print(_halving(times, "1"))
-    return times
-
-
-def loop_like_table(X, X32, y, thetas, sklearn, rounds):
-    """Table 1's main rows again, each timed call right after another of its own."""
-    candidates = _evaluations(X, X32, y, thetas)
-    candidates[bare(ISSUE, "float64")] = BareProducts(X, SIZES[1], *ISSUE)
-    candidates[bare(ISSUE, "float32")] = BareProducts(X32, SIZES[1], *ISSUE)
-    candidates.update(_sklearn_row(sklearn, thetas))
-    times = time_rounds(candidates, rounds, in_a_loop=True)
-    print(f"\n1b. The same, each timed call right after an untimed one (as in an optimizer's loop): "
-          f"medians of {rounds} rounds")
-    print(f"   {'':52s} {'median':>11s}   ÷ X·W₁ᵀ, δ₂ᵀ·X of the same dtype")
-    for name, t in times.items():
-        dtype = "float32" if "float32" in name else "float64"
-        print(f"   {name:52s} {ms(t)}   {ratio(times, name, bare(ISSUE, dtype)):13.2f}×")
-    print(f"   the articles' minimize(fun=cost, jac=regularized_gradient) takes "
-          f"{ratio(times, ARTICLES, NNOPT64):.2f}× cost_and_gradient at a point")
-    print(_halving(times, "1b"))
-    return times
-
-
-def _halving(times, table):
-    """float32's ratio beside that of exactly half the work in float64 (HALF)."""
-    return (f"   table {table}: float32 takes {ratio(times, NNOPT32, NNOPT64):.3f}× float64; "
-            f"float64 on half the rows, exactly half the work, {ratio(times, HALF, NNOPT64):.3f}×")
-
-
-def fastest(times, dtype):
-    """The fastest arrangement of the bare products, by median."""
-    return min((bare(a, dtype) for a in ARRANGEMENTS), key=lambda name: np.median(times[name]))
-
-
-def loop_table(X, y, thetas, rounds):
-    """The per-example loop: slow, so few rounds, each beside nnopt's evaluation."""
-    times = time_rounds({
-        LOOP: lambda i: loop_cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
-        NNOPT64: lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, SIZES),
-    }, rounds)
-    print(f"\n2. The loop over examples: medians of {rounds} rounds")
-    for name, t in times.items():
-        print(f"   {name:52s} {ms(t)}")
-    speedup = ratio(times, LOOP, NNOPT64)
-    print(f"   nnopt is {speedup:.0f}× faster than the loop")
-    return speedup
-
-
-def agreement(X, X32, y, theta, sk):
-    """Relative differences of J and the gradient from nnopt's float64 result."""
-    print("\n3. Agreement with nnopt in float64: relative difference of J, of the gradient (2-norm)")
-    reference = cost_and_gradient(theta, X, y, LAM, SIZES)
-    others = {
-        "nnopt float32": cost_and_gradient(theta, X32, y, LAM, SIZES),
-        "plain vectorized numpy": plain_cost_and_gradient(theta, X, y, LAM, SIZES),
-    }
-    if sk is not None:
-        J_sk, g_sk = sk(to_sklearn(theta, SIZES))
-        others["scikit-learn (gradient repacked)"] = (J_sk, from_sklearn(g_sk, SIZES))
-    rel = {name: _relative(result, reference) for name, result in others.items()}
-    # the loop on the first 500 examples only: it is slow
-    rel["per-example loop (first 500 examples)"] = _relative(
-        loop_cost_and_gradient(theta, X[:500], y[:500], LAM, SIZES),
-        cost_and_gradient(theta, X[:500], y[:500], LAM, SIZES))
-    for name, (dJ, dg) in rel.items():
-        print(f"   {name:40s} J {dJ:8.1e}   gradient {dg:8.1e}")
-    return rel["nnopt float32"][1]
-
-
-def _relative(result, reference):
-    (J, g), (J0, g0) = result, reference
-    return abs(J - J0) / abs(J0), np.linalg.norm(g - g0) / np.linalg.norm(g0)
-
-
-def memory_table(X, X32, y, thetas):
-    """Peak memory one evaluation allocates, against X and the activations m·(s2+K)."""
-    print("\n4. Peak memory allocated during one evaluation (tracemalloc)")
-    results = {}
-    for dtype, data in (("float64", X), ("float32", X32)):
-        activations = data.shape[0] * (SIZES[1] + SIZES[2]) * data.itemsize
-        cost_and_gradient(thetas[0], data, y, LAM, SIZES)
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        cost_and_gradient(thetas[1], data, y, LAM, SIZES)  # another θ: a full evaluation
-        peak = tracemalloc.get_traced_memory()[1] - before
-        tracemalloc.stop()
-        results[dtype] = (peak / data.nbytes, peak / activations)
-        print(f"   {dtype}: {peak / 2**20:5.2f} MiB = {peak / activations:4.2f}× the activations "
-              f"m·(s2+K) ({activations / 2**20:.2f} MiB) = {peak / data.nbytes:.3f}× X ({data.nbytes / 2**20:.1f} MiB)")
-    return results
-
-
-def scaling_tables(X, y, rounds):
-    """Time against m (the digits repeated) and against the hidden layer's size, float64."""
-    print(f"\n5. Scaling, float64: medians of {rounds} rounds; ÷ the fastest bare products at that size "
-          f"(of the {len(ARRANGEMENTS)} arrangements of table 1)")
-    print(f"   {'m':>6s} {'nnopt':>11s} {'per example':>12s} {'÷ bare':>7s}")
-    medians = {}
-    for m in (1000, 5000, 20000, 50000):
-        reps = -(-m // X.shape[0])
-        Xm, ym = np.tile(X, (reps, 1))[:m], np.tile(y, reps)[:m]
-        t, r = _against_products(Xm, ym, SIZES, rounds)
-        medians[m] = np.median(t)
-        print(f"   {m:6d} {ms(t)} {1e6 * medians[m] / m:9.2f} µs {r:6.2f}×")
-    # no faster than linear: the time per example never grows from one m to the next
-    per_example = np.array([t / m for m, t in medians.items()])
-    growth = float(np.max(per_example[1:] / per_example[:-1]))
-    print(f"   time per example from 1k to 50k: ×{per_example[-1] / per_example[0]:.2f}; "
-          f"its largest rise from one m to the next: ×{growth:.2f}")
-    print(f"   {'hidden':>6s} {'nnopt':>11s} {'':12s} {'÷ bare':>7s}  (m = {X.shape[0]})")
-    for hidden in (25, 100, 300):
-        t, r = _against_products(X, y, (SIZES[0], hidden, SIZES[2]), rounds)
-        print(f"   {hidden:6d} {ms(t)} {'':12s} {r:6.2f}×")
-    return growth
-
-
-def _against_products(X, y, sizes, rounds):
-    thetas = [nnopt.random_init(sizes, seed=s) for s in (1, 2)]
-    candidates = {"nnopt": lambda i: cost_and_gradient(thetas[i % 2], X, y, LAM, sizes)}
-    for arrangement in ARRANGEMENTS:
-        candidates[arrangement] = BareProducts(X, sizes[1], *arrangement)
-    times = time_rounds(candidates, rounds)
-    best = min(ARRANGEMENTS, key=lambda name: np.median(times[name]))
-    return times["nnopt"], ratio(times, "nnopt", best)
-
-
-def targets(times, in_loop, loop_speedup, rel32, memory, growth):
-    """Each target of the issue: the measured figure, and whether it was met.
-
-    The ratio targets are judged on table 1 and, separately, on table 1b.
-    """
-    rows = [
-        ("float64 ≤ 1.1× the bare float64 products X·W₁ᵀ, δ₂ᵀ·X", ratio(times, NNOPT64, bare(ISSUE, "float64")), 1.1),
-        ("float64 ≤ 1.1× the fastest bare float64 products", ratio(times, NNOPT64, fastest(times, "float64")), 1.1),
-    ]
-    if SKLEARN in times:
-        rows.append(("float64 ≤ 0.5× scikit-learn's objective", ratio(times, NNOPT64, SKLEARN), 0.5))
-    rows.append(("float32 ≤ 0.55× float64", ratio(times, NNOPT32, NNOPT64), 0.55))
-    rows += [
-        ("in a loop (1b): float64 ≤ 1.1× the bare products X·W₁ᵀ, δ₂ᵀ·X",
-         ratio(in_loop, NNOPT64, bare(ISSUE, "float64")), 1.1),
-        ("in a loop (1b): float32 ≤ 0.55× float64", ratio(in_loop, NNOPT32, NNOPT64), 0.55),
-    ]
-    if SKLEARN in in_loop:
-        rows.insert(-1, ("in a loop (1b): float64 ≤ 0.5× scikit-learn's objective",
-                         ratio(in_loop, NNOPT64, SKLEARN), 0.5))
-    rows += [
-        ("≥ 25× faster than the per-example loop (loop ÷ nnopt)", loop_speedup, -25),
-        ("float32 gradient within 1e-4 of float64 (relative)", rel32, 1e-4),
-    ]
-    for dtype, (of_X, of_activations) in memory.items():
-        rows.append((f"{dtype}: no copy of X (peak ÷ size of X < 1)", of_X, 1.0))
-        rows.append((f"{dtype}: peak ≤ 4× the activations m·(s2+K)", of_activations, 4.0))
-    rows.append(("at most linear in m: time per example rises by ≤ 10% from one m to the next",
-                 growth, 1.10))
-    print("\n6. Targets")
-    for text, value, limit in rows:
-        met = value >= -limit if limit < 0 else value <= limit
-        print(f"   {'met    ' if met else 'NOT MET'}  {text}: {value:.3g}")
-
-
-def one_blas_thread(rounds):
-    """Table 1 again in a subprocess whose OpenBLAS runs one thread: for insight only.
-
-    On a small shared machine BLAS threads wait for each other; the
-    single-threaded figures show the evaluation without that noise.
-    """
-    print("\n7. For insight: table 1 in a subprocess with OPENBLAS_NUM_THREADS=1")
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    run = subprocess.run([sys.executable, os.path.abspath(__file__), "--table1-only", "--rounds", str(rounds)],
-                         env=env, capture_output=True, text=True, check=False)
-    lines = run.stdout.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.startswith("1.")), len(lines))
-    for line in lines[first + 1:]:
-        print(line)
-    if run.returncode:
-        print(f"   (the subprocess failed: {run.stderr.strip().splitlines()[-1:]})")
+def targets(results):
+    """Each case's ratios against its targets; a * marks a target not met."""
+    print("\nTargets: nnopt ÷ scikit-learn and ÷ PyTorch ≤ 0.8 (784-25-10) or ≤ 1.0 (784-100-10, 784-300-10); "
+          f"nnopt float32 ÷ float64 ≤ {TARGET_FLOAT32}. * = not met")
+    print(f"   {'':40s} {'÷ scikit-learn':>15s} {'÷ PyTorch':>15s} {'f32 ÷ f64':>10s}")
+    print(f"   {'':40s} {'f64':>6s}  {'f32':>6s}  {'f64':>6s}  {'f32':>6s}")
+    met = total = 0
+    for case, times in results:
+        target = TARGET_AGAINST[case.sizes[1]]
+        cells = []
+        checks = [(ratio(times, (NNOPT, d), (other, d)), target)
+                  for other in (SKLEARN, TORCH) for d in ("float64", "float32")]
+        checks.append((ratio(times, (NNOPT, "float32"), (NNOPT, "float64")), TARGET_FLOAT32))
+        for value, limit in checks:
+            ok = value <= limit
+            met += ok
+            total += not np.isnan(value)
+            cells.append(f"{value:6.3f}{' ' if ok or np.isnan(value) else '*'}")
+        print(f"   {short(case):40s} {' '.join(cells[:4])} {cells[4]:>10s}")
+    print(f"   {met} of {total} targets met")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few rounds: a smoke test, not a measurement")
-    parser.add_argument("--table1-only", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="2 rounds: a smoke test, not a measurement")
+    parser.add_argument("--large", action="store_true",
+                        help="also 784-100-10 and 784-300-10 at m = 20,000 (a few minutes more)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per network (default 7)")
     args = parser.parse_args(argv)
-    rounds, loop_rounds, scaling_rounds = (3, 1, 2) if args.quick else (30, 4, 15)
-    rounds = args.rounds or rounds
+    rounds = args.rounds or (2 if args.quick else 7)
+    start = time.perf_counter()
 
     header("bench_cost.py")
-    X, y = nnopt.load_digits()
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    X32 = X.astype(np.float32)
-    print(f"data: nnopt.load_digits(), X {X.shape} in [{X.min():g}, {X.max():g}], {np.unique(y).size} classes")
-    thetas = [nnopt.random_init(SIZES, seed=s) for s in (1, 2)]
-
-    sklearn = sklearn_objective(X, y, LAM, SIZES)
-    times = main_table(X, X32, y, thetas, sklearn, rounds)
-    if args.table1_only:
-        return
-    in_loop = loop_like_table(X, X32, y, thetas, sklearn, rounds)
-    loop_speedup = loop_table(X, y, thetas, loop_rounds)
-    rel32 = agreement(X, X32, y, thetas[0], sklearn[0])
-    memory = memory_table(X, X32, y, thetas)
-    growth = scaling_tables(X, y, scaling_rounds)
-    targets(times, in_loop, loop_speedup, rel32, memory, growth)
-    one_blas_thread(rounds)
-    print(f"\nload average at the end: {load()}; stolen by the host during the run: {stolen()}")
+    torch = TorchProcess(threads=os.cpu_count())
+    print(f"PyTorch, in its own process: {torch.about}")
+    results = []
+    try:
+        cached = {}
+        for number, case in enumerate(CASES + (LARGE if args.large else ()), 1):
+            if case.m not in cached:
+                cached = {case.m: data(case.m)}  # one X at a time in memory
+            X, y, source = cached[case.m]
+            thetas = [nnopt.random_init(case.sizes, seed=s) for s in (1, 2)]
+            if torch.available:
+                torch.bind(X, y, LAM, case.sizes, thetas, case.activation, case.output)
+            found, sk_note = candidates(case, X, y, thetas, torch, public=number == 1)
+            agree = agreement(case, found, torch)
+            times = time_rounds(found, rounds, in_a_loop=True)
+            table(number, case, source, times, rounds, sk_note, agree)
+            results.append((case, times))
+    finally:
+        torch.close()
+    targets(results)
+    print(f"\ntorch imported into this (nnopt's) process: {'yes' if 'torch' in sys.modules else 'no'}; "
+          f"whole run {time.perf_counter() - start:.0f} s")
+    print(f"load average at the end: {load()}; stolen by the host during the run: {stolen()}")
 
 
 if __name__ == "__main__":

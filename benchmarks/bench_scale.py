@@ -11,7 +11,7 @@ their rows; ``pip install ".[test,bench]"`` has them):
    rows in one block) and with smaller blocks (16, 4 and 1 MiB of
    activations), beside the two bare products with X (numpy's floor) and
    scikit-learn's MLP objective on the same weights. With ``--old TREE``
-   (a checkout of an earlier nnopt with its kernels built in place) the
+   (a checkout of an earlier nnopt, compiled extensions built in place) the
    same Objective evaluation of that code is timed in a subprocess, in the
    same run: before and after.
 2. The Dask path: one evaluation of the course's 784-25-10 network through
@@ -151,7 +151,7 @@ def dask_overhead(X, y, rounds, mnist):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", help="a checkout of an earlier nnopt, kernels built in place")
+    parser.add_argument("--old", help="a checkout of an earlier nnopt, compiled extensions built in place")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--mnist", help="folder of the MNIST idx files, for the Dask rows")
     parser.add_argument("--part", choices=["1", "2", "both"], default="both")

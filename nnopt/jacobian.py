@@ -62,7 +62,8 @@ def output_jacobian(thetas, net, a):
     delta = np.broadcast_to(np.eye(K), (r, K, K))
     for l in range(len(thetas) - 1, -1, -1):
         rows, cols = net.shapes[l]
-        D = out[:, :, starts[l]:starts[l + 1]].reshape(r, K, rows, cols, copy=False)
+        # a view into `out` (its last axis is contiguous), Δ^(l)'s shape for each row and unit
+        D = out[:, :, starts[l]:starts[l + 1]].reshape(r, K, rows, cols)
         D[..., 0] = delta  # the bias unit's input is 1
         np.multiply(delta[..., None], a[l][:, None, None, :], out=D[..., 1:])
         if l > 0:

@@ -43,7 +43,8 @@ trainbr 0.005; mu_dec 0.1, mu_inc 10, mu_max 1e10; min_grad 1e-7 as ``gtol``);
 one iteration (an epoch) is one accepted step, rejected trials count as
 evaluations only; training stops at maxiter (MATLAB's epochs, default 1000),
 when the gradient's norm is at most gtol, or when μ passes mu_max. trainbr's
-start (γ = N) and its updates of γ, α, β, as Foresee and Hagan (1997) give them.
+start (γ = N, then β and α from it) and its updates of γ, α and β after each
+accepted step, as trainbr's source computes them (Foresee and Hagan 1997).
 
 Departures:
 
@@ -56,7 +57,7 @@ Departures:
 - BR with cross-entropy follows MacKay's classification evidence (1992c): the
   likelihood has no noise level, β stays ½ (F = D + α E_W) and only α is
   re-estimated. If β's formula gives a non-positive value (γ ≥ n) it is 1, as
-  at trainbr's start. Bias directions the data leave undetermined (softmax's
+  at trainbr's start; α is kept above `ALPHA_FLOOR`·β·max G_D. Bias directions the data leave undetermined (softmax's
   shift of all output biases, a dead unit's bias) have neither curvature nor
   prior: they are left out of the trace, which they do not change.
 - gtol is on ‖∇F‖ for LM and ‖∇(F/2)‖ for BR, the function being minimized,
@@ -79,7 +80,11 @@ LM: J(θ) of the objective, ``gradient_norm`` = ‖∂J/∂θ‖ and ``mu`` (the
 next iteration starts from). BR: J at λ = α/β, the data cost plus the
 equivalent regularization, ``gradient_norm`` its gradient's norm, ``mu``,
 ``alpha``, ``beta`` and ``gamma`` (after the update). The recorder may
-raise to stop training: its exceptions go through.
+raise to stop training: its exceptions go through. The OptimizeResult has
+x, fun (the last recorded J), status 0 (gradient at most gtol), 1 (maxiter:
+success False, as SciPy's) or 2 (μ past mu_max), message, nit, nfev = njev
+(every trial computes J and its gradient), ``mu``; with "cg" ``n_products``;
+BR also ``alpha``, ``beta``, ``gamma`` and ``lam_equivalent``.
 
 References: K. Levenberg (1944), D. Marquardt (1963); M. T. Hagan and
 M. B. Menhaj, "Training feedforward networks with the Marquardt algorithm",
@@ -89,6 +94,8 @@ networks", Neural Computation 4 (1992); F. D. Foresee and M. T. Hagan,
 "Gauss-Newton approximation to Bayesian learning", ICNN 1997.
 """
 
+import contextlib
+import inspect
 import math
 from types import MappingProxyType
 from typing import NamedTuple
@@ -114,14 +121,27 @@ DENSE_BYTES = 256 * 2**20
 DENSE_MAX = math.isqrt(DENSE_BYTES // 8)
 #: trainlm's floor for μ after a decrease.
 MU_MIN = 1e-20
+#: A dense run whose G_D takes at most this many multiply-adds (m·K·N²) runs on one BLAS
+#: thread: a second thread gains little on products this small, and on cores shared with
+#: other work each product waits for it (200 iterations on the sinc of bench_lm.py, a
+#: loaded 2-core machine: 5-11 s with two threads, 0.8 s with one).
+ONE_THREAD_FLOPS = 2**27
 #: Bias directions with less curvature than this share of G_D's largest
 #: diagonal entry are taken as undetermined by the data (`_trace_inverse`).
 BIAS_CUTOFF = 1e-12
+#: α is kept above this share of β times G_D's largest diagonal entry, so that β G_D + α I_W
+#: stays positive definite when γ comes out at N_b (every weight left to the prior).
+ALPHA_FLOOR = 1e-10
 
-# cg_rtol and cg_maxiter: see benchmarks/bench_lm.py (digits, 784-25-10)
+# SciPy 1.12 renamed cg's relative tolerance from tol to rtol
+_RTOL = "rtol" if "rtol" in inspect.signature(cg).parameters else "tol"
+# cg_rtol and cg_maxiter, on the digits of benchmarks/bench_lm.py (e), 60 iterations from seed 0:
+# (0.1, 10) ended at J = 0.287 (TNC's default run ends at 0.287) after 1,161 G·v products,
+# (0.1, 20) at 0.290 after 1,525, (0.01, 50) at 0.278 after 2,967. MATLAB's μ schedule
+# rejects about every other trial, each a solve of its own: cheap solves pay.
 _COMMON = {"mu_dec": 0.1, "mu_inc": 10.0, "mu_max": 1e10, "gtol": 1e-7, "solver": None}
 DEFAULTS = MappingProxyType({
-    "lm": MappingProxyType({"mu": 1e-3, **_COMMON, "cg_rtol": 1e-2, "cg_maxiter": 50}),
+    "lm": MappingProxyType({"mu": 1e-3, **_COMMON, "cg_rtol": 0.1, "cg_maxiter": 10}),
     "br": MappingProxyType({"mu": 5e-3, **_COMMON}),
 })
 
@@ -197,7 +217,8 @@ def _check_solver(solver, key, n_params):
     need = f"{n_params}² · 8 bytes = {n_params**2 * 8 / 2**20:.0f} MiB"
     if key == "br":
         if solver == "cg":
-            raise ValueError("method 'BR' needs the dense Gauss-Newton matrix for γ: solver='cg' is for 'LM'")
+            raise ValueError("method 'BR' needs the dense Gauss-Newton matrix for γ: "
+                             "solver='cg' is for 'LM'")
         if not fits:
             raise ValueError(f"method 'BR' holds the N×N Gauss-Newton matrix, {need}, above the limit of "
                              f"{DENSE_BYTES // 2**20} MiB (N ≤ {DENSE_MAX}); use a smaller network, or "
@@ -276,14 +297,15 @@ class _ConjugateGradients:
 
         N = gradient.size
         delta, _ = cg(LinearOperator((N, N), matvec=product, dtype=np.float64), -gradient,
-                      rtol=self.rtol, maxiter=self.maxiter)
+                      atol=0.0, maxiter=self.maxiter, **{_RTOL: self.rtol})
         return delta  # a truncated solve is still a descent direction
 
 
-def _solver(point, p, s, c, rho, mask, G=None):
+def _solver(point, p, s, mask):
+    """LM's solver at a point: G_F = G_D + λ I_W whole, or its products."""
     if s.solver == "cg":
         return _ConjugateGradients(point.theta, p, s.cg_rtol, s.cg_maxiter)
-    return _Dense(gauss_newton_matrix(point.theta, p) if G is None else G, c, rho, mask)
+    return _Dense(gauss_newton_matrix(point.theta, p), 1.0, p.lam, mask)
 
 
 def _step(objective, point, gradient, solve, cost, mu, s, mask):
@@ -335,15 +357,25 @@ def _result(point, status, message, nit, objective, evals0, fun, **extra):
 # ---------------------------------------------------------------- the two runs
 
 
+def _threads(p, s):
+    """The BLAS threads of a run: SciPy's own BLAS, left spinning after each Cholesky, would
+    take the cores from numpy's (`nnopt._threads`); small dense runs use one thread."""
+    limits = contextlib.ExitStack()
+    limits.enter_context(scipy_blas_limited())
+    if s.solver == "dense" and p.m * p.net.K * p.net.n_params ** 2 <= ONE_THREAD_FLOPS:
+        from threadpoolctl import threadpool_limits
+        limits.enter_context(threadpool_limits(limits=1, user_api="blas"))
+    return limits
+
+
 def _run_lm(objective, theta0, recorder, s):
     """Levenberg-Marquardt on F = J/scale, recording each accepted step."""
-    # SciPy's own BLAS, left spinning after each Cholesky, would take the cores from numpy's (nnopt._threads)
-    with scipy_blas_limited():
-        return _lm(objective, theta0, recorder, s)
-
-
-def _lm(objective, theta0, recorder, s):
     p = _problem(objective)
+    with _threads(p, s):
+        return _lm(objective, p, theta0, recorder, s)
+
+
+def _lm(objective, p, theta0, recorder, s):
     mask = weight_mask(p.net)
     evals0 = objective.n_evals
     point, mu, nit, products = _evaluate(objective, np.array(theta0, dtype=np.float64), mask), s.mu, 0, 0
@@ -352,7 +384,7 @@ def _lm(objective, theta0, recorder, s):
         stop = _stopped(gradient, nit, s)
         if stop:
             break
-        solve = _solver(point, p, s, 1.0, p.lam, mask)
+        solve = _solver(point, p, s, mask)
         new, mu = _step(objective, point, gradient, solve, lambda q: q.J, mu, s, mask)
         products += solve.products
         if new is None:
@@ -366,21 +398,21 @@ def _lm(objective, theta0, recorder, s):
 
 def _run_br(objective, theta0, recorder, s):
     """Bayesian regularization: LM steps on F/2 = β·D + (α/2)·E_W, α and β re-estimated after each."""
-    with scipy_blas_limited():
-        return _br(objective, theta0, recorder, s)
-
-
-def _br(objective, theta0, recorder, s):
     p = _problem(objective)
+    with _threads(p, s):
+        return _br(objective, p, theta0, recorder, s)
+
+
+def _br(objective, p, theta0, recorder, s):
     net, mask = p.net, weight_mask(p.net)
     N, N_b, n = net.n_params, int((~mask).sum()), net.K / p.scale
     noise = net.loss == "squared_error"
     evals0 = objective.n_evals
     point, mu, nit = _evaluate(objective, np.array(theta0, dtype=np.float64), mask), s.mu, 0
     D, gD = _data(point, p, mask)
-    gamma = float(N)  # trainbr's start: every parameter well determined
-    alpha, beta = _hyperparameters(gamma, N_b, D, point.EW, n, noise)
     G = gauss_newton_matrix(point.theta, p)
+    gamma = float(N)  # trainbr's start: every parameter well determined
+    alpha, beta = _hyperparameters(gamma, N_b, D, point.EW, n, noise, G)
     while True:
         gradient = beta * gD + alpha * point.theta * mask  # ∇(F/2)
         stop = _stopped(gradient, nit, s)
@@ -396,7 +428,7 @@ def _br(objective, theta0, recorder, s):
         D, gD = _data(point, p, mask)
         G = gauss_newton_matrix(point.theta, p)  # for γ now and the next step
         gamma = N - alpha * _trace_inverse(G, beta, alpha, mask)
-        alpha, beta = _hyperparameters(gamma, N_b, D, point.EW, n, noise)
+        alpha, beta = _hyperparameters(gamma, N_b, D, point.EW, n, noise, G)
         lam = alpha / beta
         recorder.record(point.theta, p.scale * (D + lam / 2 * point.EW),
                         gradient_norm=p.scale * float(np.linalg.norm(gD + lam * point.theta * mask)),
@@ -406,13 +438,14 @@ def _br(objective, theta0, recorder, s):
                                 mu=mu, alpha=alpha, beta=beta, gamma=gamma, lam_equivalent=lam)
 
 
-def _hyperparameters(gamma, N_b, D, EW, n, noise):
+def _hyperparameters(gamma, N_b, D, EW, n, noise, G):
     """α = (γ − N_b)/(2E_W) and β = (n − γ)/(2E_D), E_D = 2D; trainbr's 1 where they are undefined."""
     alpha = (gamma - N_b) / (2 * EW) if EW > 0 else 1.0
-    if not noise:
-        return alpha, 0.5  # cross-entropy: the likelihood's own scale, F = D + α E_W
-    beta = (n - gamma) / (4 * D) if D > 0 else 1.0
-    return alpha, beta if beta > 0 else 1.0
+    beta = 0.5  # cross-entropy: the likelihood's own scale, F = D + α E_W
+    if noise:
+        beta = (n - gamma) / (4 * D) if D > 0 else 1.0
+        beta = beta if beta > 0 else 1.0
+    return max(alpha, ALPHA_FLOOR * beta * G.diagonal().max()), beta
 
 
 def _trace_inverse(G, beta, alpha, mask):
@@ -426,10 +459,10 @@ def _trace_inverse(G, beta, alpha, mask):
     diagonal entry (all of them, when A is well conditioned).
     """
     W, B = np.flatnonzero(mask), np.flatnonzero(~mask)
-    curvature, Q = eigh(G[np.ix_(B, B)])
-    Q = Q[:, curvature > BIAS_CUTOFF * max(G.diagonal().max(), np.finfo(float).tiny)]
-    GWB = G[np.ix_(W, B)] @ Q
-    A = np.block([[beta * G[np.ix_(W, W)], beta * GWB], [beta * GWB.T, beta * (Q.T @ G[np.ix_(B, B)] @ Q)]])
+    curvature, Q = eigh(G[np.ix_(B, B)])  # the bias block in its eigenvectors' basis
+    kept = curvature > BIAS_CUTOFF * max(G.diagonal().max(), np.finfo(float).tiny)
+    GWB = G[np.ix_(W, B)] @ Q[:, kept]
+    A = beta * np.block([[G[np.ix_(W, W)], GWB], [GWB.T, np.diag(curvature[kept])]])
     A.flat[:W.size * (A.shape[0] + 1):A.shape[0] + 1] += alpha
     factor, _ = cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
     inverse, _ = dpotri(factor, lower=1, overwrite_c=1)

@@ -150,7 +150,7 @@ def encode_as(y, m, kind, classes, output, name="y"):
         unknown = classes[where] != labels
         if unknown.any():
             shown = classes.tolist() if classes.size <= 10 else classes[:10].tolist() + ["..."]
-            raise ValueError(f"{name} holds the label {labels[np.argmax(unknown)]!r}, which is not among "
+            raise ValueError(f"{name} holds the label {labels[np.argmax(unknown)].item()!r}, which is not among "
                              f"the training classes {shown}")
         return where.astype(np.intp)
     got, _, targets = encode(y, m, output)
