@@ -4,94 +4,83 @@
 
     F(θ) = J(θ)/scale = Σ_i w_i cost_i + (λ/2) Σ_{weights} Θ²,     scale = 1/Σw (1/m),
 
-gradient ∇F = ∇J/scale, generalized Gauss-Newton matrix G_F = G_D + λ·I_W,
-where G_D = Σ_i w_i J_iᵀ H_L J_i (`nnopt.jacobian`) and I_W is the identity
-on the non-bias weights and 0 on the biases. Each trial solves
-
-    (G_F + μI) δ = −∇F,
-
-and θ + δ is kept if it lowers the cost: then μ ← max(μ·mu_dec, 1e-20) and
-the iteration is done; otherwise θ stays and μ ← μ·mu_inc, and another
-trial is solved, until μ passes mu_max. For identity outputs with squared
-error, G_D = JᵀJ and ∇F = Jᵀe, so δ = −(JᵀJ + μI)⁻¹Jᵀe, MATLAB's
-``dX = -(jj+I*mu) \\ je`` (its errors E are not divided by m either).
-For the other (output, loss) pairs G_D is the generalized Gauss-Newton
-matrix (Schraudolph 2002), positive semi-definite for every pair.
+with gradient ∇F = ∇J/scale and generalized Gauss-Newton matrix G_D + λ I_W:
+G_D = Σ_i w_i J_iᵀ H_L J_i (`nnopt.jacobian`), I_W the identity on the
+non-bias weights, 0 on the biases. Each trial solves (G_D + λ I_W + μI) δ = −∇F;
+θ + δ is kept if it lowers the cost, and then μ ← max(μ·mu_dec, 1e-20) and
+the iteration is done; else θ stays, μ ← μ·mu_inc and another trial is
+solved, until μ passes mu_max. For identity outputs with squared error
+G_D = JᵀJ and ∇F = Jᵀe: δ = −(JᵀJ + μI)⁻¹Jᵀe, MATLAB's ``dX = -(jj+I*mu) \\ je``
+(whose errors are not divided by m either). For the other (output, loss)
+pairs G_D is the generalized Gauss-Newton matrix (Schraudolph 2002).
 
 ``method="BR"`` minimizes MacKay's negative log posterior in MATLAB's form
 
     F = β·E_D + α·E_W,    E_D = 2 Σ_i w_i cost_i,    E_W = Σ_{weights} Θ²,
 
-(E_D is the sum of squared errors Σ w_i‖e_i‖² for squared error, twice
-the cross-entropy otherwise) with the steps above on F/2 = β·D + (α/2)·E_W,
-D = Σ_i w_i cost_i: (β G_D + α I_W + μI) δ = −(β ∇D + α Θ_W), MATLAB's
-``dX = -(beta*jj + ii*(mu+alph)) \\ (beta*je + alph*X)``. After each
-accepted step, at the new θ, with the α and β of the step:
+E_D being the sum of squared errors for squared error (twice the
+cross-entropy otherwise), by the steps above on F/2 = β·D + (α/2)·E_W,
+D = Σ_i w_i cost_i: (β G_D + α I_W + μI) δ = −(β ∇D + α Θ_W), trainbr's
+``dX = -(beta*jj + ii*(mu+alph)) \\ (beta*je + alph*X)``. After each accepted
+step, at the new θ, with the α and β of the step,
 
-    γ = N − 2α·tr_W((2β G_D + 2α I_W)⁻¹),
-    α = (γ − N_b)/(2 E_W),      β = (n − γ)/(2 E_D),
+    γ = N − 2α·tr_W((2β G_D + 2α I_W)⁻¹),   α = (γ − N_b)/(2 E_W),   β = (n − γ)/(2 E_D),
 
 N the parameters, N_b of them biases, tr_W the trace over the weights'
-rows of the inverse, n = K·Σw the error terms (m·K). It starts as trainbr
-does, with every parameter taken as well determined: γ = N, β = (n − N)/(2 E_D)
-(1 if that is not positive or E_D = 0), α = (N − N_b)/(2 E_W) (1 if E_W = 0).
-nnopt's J at λ = α/β is F/(2β)·scale: `lam_equivalent` on the result.
+rows, n = K·Σw the error terms (m·K). The start is trainbr's, every
+parameter well determined: γ = N, β = (n − N)/(2 E_D), α = (N − N_b)/(2 E_W)
+(1 where a formula is undefined or β ≤ 0). nnopt's J at λ = α/β equals
+F·scale/(2β): the result's ``lam_equivalent``. ``lam`` is not used by BR.
 
-Followed from MATLAB's trainlm and trainbr pages (mathworks.com/help/deeplearning/ref/trainlm.html,
-.../trainbr.html): the step above; μ's schedule and defaults (trainlm μ = 0.001,
-trainbr 0.005; mu_dec 0.1, mu_inc 10, mu_max 1e10; min_grad 1e-7 as ``gtol``);
-one iteration (an epoch) is one accepted step, rejected trials count as
-evaluations only; training stops at maxiter (MATLAB's epochs, default 1000),
-when the gradient's norm is at most gtol, or when μ passes mu_max. trainbr's
-start (γ = N, then β and α from it) and its updates of γ, α and β after each
-accepted step, as trainbr's source computes them (Foresee and Hagan 1997).
+Followed from MATLAB's trainlm and trainbr pages (mathworks.com/help/
+deeplearning/ref/trainlm.html and trainbr.html): the steps; μ's schedule and
+defaults (μ = 0.001 for trainlm, 0.005 for trainbr; mu_dec 0.1, mu_inc 10,
+mu_max 1e10; min_grad 1e-7 as ``gtol``); an iteration (epoch) is one
+accepted step, rejected trials count as evaluations only; stops at maxiter
+(epochs, default 1000), at a gradient norm ≤ gtol, or when μ passes mu_max.
+trainbr's start and updates of γ, α, β as its source computes them
+(Foresee and Hagan 1997).
 
 Departures:
 
-- Any (output, loss) pair of nnopt, by the generalized Gauss-Newton matrix;
-  trainlm needs mse or sse.
-- Biases are not regularized, in LM (nnopt's λ term) nor in BR, whose prior
-  covers the weights only (MATLAB's covers all of X): the biases take a flat
-  prior, are all well determined and count in γ (MacKay 1992's classes with
-  α_bias = 0), so γ is comparable with MATLAB's "effective # param" and at most N.
-- BR with cross-entropy follows MacKay's classification evidence (1992c): the
-  likelihood has no noise level, β stays ½ (F = D + α E_W) and only α is
-  re-estimated. If β's formula gives a non-positive value (γ ≥ n) it is 1, as
-  at trainbr's start; α is kept above `ALPHA_FLOOR`·β·max G_D. Bias directions the data leave undetermined (softmax's
-  shift of all output biases, a dead unit's bias) have neither curvature nor
-  prior: they are left out of the trace, which they do not change.
-- gtol is on ‖∇F‖ for LM and ‖∇(F/2)‖ for BR, the function being minimized,
-  not on the data cost's gradient.
-- Matrix-free steps for large networks (below). ``lam`` is not used by BR:
-  α and β set the regularization.
-- No goal, time limit or validation stop here: maxiter and early stopping
-  come through the recorder, which may raise to end training.
+- Every (output, loss) pair of nnopt, by the generalized Gauss-Newton
+  matrix; trainlm needs mse or sse.
+- Biases are not regularized, in LM (nnopt's λ) nor in BR, whose prior
+  covers the weights only (trainbr's covers all of X): the biases have a
+  flat prior, are well determined and count in γ (MacKay's classes with
+  α_bias = 0), so γ ≤ N compares with trainbr's "effective # param". Bias
+  directions the data leave undetermined (softmax's shift of all output
+  biases, a dead unit's) are left out of the trace, which they do not change;
+  α is kept above `ALPHA_FLOOR`·β·max G_D.
+- BR with cross-entropy follows MacKay's classification evidence: the
+  likelihood has no noise level, β stays ½ (F = D + α E_W), α is re-estimated.
+- gtol bounds ‖∇F‖ for LM and ‖∇(F/2)‖ for BR, the function minimized.
+- Matrix-free steps for large networks. No goal, time or validation stop:
+  those come through the recorder, which may raise to end training.
 
-Solvers: "dense" assembles G_D (N×N) and solves by Cholesky; it is chosen
-when N²·8 bytes ≤ `DENSE_BYTES` (256 MiB, N ≤ 5792), and holds G and one
-working copy (twice that). Above it, "cg" solves by conjugate gradients on
-exact Gauss-Newton products (`nnopt.curvature.Curvature`, one per θ), to a
-relative residual ``cg_rtol`` in at most ``cg_maxiter`` products: a
-truncated Newton step, as in Hessian-free optimization (Martens 2010); the
-m·K × N Jacobian is never formed. BR needs the dense matrix for γ.
+Solvers: "dense" assembles G_D (N×N) and factors by Cholesky, chosen when
+N²·8 bytes ≤ `DENSE_BYTES` (256 MiB, N ≤ 5792); it holds G and one working
+copy. Above, "cg": conjugate gradients on exact Gauss-Newton products
+(`nnopt.curvature.Curvature`, one per θ) to a relative residual ``cg_rtol``
+in at most ``cg_maxiter`` products, a truncated Newton step as in
+Hessian-free optimization (Martens 2010); the m·K × N Jacobian is never
+formed. BR needs the dense matrix.
 
-Recorded after each accepted iteration (``recorder.record(theta, J, **quantities)``):
-LM: J(θ) of the objective, ``gradient_norm`` = ‖∂J/∂θ‖ and ``mu`` (the μ the
-next iteration starts from). BR: J at λ = α/β, the data cost plus the
-equivalent regularization, ``gradient_norm`` its gradient's norm, ``mu``,
-``alpha``, ``beta`` and ``gamma`` (after the update). The recorder may
-raise to stop training: its exceptions go through. The OptimizeResult has
-x, fun (the last recorded J), status 0 (gradient at most gtol), 1 (maxiter:
-success False, as SciPy's) or 2 (μ past mu_max), message, nit, nfev = njev
-(every trial computes J and its gradient), ``mu``; with "cg" ``n_products``;
-BR also ``alpha``, ``beta``, ``gamma`` and ``lam_equivalent``.
+Recorded after each accepted iteration, ``recorder.record(theta, J, **quantities)``:
+LM, the objective's J, ``gradient_norm`` = ‖∂J/∂θ‖ and ``mu`` (the next
+iteration's); BR, J at λ = α/β (the data cost plus the equivalent
+regularization), its ``gradient_norm``, ``mu`` and the updated ``alpha``,
+``beta``, ``gamma``. Exceptions from the recorder go through. The
+OptimizeResult: x, fun (the last recorded J), status 0 (gradient ≤ gtol),
+1 (maxiter; success False, as SciPy's) or 2 (μ past mu_max), message, nit,
+nfev = njev (each trial computes J and ∇J), ``mu``, with "cg"
+``n_products``; BR also ``alpha``, ``beta``, ``gamma``, ``lam_equivalent``.
 
-References: K. Levenberg (1944), D. Marquardt (1963); M. T. Hagan and
-M. B. Menhaj, "Training feedforward networks with the Marquardt algorithm",
-IEEE Trans. Neural Networks 5 (1994); D. J. C. MacKay, "Bayesian
-interpolation" and "The evidence framework applied to classification
-networks", Neural Computation 4 (1992); F. D. Foresee and M. T. Hagan,
-"Gauss-Newton approximation to Bayesian learning", ICNN 1997.
+References: K. Levenberg (1944); D. Marquardt (1963); M. T. Hagan and
+M. B. Menhaj, IEEE Trans. Neural Networks 5 (1994); D. J. C. MacKay,
+"Bayesian interpolation" and "The evidence framework applied to
+classification networks", Neural Computation 4 (1992); F. D. Foresee and
+M. T. Hagan, "Gauss-Newton approximation to Bayesian learning", ICNN 1997.
 """
 
 import contextlib

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .backprop import cost
 from .datasets import train_test_split
 from .parameters import _as_generator
 from .training import train
@@ -608,8 +609,6 @@ def validation_curve(X, y, lams, hidden_layer_sizes=(25,), method="TNC", maxiter
 
 def _unregularized_cost(model, X, y):
     """J(Θ) of `model` on (X, y) with λ = 0, with the model's own units and loss."""
-    from . import cost  # nnopt.cost: this module is imported before nnopt defines it
-
     return cost(model.theta, X, _targets(model, y, X.shape[0]), 0.0, model.layer_sizes, loss=model.loss,
                 activation=model.activation, output=model.output)
 

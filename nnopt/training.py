@@ -21,13 +21,14 @@ from . import _validation as v
 from ._problem import as_rows, bind, check_features
 from ._threads import scipy_blas_limited
 from . import descent as _descent
+from . import levenberg
 from .errors import ConvergenceWarning
 from .model import Model
 from .objective import Objective, check_fraction
 from .progress import ProgressBar
 from .record import IterationLimit, Recorder, StopTraining, Validation, hold_out
 from .targets import encode, encode_labels  # noqa: F401  (encode_labels: nnopt.training's before)
-from .parameters import random_init, reshape
+from .parameters import n_params, random_init, reshape
 
 __all__ = ["train", "ConvergenceWarning", "DEFAULT_MAXITER", "DEFAULT_CURVATURE", "TNC_OPTIONS"]
 
@@ -77,6 +78,7 @@ _NO_GRADIENT = frozenset({"nelder-mead", "powell", "cobyla", "cobyqa"})
 _NEED_HESSIAN = frozenset({"dogleg", "trust-exact"})
 _CURVATURES = ("gauss-newton", "hessian")
 _DESCENT = frozenset({"gd", "sgd"})
+_LEVENBERG = frozenset({"lm", "br"})  # MATLAB's trainlm and trainbr (nnopt.levenberg)
 
 
 class _NonFinite(Exception):
@@ -94,14 +96,14 @@ def _check_method(method):
         raise ValueError(f"method {method!r} needs the whole Hessian matrix (n_params² numbers), "
                          "which nnopt does not form; 'trust-ncg' and 'trust-krylov' take exact "
                          f"Hessian-vector products instead. Use one of {_method_list()}")
-    if key not in DEFAULT_MAXITER and key not in _DESCENT:
+    if key not in DEFAULT_MAXITER and key not in _DESCENT and key not in _LEVENBERG:
         raise ValueError(f"unknown method {method!r}; use one of {_method_list()}")
     return key
 
 
 def _method_list():
     return ("'TNC', 'CG', 'L-BFGS-B', 'BFGS', 'Newton-CG', 'trust-ncg', 'trust-krylov', 'SLSQP', "
-            "'trust-constr', 'gd', 'sgd'")
+            "'trust-constr', 'LM', 'BR', 'gd', 'sgd'")
 
 
 def _check_curvature(curvature, key):
@@ -180,8 +182,11 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     method : str
         "TNC" (default, as in the articles), "CG", "L-BFGS-B", "BFGS",
         "SLSQP", the methods that take exact Hessian-vector products
-        ("Newton-CG", "trust-ncg", "trust-krylov", "trust-constr"), or "gd"
-        / "sgd" for the articles' batch and mini-batch gradient descent.
+        ("Newton-CG", "trust-ncg", "trust-krylov", "trust-constr"),
+        "LM" and "BR" (MATLAB's Levenberg-Marquardt and Bayesian
+        regularization, `nnopt.levenberg`; BR chooses its own
+        regularization and does not use `lam`), or "gd" / "sgd" for the
+        articles' batch and mini-batch gradient descent.
     maxiter : int or None
         The most optimizer iterations (see `DEFAULT_MAXITER` for what one
         iteration is per method, and the default used for None).
@@ -200,7 +205,9 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     options : dict or None
         Further options for `scipy.optimize.minimize` (for example
         ``{"gtol": 1e-6}``); ``maxiter`` is set from the argument above.
-        For TNC they override nnopt's `TNC_OPTIONS`.
+        For TNC they override nnopt's `TNC_OPTIONS`. For "LM" and "BR",
+        MATLAB's options: ``mu``, ``mu_dec``, ``mu_inc``, ``mu_max``,
+        ``gtol`` and ``solver`` (`nnopt.levenberg`).
     activation : {"sigmoid", "tanh", "relu"}
         The hidden units.
     output : {"sigmoid", "softmax", "identity"}
@@ -286,8 +293,11 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         if descent:
             raise TypeError(f"train() got unexpected options {sorted(descent)} for method {method!r} "
                             "(learning_rate, batch_size, epochs and momentum belong to 'gd' and 'sgd')")
-        limit = maxiter or DEFAULT_MAXITER[key]
-        run, run_args = _run_scipy, (key, limit, dict(options or {}), curvature)
+        if key in _LEVENBERG:
+            run, run_args, limit = levenberg.prepare(key, maxiter, dict(options or {}), n_params(sizes))
+        else:
+            limit = maxiter or DEFAULT_MAXITER[key]
+            run, run_args = _run_scipy, (key, limit, dict(options or {}), curvature)
     objective = Objective(X, targets, lam, sizes, loss, dtype, activation=activation, output=output,
                           sample_weight=sample_weight, working_memory=working_memory)
     if objective.range is not None:

@@ -26,7 +26,7 @@ class ScriptedValidation:
         return 10.0 - k if k <= BEST else 10.0 - BEST + (k - BEST), 0.5
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS + ["LM", "BR"])
 def test_the_stop_comes_max_fail_iterations_after_the_best_and_returns_its_theta(method, monkeypatch):
     X, y = nnopt.load_digits()
     X, y = X[::25, ::16], y[::25]  # 49 pixels: BFGS keeps an n_params² matrix
