@@ -66,15 +66,9 @@ in at most ``cg_maxiter`` products, a truncated Newton step as in
 Hessian-free optimization (Martens 2010); the m·K × N Jacobian is never
 formed. BR needs the dense matrix.
 
-Recorded after each accepted iteration, ``recorder.record(theta, J, **quantities)``:
-LM, the objective's J, ``gradient_norm`` = ‖∂J/∂θ‖ and ``mu`` (the next
-iteration's); BR, J at λ = α/β (the data cost plus the equivalent
-regularization), its ``gradient_norm``, ``mu`` and the updated ``alpha``,
-``beta``, ``gamma``. Exceptions from the recorder go through. The
-OptimizeResult: x, fun (the last recorded J), status 0 (gradient ≤ gtol),
-1 (maxiter; success False, as SciPy's) or 2 (μ past mu_max), message, nit,
-nfev = njev (each trial computes J and ∇J), ``mu``, with "cg"
-``n_products``; BR also ``alpha``, ``beta``, ``gamma``, ``lam_equivalent``.
+Each accepted iteration is recorded with J (BR's at λ = α/β), its gradient
+norm, ``mu``, and BR's ``alpha``, ``beta``, ``gamma``; the result's status
+is 0 (gradient ≤ gtol), 1 (maxiter) or 2 (μ past mu_max).
 
 References: K. Levenberg (1944); D. Marquardt (1963); M. T. Hagan and
 M. B. Menhaj, IEEE Trans. Neural Networks 5 (1994); D. J. C. MacKay,
@@ -112,8 +106,7 @@ DENSE_MAX = math.isqrt(DENSE_BYTES // 8)
 MU_MIN = 1e-20
 #: A dense run whose G_D takes at most this many multiply-adds (m·K·N²) runs on one BLAS
 #: thread: a second thread gains little on products this small, and on cores shared with
-#: other work each product waits for it (200 iterations on the sinc of bench_lm.py, a
-#: loaded 2-core machine: 5-11 s with two threads, 0.8 s with one).
+#: other work each product waits for it (bench_lm.py).
 ONE_THREAD_FLOPS = 2**27
 #: Bias directions with less curvature than this share of G_D's largest
 #: diagonal entry are taken as undetermined by the data (`_trace_inverse`).
@@ -122,8 +115,7 @@ BIAS_CUTOFF = 1e-12
 #: stays positive definite when γ comes out at N_b (every weight left to the prior).
 ALPHA_FLOOR = 1e-10
 
-# SciPy 1.12 renamed cg's relative tolerance from tol to rtol
-_RTOL = "rtol" if "rtol" in inspect.signature(cg).parameters else "tol"
+_RTOL = "rtol" if "rtol" in inspect.signature(cg).parameters else "tol"  # "tol" before SciPy 1.12
 # cg_rtol and cg_maxiter, on the digits of benchmarks/bench_lm.py (e), 60 iterations from seed 0:
 # (0.1, 10) ended at J = 0.287 (TNC's default run ends at 0.287) after 1,161 G·v products,
 # (0.1, 20) at 0.290 after 1,525, (0.01, 50) at 0.278 after 2,967. MATLAB's μ schedule
