@@ -16,6 +16,7 @@ figure is needed, so ``import nnopt`` stays light.
 
 import math
 import numbers
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -1108,9 +1109,9 @@ def _stop_title(model):
     method = model.method or "training"
     if not message:
         return str(method)
-    # the reason's first clause ("Validation stop", "CONVERGENCE", ...), short enough for a title
-    reason = str(message).split(":")[0].split(";")[0].strip().rstrip(".")
-    return f"{method}: {reason[:60]}"
+    # the reason up to its first ";", wrapped: a long message would run off the figure
+    reason = str(message).split(";")[0].strip()
+    return textwrap.fill(f"{method}: {reason}", 70)
 
 
 def plot_performance(model, ax=None):
