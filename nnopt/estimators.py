@@ -52,8 +52,8 @@ class _NNEstimator(BaseEstimator):
 
     def _validate_X(self, X, reset):
         self._refuse_sparse(X, "X")
-        # float32 stays float32 (train computes in it); C order is what nnopt's
-        # kernels read in place (other layouts fall back to numpy's products)
+        # float32 stays float32 (train computes in it); C order lets nnopt read
+        # each block of rows in place, without a copy
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], order="C")
 
     def _validate_X_y(self, X, y, **y_checks):
