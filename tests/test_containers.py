@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd  # the test extra installs it: a DataFrame is one of the containers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,7 +22,6 @@ import nnopt
 from nnopt._problem import block_rows
 from nnopt.network import Network
 
-pd = pytest.importorskip("pandas", reason="pandas comes with the test extra's dask[array]")
 
 SIZES = (784, 12, 10)
 
