@@ -194,8 +194,9 @@ def _all_finite(a):
 def _step(theta, velocity, grad, learning_rate, momentum):
     """v ← μv − α∇J; θ ← θ + v (or θ + μv − α∇J with Nesterov's), in place.
 
-    `grad` is the caller's and is overwritten (with α∇J). `momentum` is
-    (μ, nesterov). True while θ stays finite.
+    `grad` is the caller's and is overwritten (with α∇J, then μv). `momentum`
+    is (μ, nesterov). True while θ stays finite. No temporary array: on a
+    wide network each would be a fresh allocation of θ's size at every step.
     """
     mu, nesterov = momentum
     with np.errstate(over="ignore", invalid="ignore"):  # checked on return
@@ -203,8 +204,8 @@ def _step(theta, velocity, grad, learning_rate, momentum):
         velocity *= mu
         velocity -= grad
         if nesterov:
-            theta += mu * velocity
             theta -= grad
+            theta += np.multiply(velocity, mu, out=grad)
         else:
             theta += velocity
     return _all_finite(theta)
@@ -242,7 +243,7 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
     m = objective.X.shape[0]
     theta, velocity = theta0.copy(), np.zeros_like(theta0)
     step_costs = []
-    mean_gradient = np.empty_like(theta0)
+    mean_gradient, scaled = np.empty_like(theta0), np.empty_like(theta0)
     for epoch in range(1, epochs + 1):
         order = rng.permutation(m)
         mean_gradient[:] = 0
@@ -250,7 +251,8 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
             rows = order[start:start + batch_size]
             # Objective.batch scales λ by b/m: each step is an unbiased estimate of the full one
             J_B, grad, finite = _checked(objective.batch(rows), theta)
-            mean_gradient += (rows.size / m) * grad  # before the step writes over grad
+            # before the step writes over grad; in place, without a temporary of θ's size
+            mean_gradient += np.multiply(grad, rows.size / m, out=scaled)
             if not finite or not _step(theta, velocity, grad, learning_rate, momentum):
                 raise _diverged(recorder, theta0, learning_rate, epoch, "epoch",
                                 "the mini-batch cost, its gradient or the parameters")
