@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _validation as v
 from ._problem import (Problem, add_in_order, block_rows, check_features, check_sample_weight,
-                       check_targets, is_dask)
+                       check_targets, in_dtype, is_dask)
 
 __all__ = ["DaskProblem"]
 
@@ -38,9 +38,7 @@ def _client():
 
 def _bind_chunk(X, t, w, fields, start):
     """On a worker: one chunk's Problem, X read, cast and checked (NaN and inf named by their row in X)."""
-    X = np.asarray(X)
-    if X.dtype != fields["dtype"]:
-        X = v.cast_checked(X if X.dtype.kind == "f" else X.astype(np.float64), fields["dtype"], "X")
+    X = in_dtype(np.asarray(X), fields["dtype"])
     v.check_finite_array(X, "X", start)
     return Problem(X=X, t=t, w=w, start=start, **fields)
 

@@ -128,7 +128,6 @@ class Problem:
         for start in range(0, self.m, self.block_rows):
             yield self.rows(slice(start, start + self.block_rows), start=self.start + start)
 
-
     def sums(self, share, *args):
         """Σ over the blocks of ``share(block, *args)``, added in block order (`add_in_order`)."""
         return add_in_order(share(block, *args) for block in self.blocks())
@@ -155,12 +154,22 @@ def add_in_order(parts):
     return tuple(total)
 
 
+def in_dtype(X, dtype):
+    """An ndarray X in the computing dtype (X itself when it is in it already).
+
+    Integers and booleans go through float64 first, whatever the container,
+    so that the same values read from an array, a memmap or a Dask chunk
+    become the same floats; a finite value beyond float32's range is refused
+    by name (`_validation.cast_checked`).
+    """
+    if X.dtype == dtype:
+        return X
+    return v.cast_checked(X if X.dtype.kind == "f" else X.astype(np.float64), dtype, "X")
+
+
 def read_rows(X, rows, dtype):
     """X[rows] as a C-contiguous ndarray in `dtype` (a view where it already is one)."""
-    block = np.asarray(X[rows])
-    if block.dtype != dtype:
-        block = v.cast_checked(block, dtype, "X")
-    return np.ascontiguousarray(block)
+    return np.ascontiguousarray(in_dtype(np.asarray(X[rows]), dtype))
 
 
 def is_dask(X):
@@ -289,7 +298,7 @@ def check_sample_weight(sample_weight, m):
     return w
 
 
-def bind(X, y, lam, net, dtype=None, sample_weight=None, working_memory=None, scan=True):
+def bind(X, y, lam, net, dtype=None, sample_weight=None, working_memory=None):
     """Check everything but θ once; return the `Problem` and the range of X's values.
 
     Parameters
@@ -298,24 +307,22 @@ def bind(X, y, lam, net, dtype=None, sample_weight=None, working_memory=None, sc
         Anything `as_rows` takes but a Dask array (`nnopt._dask` binds those).
     y, lam, net, dtype, sample_weight, working_memory
         As the cost functions take them.
-    scan : bool
-        Read X's values once: NaN and inf are refused (by their row and
-        column), and their range is returned.
 
     Returns
     -------
     Problem
-    range : tuple of float, or None
-        (smallest, largest) value of X, or None without `scan`.
+    range : tuple of float
+        (smallest, largest) value of X, read once: NaN and inf are refused
+        there, by their row and column.
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a Network; got {type(net).__name__}")  # internal
     lam = v.check_lam(lam)
     X = check_features(as_rows(X), net.n_features)
     dtype = v.check_dtype(dtype, X)
-    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap) and X.dtype != dtype:
-        X = v.cast_checked(X if X.dtype.kind == "f" else X.astype(np.float64), dtype, "X")
-    span = value_range(X) if scan else None
+    if type(X) is np.ndarray:  # in memory: cast once here; other containers block by block
+        X = in_dtype(X, dtype)
+    span = value_range(X)
     t = check_targets(y, X.shape[0], net.K, net.output)
     if t.ndim == 2:
         t = v.cast_checked(t, dtype, "y")

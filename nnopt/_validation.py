@@ -24,34 +24,6 @@ from .losses import LOSSES
 _NUMBER_KINDS = "iufc"
 
 
-def check_X(X, n_features=None, name="X", check_finite=True):
-    """Return X as a 2-D float array (float32 or float64 kept, else float64)."""
-    if isinstance(X, (str, bytes)) or X is None:
-        raise TypeError(f"{name} must be a 2-D numeric array of shape (m, n); got {type(X).__name__}")
-    check_not_sparse(X, name)
-    X = np.asarray(X)
-    kind = X.dtype.kind
-    if kind not in _NUMBER_KINDS and kind != "b":
-        raise TypeError(f"{name} must hold numbers; got an array of dtype {X.dtype}")
-    if kind == "c":
-        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
-    if X.ndim != 2:
-        hint = " (use X.reshape(1, -1) for a single example)" if X.ndim == 1 else ""
-        raise ValueError(f"{name} must be 2-D with shape (m, n); got {X.ndim}-D shape {X.shape}{hint}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty: got shape {X.shape}; it needs at least one example and one feature")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {X.shape[1]} columns, but the network's input layer has "
-            f"{n_features} units (layer_sizes[0]); give {name} of shape (m, {n_features})"
-        )
-    if X.dtype.type not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    if check_finite:
-        check_finite_array(X, name)
-    return X
-
-
 def check_not_sparse(A, name):
     """Raise for a scipy.sparse matrix or array, which np.asarray would turn
     into a 0-d array of dtype object (and a message about the dtype)."""

@@ -236,18 +236,21 @@ def outputs(thetas, net, X):
     return sigmoid(z) if net.output == "sigmoid" else net.pair.output(z)
 
 
-def problem(X, y, lam, layer_sizes, loss=None, dtype=None, activation="sigmoid", output="sigmoid",
-            sample_weight=None, working_memory=None):
-    """The checked problem of the public functions' arguments: a `Problem`, or a Dask one for a Dask X."""
-    net = Network(layer_sizes, activation, output, loss)
+def problem(X, y, lam, net, dtype=None, sample_weight=None, working_memory=None):
+    """The checked problem of J's arguments: a `Problem`, or a Dask one for a Dask X.
+
+    Returns the problem and the (smallest, largest) value of X (None for a
+    Dask X, whose values are checked on its workers).
+    """
     if is_dask(X):  # each chunk checked and evaluated on the worker that holds it
-        return DaskProblem(X, y, lam, net, dtype, sample_weight, working_memory)
-    return bind(X, y, lam, net, dtype, sample_weight, working_memory)[0]
+        return DaskProblem(X, y, lam, net, dtype, sample_weight, working_memory), None
+    return bind(X, y, lam, net, dtype, sample_weight, working_memory)
 
 
 def _evaluate_public(theta, X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight,
                      working_memory, gradient):
-    p = problem(X, y, lam, layer_sizes, loss, dtype, activation, output, sample_weight, working_memory)
+    p, _ = problem(X, y, lam, Network(layer_sizes, activation, output, loss), dtype, sample_weight,
+                   working_memory)
     theta = v.check_theta(theta, p.net.n_params, p.net.layer_sizes)
     return evaluate(theta, p, gradient=gradient)
 

@@ -7,8 +7,7 @@ import numpy as np
 from . import _validation as v
 from . import curvature
 from ._dask import DaskProblem
-from ._problem import bind, is_dask
-from .backprop import evaluate
+from .backprop import evaluate, problem
 from .network import Network
 
 __all__ = ["Objective", "SampledCurvature"]
@@ -89,12 +88,9 @@ class Objective:
                  output="sigmoid", sample_weight=None, copy=False, working_memory=None):
         net = layer_sizes if isinstance(layer_sizes, Network) else Network(layer_sizes, activation,
                                                                            output, loss)
-        if is_dask(X):  # each chunk checked and evaluated on the worker that holds it
-            p, self.range = DaskProblem(X, y, lam, net, dtype, sample_weight, working_memory), None
-        else:
-            p, self.range = bind(X, y, lam, net, dtype, sample_weight, working_memory)
-            if copy and type(p.X) is np.ndarray and np.may_share_memory(p.X, X):
-                p = dataclasses.replace(p, X=p.X.copy())  # in memory (a memmap is never copied)
+        p, self.range = problem(X, y, lam, net, dtype, sample_weight, working_memory)
+        if copy and type(p.X) is np.ndarray and np.may_share_memory(p.X, X):
+            p = dataclasses.replace(p, X=p.X.copy())  # in memory (a memmap is never copied)
         self._bind(p, keeps_last=True)
 
     def _bind(self, p, keeps_last):

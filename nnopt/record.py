@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from ._problem import as_rows, check_sample_weight, is_dask
+from ._problem import as_rows, check_sample_weight
 from .backprop import forward
 from .datasets import train_test_split
 from .parameters import _as_generator
@@ -123,7 +123,7 @@ def hold_out(X, targets, sample_weight, validation, kind, classes, output, seed)
         if not 0 < validation < 1:
             raise ValueError(f"validation must be a fraction in (0, 1) of the rows to hold out, or "
                              f"(X_val, y_val); got {validation!r}")
-        if is_dask(X) or not isinstance(X, np.ndarray) or isinstance(X, np.memmap):
+        if type(X) is not np.ndarray:  # a memmap, a Dask array, an HDF5 dataset, ...
             raise ValueError("validation as a fraction splits X in memory; for a memmap, Dask or other "
                              "out-of-core X give validation=(X_val, y_val)")
         m = X.shape[0]

@@ -10,7 +10,6 @@ best validation iteration's, with a validation set), and a warning.
 """
 
 import numbers
-import time
 import warnings
 from types import MappingProxyType
 
