@@ -64,7 +64,10 @@ copy. Above, "cg": conjugate gradients on exact Gauss-Newton products
 (`nnopt.curvature.Curvature`, one per θ) to a relative residual ``cg_rtol``
 in at most ``cg_maxiter`` products, a truncated Newton step as in
 Hessian-free optimization (Martens 2010); the m·K × N Jacobian is never
-formed. BR needs the dense matrix.
+formed. The CG iterates are taken from a Lanczos basis of G_F built once
+per θ, which serves every μ a rejected trial tries (CG's iterates for all
+shifts share one Krylov space), so a rejected trial costs one evaluation
+and no product. BR needs the dense matrix.
 
 Each accepted iteration is recorded with J (BR's at λ = α/β), its gradient
 norm, ``mu``, and BR's ``alpha``, ``beta``, ``gamma``; the result's status
@@ -78,7 +81,6 @@ M. T. Hagan, "Gauss-Newton approximation to Bayesian learning", ICNN 1997.
 """
 
 import contextlib
-import inspect
 import math
 from types import MappingProxyType
 from typing import NamedTuple
@@ -87,7 +89,6 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
 from scipy.linalg.lapack import dpotri
 from scipy.optimize import OptimizeResult
-from scipy.sparse.linalg import LinearOperator, cg
 
 from . import _validation as v
 from ._dask import DaskProblem
@@ -115,11 +116,9 @@ BIAS_CUTOFF = 1e-12
 #: stays positive definite when γ comes out at N_b (every weight left to the prior).
 ALPHA_FLOOR = 1e-10
 
-_RTOL = "rtol" if "rtol" in inspect.signature(cg).parameters else "tol"  # "tol" before SciPy 1.12
-# cg_rtol and cg_maxiter, on the digits of benchmarks/bench_lm.py (e), 60 iterations from seed 0:
-# (0.1, 10) ended at J = 0.287 (TNC's default run ends at 0.287) after 1,161 G·v products,
-# (0.1, 20) at 0.290 after 1,525, (0.01, 50) at 0.278 after 2,967. MATLAB's μ schedule
-# rejects about every other trial, each a solve of its own: cheap solves pay.
+# cg_rtol and cg_maxiter: on the digits of benchmarks/bench_lm.py (e), 60 iterations from seed 0,
+# (0.1, 10) ends at TNC's cost (J = 0.287) and more exact solves take more products than they
+# save; MATLAB's μ schedule rejects about every other trial, which the shared basis makes cheap.
 _COMMON = {"mu_dec": 0.1, "mu_inc": 10.0, "mu_max": 1e10, "gtol": 1e-7, "solver": None}
 DEFAULTS = MappingProxyType({
     "lm": MappingProxyType({"mu": 1e-3, **_COMMON, "cg_rtol": 0.1, "cg_maxiter": 10}),
@@ -259,33 +258,82 @@ class _Dense:
         return -cho_solve(factor, gradient, check_finite=False)
 
 
-class _ConjugateGradients:
-    """(G_F + μI) δ = −∇F by conjugate gradients on G·v products at one θ (G_F = G_D + λ I_W)."""
+class _ShiftedLanczos:
+    """(G_F + μI) δ = −∇F for any μ from one Krylov basis of G_F at one θ (G_F = G_D + λ I_W).
+
+    Conjugate gradients on G_F + μI from δ = 0 take their k-th iterate in
+    the Krylov space K_k(G_F, ∇F), the same for every μ: it is
+    δ_k = −Q_k (T_k + μI)⁻¹ ‖∇F‖ e_1, with Q_k the Lanczos basis and T_k the
+    tridiagonal matrix of G_F in it. The basis is built once per θ, so a
+    rejected trial's larger μ costs an O(k²) solve and no G·v product,
+    where a solve of its own would repeat the products (MATLAB's μ schedule
+    rejects about every other trial on a network's cross-entropy). The basis
+    grows, one product at a time, until the shifted system's residual
+    ‖β_k e_kᵀ y‖ is at most ``rtol``·‖∇F‖, or to ``maxiter`` products: the
+    stopping rule of CG with that rtol. Each new vector is orthogonalized
+    against the whole basis, so rounding does not make the basis lose rank
+    as plain Lanczos does.
+    """
 
     def __init__(self, theta, p, rtol, maxiter):
         self.curvature = Curvature(theta, p, check=False)  # the forward pass, shared by every product
         self.scale, self.rtol, self.maxiter = p.scale, rtol, maxiter
         self.products = 0
+        N = p.net.n_params
+        self.Q = np.empty((min(maxiter, N) + 1, N))  # the basis, one vector per row
+        self.alpha, self.beta = [], []  # T's diagonal and off-diagonal
+        self.norm = None  # ‖∇F‖, whose direction starts the basis
+        self.size = 0.0  # the largest |α|, |β| so far: the scale of rounding in G_F's products
+        self.exhausted = False  # the basis spans an invariant subspace: no further product helps
+
+    def _extend(self):
+        k = len(self.alpha)
+        w = self.curvature.gauss_newton(self.Q[k], check=False)
+        w /= self.scale  # J's G·v to F's: the λ/Σw on the weights becomes λ
+        self.products += 1
+        a = float(self.Q[k] @ w)
+        Q = self.Q[:k + 1]
+        w -= Q.T @ (Q @ w)  # the three-term recurrence, and then again against rounding
+        w -= Q.T @ (Q @ w)
+        b = float(np.linalg.norm(w))
+        self.alpha.append(a)
+        self.beta.append(b)
+        self.size = max(self.size, abs(a), b)
+        if b <= 1e-12 * self.size or k + 1 == self.Q.shape[0]:
+            self.exhausted = True
+        else:
+            self.Q[k + 1] = w / b
+
+    def _coefficients(self, mu):
+        """y = (T_k + μI)⁻¹ ‖∇F‖ e_1 and the shifted system's residual norm β_k |y_k|."""
+        k = len(self.alpha)
+        T = np.diag(np.asarray(self.alpha) + mu)
+        if k > 1:
+            off = np.asarray(self.beta[:k - 1])
+            T += np.diag(off, 1) + np.diag(off, -1)
+        rhs = np.zeros(k)
+        rhs[0] = self.norm
+        y = np.linalg.solve(T, rhs)
+        return y, 0.0 if self.exhausted else self.beta[k - 1] * abs(y[-1])
 
     def __call__(self, gradient, mu):
-        def product(v):
-            self.products += 1
-            v = np.ravel(v)
-            Gv = self.curvature.gauss_newton(v, check=False)
-            Gv /= self.scale  # J's G·v to F's: the λ/Σw on the weights becomes λ
-            Gv += mu * v
-            return Gv
-
-        N = gradient.size
-        delta, _ = cg(LinearOperator((N, N), matvec=product, dtype=np.float64), -gradient,
-                      atol=0.0, maxiter=self.maxiter, **{_RTOL: self.rtol})
-        return delta  # a truncated solve is still a descent direction
+        if self.norm is None:
+            self.norm = float(np.linalg.norm(gradient))
+            np.divide(gradient, self.norm, out=self.Q[0])
+        while True:
+            if self.alpha:
+                y, residual = self._coefficients(mu)
+                if residual <= self.rtol * self.norm or self.exhausted or len(self.alpha) >= self.maxiter:
+                    break
+            self._extend()
+        k = len(self.alpha)
+        return -(y @ self.Q[:k])  # a truncated solve is still a descent direction
 
 
 def _solver(point, p, s, mask):
     """LM's solver at a point: G_F = G_D + λ I_W whole, or its products."""
     if s.solver == "cg":
-        return _ConjugateGradients(point.theta, p, s.cg_rtol, s.cg_maxiter)
+        return _ShiftedLanczos(point.theta, p, s.cg_rtol, s.cg_maxiter)
     return _Dense(gauss_newton_matrix(point.theta, p), 1.0, p.lam, mask)
 
 
