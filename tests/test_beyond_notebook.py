@@ -15,10 +15,12 @@ SECTIONS = [
     "Other units: ReLU hidden units and a softmax output", "Regression", "Multi-label classification",
     "Sample weights", "Exact curvature: the Hessian's eigenvalues, and Newton's method", "scikit-learn",
     "Early stopping on a validation set, as MATLAB's `train` does it",
+    "Fitting a noisy curve: Levenberg–Marquardt and Bayesian regularization",
 ]
 NUMBER = r"([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
-# the figures: the fitted curve, the cost curves, the spectra, the performance plot
-N_PICTURES = 4
+# the figures: the fitted curve, the cost curves, the spectra, the performance plot, and the
+# noisy curve's fits and its performance and regression plots (one figure)
+N_PICTURES = 6
 
 
 def _text(nb):
@@ -80,6 +82,31 @@ def check_printed_numbers(text):
         rf"held-out accuracy: {NUMBER}% with the best validation iteration \((\d+)\), {NUMBER}% with the last",
         text)
     assert best_accuracy >= 88.0 and best >= 5
+
+    # the noisy sine: LM at λ = 0 fits the points more closely than sin 2πx does, and is further
+    # from sin 2πx than BR, whose γ lies within (0, N) and whose λ is α/β
+    lm_mse, lm_iterations, lm_cost, sin_cost = _found(
+        rf"LM, λ = 0: MSE against sin 2πx {NUMBER} after (\d+) iterations; "
+        rf"training cost J = {NUMBER}, sin 2πx itself {NUMBER}", text)
+    assert lm_cost < sin_cost and lm_iterations > 0
+    assert sin_cost == pytest.approx(0.2**2 / 2, rel=0.25)  # σ²/2, to the sampling of 60 points
+    br_mse, gamma, n_params, alpha, beta, lam_br = _found(
+        rf"BR: MSE against sin 2πx {NUMBER}, γ = {NUMBER} of (\d+), λ = α/β = {NUMBER}/{NUMBER} = {NUMBER}",
+        text)
+    assert n_params == 1 * 20 + 20 + 20 * 1 + 1  # the weights and biases of 1-20-1
+    assert 0 < gamma < n_params
+    assert lam_br == pytest.approx(alpha / beta, rel=1e-2)  # to the 3 digits printed
+    assert br_mse < 0.5 * lm_mse and br_mse < 0.02
+    lam_lm, lm_br_mse, gap = _found(
+        rf"LM, λ = {NUMBER}: MSE against sin 2πx {NUMBER}, BR's curve to within {NUMBER}", text)
+    assert lam_lm == lam_br and lm_br_mse == pytest.approx(br_mse, abs=1e-4) and gap < 1e-4
+    stopped_mse, best_lm, n_lm = _found(
+        rf"LM, λ = 0, early stopping: MSE against sin 2πx {NUMBER} \(the θ of iteration (\d+) of (\d+)\)", text)
+    assert stopped_mse < lm_mse and 0 < best_lm < n_lm
+    lm_train, br_train, lm_new, br_new, sin_new = _found(
+        rf"R on the 60 training points: LM {NUMBER}, BR {NUMBER}; on 200 new points: LM {NUMBER}, "
+        rf"BR {NUMBER} \(sin 2πx itself {NUMBER}\)", text)
+    assert lm_train > br_train and br_new > lm_new and br_new > sin_new - 0.02
 
 
 def test_beyond_notebook_sections_in_order():
