@@ -43,7 +43,8 @@ def _parser():
     t.add_argument("--hidden", type=int, nargs="+", default=[25], metavar="N",
                    help="units per hidden layer (default: 25)")
     t.add_argument("--lam", type=float, default=1.0, help="regularization strength λ (default: 1)")
-    t.add_argument("--method", default="TNC", help="TNC, CG, L-BFGS-B, BFGS, ..., gd or sgd (default: TNC)")
+    t.add_argument("--method", default="TNC", help="TNC, CG, L-BFGS-B, BFGS, Newton-CG, ..., LM, BR, SCG, Rprop, gd or sgd "
+                   "(default: TNC)")
     t.add_argument("--maxiter", type=int, default=None, help="iteration limit (default: per method)")
     t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the split (default: 0)")
     t.add_argument("--activation", default="sigmoid", choices=["sigmoid", "tanh", "relu"],

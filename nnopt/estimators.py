@@ -107,7 +107,9 @@ _MORE_PARAMETERS = """\
         None takes the output's own loss.
     method : str, default="TNC"
         A `scipy.optimize.minimize` method that uses the gradient ("TNC",
-        "CG", "L-BFGS-B", "BFGS", ...), or "gd" / "sgd" for gradient descent.
+        "CG", "L-BFGS-B", "BFGS", ...), one of MATLAB's trainers ("LM",
+        "BR", "SCG", "Rprop"), or "gd" / "sgd" for gradient descent
+        (`nnopt.train`).
     maxiter : int or None, default=None
         The most iterations (epochs for "sgd"); None takes the method's
         default (`nnopt.training.DEFAULT_MAXITER`; 25 for TNC).
@@ -117,7 +119,8 @@ _MORE_PARAMETERS = """\
     dtype : {None, numpy.float32, numpy.float64}, default=None
         Precision of the cost and gradient arithmetic; None follows X.
     options : dict or None, default=None
-        Further options for `scipy.optimize.minimize`.
+        Further options for `scipy.optimize.minimize`, or the method's own
+        (`nnopt.train`).
     curvature : {None, "gauss-newton", "hessian"}, default=None
         The curvature products of "Newton-CG", "trust-ncg", "trust-krylov"
         and "trust-constr"; None takes the method's default.

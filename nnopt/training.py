@@ -20,7 +20,7 @@ from . import _validation as v
 from ._problem import as_rows, bind, check_features
 from ._threads import scipy_blas_limited
 from . import descent as _descent
-from . import levenberg
+from . import levenberg, rprop, scg
 from .errors import ConvergenceWarning
 from .model import Model
 from .objective import Objective, check_fraction
@@ -77,7 +77,9 @@ _NO_GRADIENT = frozenset({"nelder-mead", "powell", "cobyla", "cobyqa"})
 _NEED_HESSIAN = frozenset({"dogleg", "trust-exact"})
 _CURVATURES = ("gauss-newton", "hessian")
 _DESCENT = frozenset({"gd", "sgd"})
-_LEVENBERG = frozenset({"lm", "br"})  # MATLAB's trainlm and trainbr (nnopt.levenberg)
+# MATLAB's trainers, each a module of nnopt with its own ``prepare``: trainlm and trainbr
+# (nnopt.levenberg), trainscg (nnopt.scg), trainrp as iRprop⁺ (nnopt.rprop)
+_MATLAB = MappingProxyType({"lm": levenberg, "br": levenberg, "scg": scg, "rprop": rprop})
 
 
 class _NonFinite(Exception):
@@ -95,14 +97,14 @@ def _check_method(method):
         raise ValueError(f"method {method!r} needs the whole Hessian matrix (n_params² numbers), "
                          "which nnopt does not form; 'trust-ncg' and 'trust-krylov' take exact "
                          f"Hessian-vector products instead. Use one of {_method_list()}")
-    if key not in DEFAULT_MAXITER and key not in _DESCENT and key not in _LEVENBERG:
+    if key not in DEFAULT_MAXITER and key not in _DESCENT and key not in _MATLAB:
         raise ValueError(f"unknown method {method!r}; use one of {_method_list()}")
     return key
 
 
 def _method_list():
     return ("'TNC', 'CG', 'L-BFGS-B', 'BFGS', 'Newton-CG', 'trust-ncg', 'trust-krylov', 'SLSQP', "
-            "'trust-constr', 'LM', 'BR', 'gd', 'sgd'")
+            "'trust-constr', 'LM', 'BR', 'SCG', 'Rprop', 'gd', 'sgd'")
 
 
 def _check_curvature(curvature, key):
@@ -184,8 +186,12 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         ("Newton-CG", "trust-ncg", "trust-krylov", "trust-constr"),
         "LM" and "BR" (MATLAB's Levenberg-Marquardt and Bayesian
         regularization, `nnopt.levenberg`; BR chooses its own
-        regularization and does not use `lam`), or "gd" / "sgd" for the
-        articles' batch and mini-batch gradient descent.
+        regularization and does not use `lam`), "SCG" (Møller's scaled
+        conjugate gradient, MATLAB's trainscg, `nnopt.scg`), "Rprop"
+        (resilient backpropagation, iRprop⁺ with MATLAB trainrp's
+        defaults, `nnopt.rprop`), or "gd" / "sgd" for the articles' batch
+        and mini-batch gradient descent. README's "Which method?" compares
+        them on the same problems.
     maxiter : int or None
         The most optimizer iterations (see `DEFAULT_MAXITER` for what one
         iteration is per method, and the default used for None).
@@ -206,7 +212,8 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         ``{"gtol": 1e-6}``); ``maxiter`` is set from the argument above.
         For TNC they override nnopt's `TNC_OPTIONS`. For "LM" and "BR",
         MATLAB's options: ``mu``, ``mu_dec``, ``mu_inc``, ``mu_max``,
-        ``gtol`` and ``solver`` (`nnopt.levenberg`).
+        ``gtol`` and ``solver`` (`nnopt.levenberg`); for "SCG" and
+        "Rprop", those in `nnopt.scg.DEFAULTS` and `nnopt.rprop.DEFAULTS`.
     activation : {"sigmoid", "tanh", "relu"}
         The hidden units.
     output : {"sigmoid", "softmax", "identity"}
@@ -292,8 +299,8 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
         if descent:
             raise TypeError(f"train() got unexpected options {sorted(descent)} for method {method!r} "
                             "(learning_rate, batch_size, epochs and momentum belong to 'gd' and 'sgd')")
-        if key in _LEVENBERG:
-            run, run_args, limit = levenberg.prepare(key, maxiter, dict(options or {}), n_params(sizes))
+        if key in _MATLAB:
+            run, run_args, limit = _MATLAB[key].prepare(key, maxiter, dict(options or {}), n_params(sizes))
         else:
             limit = maxiter or DEFAULT_MAXITER[key]
             run, run_args = _run_scipy, (key, limit, dict(options or {}), curvature)

@@ -292,6 +292,17 @@ def test_train_with_relu_and_softmax(small_data, tmp_path, capsys):
     assert (model.activation, model.output, model.loss) == ("relu", "softmax", "cross_entropy")
 
 
+@pytest.mark.parametrize("method", ["LM", "SCG", "Rprop"])
+def test_train_with_matlabs_trainers(small_data, tmp_path, capsys, method):
+    code = main(["train", "--data", str(small_data), "--method", method, "--hidden", "5", "--maxiter", "3",
+                 "--out", str(tmp_path / "m.npz")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"with {method}" in out and "3 iterations" in out
+    model = nnopt.load(tmp_path / "m.npz")
+    assert model.method == method and model.n_iter == 3 and model.history["cost"].shape == (4,)
+
+
 def test_train_newton_cg_with_hessian_products_on_a_sample(small_data, tmp_path, capsys):
     code = main(["train", "--data", str(small_data), "--method", "Newton-CG", "--curvature", "hessian",
                  "--curvature-fraction", "0.5", "--maxiter", "5", "--out", str(tmp_path / "m.npz")])

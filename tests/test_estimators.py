@@ -35,6 +35,8 @@ CHECKED = [
     NNClassifier(output="softmax", activation="tanh", method="L-BFGS-B", maxiter=20),
     NNRegressor(maxiter=20),
     NNRegressor(activation="relu", method="L-BFGS-B", maxiter=20),
+    NNClassifier(method="SCG", maxiter=20),
+    NNRegressor(method="Rprop", maxiter=20),
     NNClassifier(early_stopping=True, method="L-BFGS-B", maxiter=20),
     NNRegressor(early_stopping=True, method="L-BFGS-B", maxiter=20),
 ]

@@ -9,7 +9,7 @@ import nnopt
 from nnopt import training
 from nnopt.model import _KEYS_2
 
-METHODS = ["TNC", "CG", "L-BFGS-B", "BFGS", "Newton-CG", "trust-krylov", "gd", "sgd"]
+METHODS = ["TNC", "CG", "L-BFGS-B", "BFGS", "Newton-CG", "trust-krylov", "SCG", "Rprop", "gd", "sgd"]
 BEST, MAX_FAIL = 4, 3
 
 
