@@ -70,6 +70,13 @@ a `numpy.random.Generator`, that generator itself, after `random_init` has
 drawn from it; for None, fresh entropy. The same int seed gives bit-for-bit
 the same model.
 
+Precision: sgd keeps θ and its velocity in the computing dtype (``dtype``)
+for the whole run, cast from θ0 once and back to float64 once for the
+model, as scikit-learn keeps its weights in the data's dtype: in float32
+the steps, the λ term and the ΣΘ² of J_B are float32 arithmetic, and the
+model's θ holds float32 values. gd steps in float64, on the float64
+gradient `nnopt.Objective` returns whatever the dtype.
+
 Divergence: with λ > 0 each step multiplies the weights by (1 − αλ/m) besides
 the data term, so α > 2m/λ makes them grow geometrically until the cost
 overflows. A step that makes θ, the cost or the gradient NaN or inf raises
@@ -85,6 +92,8 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from . import _validation as v
+from .backprop import backward, example_weights, forward
+from .objective import batch_problem
 from .parameters import _as_generator
 from .errors import ConvergenceWarning, DivergenceError
 
@@ -98,8 +107,6 @@ __all__ = ["DEFAULTS", "prepare"]
 #   sgd  α = 0.5 with b = 64: 91.6-92.6% held-out after 30 epochs (α = 0.3:
 #        91.6-92.7% at a higher cost; α = 1: 90.8-92.2%; 30 epochs at α = 0.5
 #        beat 20, 91.5-92.2%, and 10, 90.4-90.7%).
-# On a busy 2-core machine gd's 500 steps took 7 s with one BLAS thread (26 s
-# with two), sgd's 30 epochs 2.5 s (5 s).
 DEFAULTS = MappingProxyType({
     "gd": MappingProxyType({"learning_rate": 1.5, "maxiter": 500, "momentum": 0.0, "nesterov": False}),
     "sgd": MappingProxyType({"learning_rate": 0.5, "batch_size": 64, "epochs": 30, "momentum": 0.0,
@@ -191,24 +198,38 @@ def _all_finite(a):
     return math.isfinite(a.max()) and math.isfinite(a.min())
 
 
-def _step(theta, velocity, grad, learning_rate, momentum):
-    """v ← μv − α∇J; θ ← θ + v (or θ + μv − α∇J with Nesterov's), in place.
+def _step(theta, velocity, step, momentum):
+    """One momentum step, in place: θ ← θ + v with v ← μv − s, where s = α∇J is `step`.
 
-    `grad` is the caller's and is overwritten (with α∇J, then μv). `momentum`
-    is (μ, nesterov). True while θ stays finite. No temporary array: on a
-    wide network each would be a fresh allocation of θ's size at every step.
+    With Nesterov's momentum (scikit-learn's form) θ ← θ + μv − s instead,
+    and `velocity` holds u = μv rather than v: then u ← μ(u − s) and
+    θ ← θ + u − s, four passes over θ's size where v would take five (μv
+    would need a pass of its own, into a temporary). μ = 0 is the plain
+    step θ ← θ − s and leaves `velocity` alone. `step` is read, not
+    written. No temporary array: on a wide network each would be a fresh
+    allocation of θ's size at every step. Overflow is the caller's to
+    check, in θ (a non-finite s makes θ non-finite too).
+
+    Parameters
+    ----------
+    theta, velocity, step : ndarray, shape (n_params,)
+        In one dtype.
+    momentum : tuple (float, bool)
+        (μ, nesterov).
     """
     mu, nesterov = momentum
-    with np.errstate(over="ignore", invalid="ignore"):  # checked on return
-        grad *= learning_rate
-        velocity *= mu
-        velocity -= grad
-        if nesterov:
-            theta -= grad
-            theta += np.multiply(velocity, mu, out=grad)
-        else:
+    with np.errstate(over="ignore", invalid="ignore"):  # checked by the caller
+        if mu == 0:
+            theta -= step
+        elif nesterov:
+            velocity -= step
+            velocity *= mu
             theta += velocity
-    return _all_finite(theta)
+            theta -= step
+        else:
+            velocity *= mu
+            velocity -= step
+            theta += velocity
 
 
 def _diverged(recorder, theta0, learning_rate, iteration, unit, what):
@@ -226,7 +247,10 @@ def _run_gd(objective, theta0, recorder, learning_rate, maxiter, momentum):
     theta, velocity = theta0.copy(), np.zeros_like(theta0)
     J0, grad, _ = _checked(objective, theta)  # finite: θ0 and X are
     for k in range(1, maxiter + 1):
-        if not _step(theta, velocity, grad, learning_rate, momentum):
+        with np.errstate(over="ignore", invalid="ignore"):  # θ is checked just below
+            grad *= learning_rate  # the objective's gradient is ours to write over
+        _step(theta, velocity, grad, momentum)
+        if not _all_finite(theta):
             raise _diverged(recorder, theta0, learning_rate, k, "iteration", "the parameters")
         # the gradient at the new θ is the next step's; the last step needs J only
         J, grad, finite = _checked(objective, theta, gradient=k < maxiter)
@@ -239,24 +263,63 @@ def _run_gd(objective, theta0, recorder, learning_rate, maxiter, momentum):
 
 def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, momentum, rng, full=True):
     """Mini-batch SGD for a number of epochs, recording the full-data J (or the mean
-    mini-batch cost, without `full`) after each."""
-    m = objective.X.shape[0]
-    theta, velocity = theta0.copy(), np.zeros_like(theta0)
+    mini-batch cost, without `full`) after each.
+
+    θ and the velocity are kept in the computing dtype for the whole run
+    (cast once here, and θ back to float64 once at the end), and each step
+    makes a fixed number of passes over θ's size into buffers made here:
+
+        s ← α·(the batch's data gradient)   backpropagated into s (δ^(L) scaled by α/b)
+        s ← s + αλ/m·Θ (off the biases)     2 passes: αλ/m·θ into a scratch, added
+        Σs ← Σs + s                         1 pass: the epoch's mean gradient, for the record
+        the momentum step                   3-4 passes (`_step`)
+        ΣΘ² of the new θ                    1 pass, a dot product: J_B's λ term at the next
+                                            step, and the check that θ is finite
+
+    No Objective is bound per batch: each batch is a `batch_problem` of the
+    whole problem, already checked, evaluated by `_data_term`.
+    """
+    p = objective.problem
+    net, m = p.net, p.m
+    theta = theta0.astype(p.dtype)  # a copy, the run's own
+    velocity = np.zeros_like(theta)
+    step = np.empty_like(theta)  # α·∇J_B, written anew at each step
+    scratch = np.empty_like(theta)
+    summed = np.empty_like(theta)  # Σ_k (b_k/b)·s_k over an epoch's steps
+    thetas = net.thetas(theta)  # views: θ changes in place, they follow
+    decay = learning_rate * p.lam * p.scale  # αλ/m (αλ/Σw), the λ term's share of a step
+    biases = _bias_positions(net)
+    squares = _squared_weights(theta, thetas)  # finite: θ0 is
     step_costs = []
-    mean_gradient, scaled = np.empty_like(theta0), np.empty_like(theta0)
     for epoch in range(1, epochs + 1):
         order = rng.permutation(m)
-        mean_gradient[:] = 0
-        for start in range(0, m, batch_size):
-            rows = order[start:start + batch_size]
-            # Objective.batch scales λ by b/m: each step is an unbiased estimate of the full one
-            J_B, grad, finite = _checked(objective.batch(rows), theta)
-            # before the step writes over grad; in place, without a temporary of θ's size
-            mean_gradient += np.multiply(grad, rows.size / m, out=scaled)
-            if not finite or not _step(theta, velocity, grad, learning_rate, momentum):
-                raise _diverged(recorder, theta0, learning_rate, epoch, "epoch",
-                                "the mini-batch cost, its gradient or the parameters")
-            step_costs.append(J_B)
+        summed[:] = 0
+        with np.errstate(over="ignore", invalid="ignore"):  # a divergence is checked and reported
+            for start in range(0, m, batch_size):
+                rows = order[start:start + batch_size]
+                # the batch's mean loss with the whole problem's λ term (λ/2m·ΣΘ², (λ/m)·Θ):
+                # each step is an unbiased estimate of the full one
+                J_B = _data_term(batch_problem(p, rows), thetas, step, learning_rate)
+                if p.lam:  # λ = 0 adds nothing, even where ΣΘ² overflowed (0·inf would be NaN)
+                    J_B += p.lam * p.scale / 2.0 * squares
+                if decay:
+                    np.multiply(theta, decay, out=scratch)
+                    scratch[biases] = 0  # the biases are not regularized
+                    step += scratch
+                if rows.size == batch_size:
+                    summed += step
+                else:  # the epoch's last, smaller batch weighs as its share of the rows
+                    summed += np.multiply(step, rows.size / batch_size, out=scratch)
+                _step(theta, velocity, step, momentum)
+                squares = _squared_weights(theta, thetas)
+                if not (math.isfinite(J_B) and math.isfinite(squares)):
+                    if math.isfinite(J_B) and _all_finite(theta):  # ΣΘ² alone overflowed
+                        wide = theta.astype(np.float64)
+                        squares = _squared_weights(wide, net.thetas(wide))
+                    else:
+                        raise _diverged(recorder, theta0, learning_rate, epoch, "epoch",
+                                        "the mini-batch cost, its gradient or the parameters")
+                step_costs.append(J_B)
         if full:
             J, _, finite = _checked(objective, theta, gradient=False)
             if not finite:
@@ -264,10 +327,70 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
         else:  # each batch's cost weighs as its share of the rows, as the gradient does
             sizes = np.diff(np.r_[np.arange(0, m, batch_size), m])
             J = float(np.dot(step_costs[-sizes.size:], sizes)) / m
-        recorder.record(theta, J, float(np.linalg.norm(mean_gradient)))
+        # Σ_k (b_k/m)·∇J_k = b/(αm)·Σ_k (b_k/b)·s_k; its norm in float64, once an epoch
+        norm = float(np.linalg.norm(summed.astype(np.float64))) * batch_size / (learning_rate * m)
+        recorder.record(theta, J, norm)
+    theta = theta.astype(np.float64)  # the model's θ, whatever the computing dtype
     # the first batch cost, at θ0, is an unbiased estimate of J(θ0)
     return theta, _result(objective, theta, recorder, learning_rate, "epoch", step_costs[0],
                           njev=len(step_costs), step_costs=np.array(step_costs))
+
+
+def _data_term(batch, thetas, out, scale):
+    """The batch's mean loss, and `scale` times its gradient written into `out`.
+
+    What `backprop.block_share` computes for each block of rows, except
+    that the gradient stays in the computing dtype and lands in the
+    caller's buffer (block_share returns a new float64 array: a cast and
+    an allocation of θ's size at every step), and that the factor `scale`
+    is applied to δ^(L), of shape (b, K), rather than to the gradient. A
+    batch longer than the problem's blocks is taken block by block, as
+    any evaluation is, so that its activations stay within the working
+    memory.
+
+    Parameters
+    ----------
+    batch : nnopt._problem.Problem
+        A `batch_problem`: its ``scale`` is 1/b (1/Σ_B w).
+    thetas : list of ndarray
+        Θ^(l), views of θ in the computing dtype.
+    out : ndarray, shape (n_params,)
+        In the computing dtype; written over.
+    scale : float
+
+    Returns
+    -------
+    float
+        (1/b)·Σ_{i∈B} cost_i (weighted: Σ_B w_i cost_i / Σ_B w), without the λ term.
+    """
+    net, J, extra = batch.net, 0.0, None
+    for i, block in enumerate(batch.blocks()):
+        if i == 1:
+            extra = np.empty_like(out)
+        a, z = forward(thetas, net, block.X)
+        J += block.scale * net.pair.cost(z, block.t, block.w)
+        delta = net.pair.delta(net.pair.output(z), block.t)
+        delta *= example_weights(block) * scale
+        backward(thetas, net, a, delta, out if i == 0 else extra)
+        if i:  # the blocks' shares added in their order, as Problem.sums adds them
+            out += extra
+    return J
+
+
+def _squared_weights(theta, thetas):
+    """Σ Θ² off the bias columns, in θ's dtype: θ·θ (one pass) less the biases' squares.
+
+    Finite only if every value of θ is: a NaN or inf in θ shows here, with
+    no pass of its own. In float32 a finite θ whose squares overflow shows
+    here too; the caller then sums again in float64.
+    """
+    return float(theta @ theta) - sum(float(Th[:, 0] @ Th[:, 0]) for Th in thetas)
+
+
+def _bias_positions(net):
+    """The indices in θ of the bias column of each Θ^(l)."""
+    positions = net.thetas(np.arange(net.n_params))
+    return np.concatenate([Th[:, 0] for Th in positions])
 
 
 def _result(objective, theta, recorder, learning_rate, unit, J0, **extra):

@@ -311,22 +311,46 @@ class Objective:
             batch's mean loss plus the whole problem's λ/(2m)·ΣΘ²: the batch
             gradient is then an unbiased estimate of the full gradient.
         """
-        p = self.problem
-        if isinstance(p, DaskProblem):
-            raise ValueError("mini-batches of a Dask X are not supported: use a full-batch method "
-                             "('L-BFGS-B', 'TNC', 'CG', 'gd') or X in memory for 'sgd'")
-        batch = p.rows(rows)
-        one_row = batch.X.ndim != 2  # an int, not a set of rows
-        total = 0.0 if one_row else (batch.m if batch.w is None else float(batch.w.sum()))
-        if total <= 0:  # no rows, or all of weight 0
-            raise ValueError(f"a batch needs at least one row of X of positive weight; rows={rows!r} "
-                             f"selects {'not a set of' if one_row else batch.m} rows")
-        # its λ: the batch's share of the examples (b/m, or Σ_B w/Σw) times the whole problem's
-        batch = dataclasses.replace(batch, scale=1.0 / total, lam=p.lam * total * p.scale)
+        batch = batch_problem(self.problem, rows)
         objective = object.__new__(Objective)
         objective.range = None
         objective._bind(batch, keeps_last=False)
         return objective
+
+
+def batch_problem(p, rows):
+    """The problem on some rows of `p` as a mini-batch: λ scaled so that its gradient is unbiased.
+
+    What `Objective.batch` binds, and what mini-batch SGD evaluates at each
+    step without binding an Objective (`nnopt.descent`).
+
+    Parameters
+    ----------
+    p : nnopt._problem.Problem
+        The whole problem, X in memory or read in blocks (not Dask).
+    rows : slice or ndarray of int
+        The batch's rows. A slice of consecutive rows of an X in memory
+        costs no copy; an index array copies those rows.
+
+    Returns
+    -------
+    nnopt._problem.Problem
+        X[rows] in memory in the computing dtype, with its targets and
+        weights; ``scale`` = 1/b (1/Σ_B w with weights) and ``lam`` =
+        λ·b/m (λ·Σ_B w/Σw), so that ``lam·scale``, the factor of the λ
+        term, is the whole problem's.
+    """
+    if isinstance(p, DaskProblem):
+        raise ValueError("mini-batches of a Dask X are not supported: use a full-batch method "
+                         "('L-BFGS-B', 'TNC', 'CG', 'gd') or X in memory for 'sgd'")
+    batch = p.rows(rows)
+    one_row = batch.X.ndim != 2  # an int, not a set of rows
+    total = 0.0 if one_row else (batch.m if batch.w is None else float(batch.w.sum()))
+    if total <= 0:  # no rows, or all of weight 0
+        raise ValueError(f"a batch needs at least one row of X of positive weight; rows={rows!r} "
+                         f"selects {'not a set of' if one_row else batch.m} rows")
+    # its λ: the batch's share of the examples (b/m, or Σ_B w/Σw) times the whole problem's
+    return dataclasses.replace(batch, scale=1.0 / total, lam=p.lam * total * p.scale)
 
 
 class SampledCurvature:

@@ -8,7 +8,8 @@ import pytest
 
 import nnopt
 from nnopt import DivergenceError, Objective
-from nnopt.descent import DEFAULTS, _shuffler, _step
+from nnopt.descent import DEFAULTS, _all_finite, _data_term, _shuffler, _step
+from nnopt.objective import batch_problem
 from nnopt.training import ConvergenceWarning, encode_labels
 
 SIZES = (5, 4, 3)
@@ -238,7 +239,9 @@ def test_a_step_that_overflows_the_parameters_is_caught_without_a_warning():
     theta, velocity = np.ones(3), np.zeros(3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert _step(theta, velocity, np.array([0.5, -3.0, 0.5]), 1e308, (0.0, False)) is False
+        _step(theta, velocity, np.array([-1e308, 1e308, 0.5]), (0.9, False))
+        _step(theta, velocity, np.array([-1e308, 1e308, 0.5]), (0.9, False))
+        assert _all_finite(theta) is False
     assert caught == []
 
 
@@ -254,19 +257,22 @@ def test_a_cost_that_ends_above_the_initial_one_warns_to_lower_the_learning_rate
     ("sgd", 2 * 5 + 3, 2),  # 5 mini-batches per epoch: Ctrl-C in the 3rd batch of epoch 3
 ])
 def test_ctrl_c_returns_the_last_completed_iteration_with_a_warning(method, calls, done, monkeypatch):
-    call = Objective.__call__
+    # gd evaluates through the Objective; sgd each batch through descent._data_term
+    target, name = (Objective, "__call__") if method == "gd" else (nnopt.descent, "_data_term")
+    evaluate = getattr(target, name)
     count = [0]
 
-    def interrupted(self, theta):
+    def interrupted(*args):
         count[0] += 1
         if count[0] == calls:
             raise KeyboardInterrupt
-        return call(self, theta)
+        return evaluate(*args)
 
-    monkeypatch.setattr(Objective, "__call__", interrupted)
+    monkeypatch.setattr(target, name, interrupted)
     options = {"gd": {"maxiter": 10}, "sgd": {"batch_size": 6, "epochs": 10}}[method]
     with pytest.warns(ConvergenceWarning, match=f"interrupted after {done} iteration"):
         model = _train(method, **options)
+    assert count[0] == calls
     assert model.n_iter == done and model.cost_history.shape == model.time_history.shape == (done,)
     X, y = _data()
     _, idx = encode_labels(y, M)
@@ -291,16 +297,22 @@ def test_a_batch_needs_rows_and_copies_nothing_for_a_slice():
     assert np.shares_memory(full.batch(slice(0, 6)).X, full.X)
 
 
-@pytest.mark.parametrize("nesterov", [False, True])
-def test_the_momentum_step_by_hand(nesterov):
+@pytest.mark.parametrize("mu, nesterov", [(0.0, False), (0.0, True), (0.9, False), (0.9, True)])
+def test_the_momentum_step_by_hand(mu, nesterov):
+    # scikit-learn's rule: v ← μv − α∇J; θ ← θ + v, or θ + μv − α∇J (the new v) with Nesterov's
     rng = np.random.default_rng(3)
-    theta, velocity, grad = rng.standard_normal((3, 8))
-    mu, alpha = 0.9, 0.2
-    v_new = mu * velocity - alpha * grad
+    theta, v, grad = rng.standard_normal((3, 8))
+    alpha = 0.2
+    v_new = mu * v - alpha * grad
     expected = theta + (mu * v_new - alpha * grad if nesterov else v_new)
-    assert _step(theta, velocity, grad.copy(), alpha, (mu, nesterov))
-    np.testing.assert_allclose(velocity, v_new, rtol=1e-15)
-    np.testing.assert_allclose(theta, expected, rtol=1e-15)
+    # with Nesterov's the velocity kept is μv (documented in _step)
+    velocity = mu * v if nesterov else v.copy()
+    step = alpha * grad
+    _step(theta, velocity, step, (mu, nesterov))
+    np.testing.assert_allclose(theta, expected, rtol=1e-14, atol=1e-15)
+    np.testing.assert_array_equal(step, alpha * grad)  # read, not written
+    if mu:
+        np.testing.assert_allclose(velocity, mu * v_new if nesterov else v_new, rtol=1e-14, atol=1e-15)
 
 
 def test_nesterov_reaches_train_and_changes_the_run():
@@ -325,3 +337,105 @@ def test_sgd_epoch_cost_batches_records_the_mean_batch_cost_without_a_full_pass(
 def test_sgd_epoch_cost_is_checked():
     with pytest.raises(ValueError, match=r"epoch_cost must be 'full' or 'batches'; got 'mean'"):
         _train("sgd", epochs=1, epoch_cost="mean")
+
+
+# ------------------------------------------------------------- sgd against the rule written out
+
+
+def _reference_sgd(X, y, lam, seed, alpha, b, epochs, mu=0.0, nesterov=False, dtype=np.float64,
+                   sample_weight=None, **net):
+    """The sgd rule written out, θ and v kept in `dtype`, on the batch gradients of Objective.batch
+    (the Objective's evaluation path, not descent's): returns θ, the step costs, the epochs'
+    gradient norms ‖Σ_B (|B|/m)·∇J_B‖."""
+    _, idx = encode_labels(y, len(y))
+    whole = Objective(X, idx, lam, SIZES, dtype=dtype, sample_weight=sample_weight, **net)
+    theta = nnopt.random_init(SIZES, seed=seed).astype(dtype)
+    v = np.zeros_like(theta)
+    rng = _shuffler(seed)
+    m, costs, norms = len(X), [], []
+    for _ in range(epochs):
+        order = rng.permutation(m)
+        mean = np.zeros(theta.size)
+        for start in range(0, m, b):
+            rows = order[start:start + b]
+            J, g = whole.batch(rows)(theta.astype(np.float64))
+            costs.append(J)
+            mean += rows.size / m * g
+            g = g.astype(dtype)
+            v = mu * v - alpha * g
+            theta = theta + (mu * v - alpha * g if nesterov else v)
+        norms.append(np.linalg.norm(mean))
+    return theta, np.array(costs), np.array(norms)
+
+
+@pytest.mark.parametrize("mu, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+@pytest.mark.parametrize("lam", [0.0, 2.0])
+def test_sgd_follows_the_update_rule_written_out(mu, nesterov, lam):
+    X, y = _data()
+    # batches of 7 of 30 rows: the last of each epoch holds 2
+    kwargs = dict(alpha=0.7, b=7, epochs=3, mu=mu, nesterov=nesterov)
+    theta, costs, norms = _reference_sgd(X, y, lam, 4, **kwargs)
+    model = _train("sgd", X, y, lam=lam, seed=4, learning_rate=0.7, batch_size=7, epochs=3,
+                   momentum=mu, nesterov=nesterov, epoch_cost="batches")
+    np.testing.assert_allclose(model.theta, theta, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(model.result.step_costs, costs, rtol=1e-12)
+    np.testing.assert_allclose(model.history["gradient_norm"][1:], norms, rtol=1e-9)
+    assert not np.allclose(theta, nnopt.random_init(SIZES, seed=4))  # the steps moved θ
+
+
+def test_sgd_with_sample_weights_follows_the_update_rule_written_out():
+    X, y = _data()
+    w = np.random.default_rng(2).uniform(0.5, 2.0, M)
+    theta, costs, norms = _reference_sgd(X, y, 1.0, 0, 0.5, 6, 2, mu=0.9, nesterov=True, sample_weight=w)
+    model = _train("sgd", X, y, sample_weight=w, learning_rate=0.5, batch_size=6, epochs=2,
+                   momentum=0.9, nesterov=True)
+    np.testing.assert_allclose(model.theta, theta, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(model.result.step_costs, costs, rtol=1e-12)
+    np.testing.assert_allclose(model.history["gradient_norm"][1:], norms, rtol=1e-9)
+
+
+def test_sgd_in_float32_keeps_theta_in_float32_and_follows_a_float32_reference():
+    X, y = _data()
+    X32 = X.astype(np.float32)
+    net = dict(activation="relu", output="softmax")
+    theta, costs, _ = _reference_sgd(X32, y, 1.0, 3, 0.3, 7, 3, mu=0.9, nesterov=True, dtype=np.float32,
+                                     **net)
+    model = _train("sgd", X32, y, seed=3, dtype=np.float32, learning_rate=0.3, batch_size=7, epochs=3,
+                   momentum=0.9, nesterov=True, **net)
+    assert model.theta.dtype == np.float64 and model.result.x.dtype == np.float64
+    # every value is a float32 one: θ was held in float32 and cast to float64 at the end
+    np.testing.assert_array_equal(model.theta.astype(np.float32).astype(np.float64), model.theta)
+    # float32 rounding in another order (BLAS, the λ term) is all that differs
+    np.testing.assert_allclose(model.theta, theta, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.result.step_costs, costs, rtol=1e-5)
+    # the last recorded cost is the float32 J of the returned θ
+    _, idx = encode_labels(y, M)
+    J = nnopt.cost(model.theta, X32, idx, 1.0, SIZES, dtype=np.float32, **net)
+    assert model.cost_history[-1] == pytest.approx(J, rel=1e-12)
+
+
+def test_sgd_binds_no_objective_per_batch(monkeypatch):
+    def no_batch(self, rows):
+        raise AssertionError("sgd bound an Objective for a mini-batch")
+
+    monkeypatch.setattr(Objective, "batch", no_batch)
+    model = _train("sgd", **SMALL["sgd"])
+    assert model.n_iter == SMALL["sgd"]["epochs"]
+
+
+def test_a_batch_longer_than_a_block_is_evaluated_block_by_block():
+    X, y = _data()
+    _, idx = encode_labels(y, M)
+    whole = Objective(X, idx, 0.0, SIZES, working_memory=1e-4)  # a block of 1 row
+    assert whole.problem.block_rows == 1
+    rows = np.random.default_rng(1).permutation(M)[:13]
+    theta = nnopt.random_init(SIZES, epsilon=1.0, seed=3)
+    out = np.full_like(theta, np.nan)
+    J = _data_term(batch_problem(whole.problem, rows), whole.net.thetas(theta), out, 0.3)
+    J_ref, g_ref = whole.batch(rows)(theta)  # λ = 0: the data term alone
+    assert J == pytest.approx(J_ref, rel=1e-12)
+    np.testing.assert_allclose(out, 0.3 * g_ref, rtol=1e-12, atol=1e-15)
+    # and a whole run in blocks of one row gives the run in one block per batch
+    a = _train("sgd", batch_size=13, epochs=2, working_memory=1e-4)
+    b = _train("sgd", batch_size=13, epochs=2)
+    np.testing.assert_allclose(a.theta, b.theta, rtol=1e-12, atol=1e-14)
