@@ -462,3 +462,33 @@ def test_the_estimators_and_the_command_line_take_lm(tmp_path, capsys):
                  "tanh", "--hidden", "8", "--method", "BR", "--maxiter", "20", "--out", str(tmp_path / "m.npz")])
     assert code == 0, capsys.readouterr()
     assert nnopt.load(tmp_path / "m.npz").method == "BR"
+
+
+def test_one_lanczos_basis_serves_every_shift_as_conjugate_gradients_would():
+    from nnopt.krylov import ShiftedLanczos
+
+    sizes = (3, 5, 2)
+    X, Y, w, obj = problem("sigmoid", sizes, 40, seed=6, lam=0.4, activation="tanh", loss="cross_entropy")
+    p, theta = obj.problem, nnopt.random_init(sizes, seed=2)
+    mask = weight_mask(obj.net)
+    G = gauss_newton_matrix(theta, p) + np.diag(p.lam * mask)
+    gradient = obj(theta)[1] / p.scale
+    N = theta.size
+    # the whole space: the exact solve for each μ, from products made for the first μ only
+    solve = ShiftedLanczos(theta, p, rtol=1e-15, maxiter=N)
+    for mu in (1e-3, 1e-1, 10.0):
+        delta = solve(gradient, mu)
+        expected = -np.linalg.solve(G + mu * np.eye(N), gradient)
+        np.testing.assert_allclose(delta, expected, rtol=1e-8, atol=1e-10 * np.abs(expected).max())
+    made = solve.products
+    assert made <= N
+    solve(gradient, 100.0)
+    assert solve.products == made  # a larger μ is better conditioned: the basis already serves it
+    # truncated at k products: CG's k-th iterate, the minimizer of the quadratic over the Krylov space
+    k, mu = 3, 0.05
+    truncated = ShiftedLanczos(theta, p, rtol=1e-15, maxiter=k)(gradient, mu)
+    K = np.column_stack([np.linalg.matrix_power(G, j) @ gradient for j in range(k)])
+    Q, _ = np.linalg.qr(K)
+    A = G + mu * np.eye(N)
+    galerkin = -Q @ np.linalg.solve(Q.T @ A @ Q, Q.T @ gradient)
+    np.testing.assert_allclose(truncated, galerkin, rtol=1e-7, atol=1e-9 * np.abs(galerkin).max())
