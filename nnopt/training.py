@@ -300,7 +300,7 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
             raise TypeError(f"train() got unexpected options {sorted(descent)} for method {method!r} "
                             "(learning_rate, batch_size, epochs and momentum belong to 'gd' and 'sgd')")
         if key in _MATLAB:
-            run, run_args, limit = _MATLAB[key].prepare(key, maxiter, dict(options or {}), n_params(sizes))
+            run, run_args, limit = _MATLAB[key].prepare(method, maxiter, dict(options or {}), n_params(sizes))
         else:
             limit = maxiter or DEFAULT_MAXITER[key]
             run, run_args = _run_scipy, (key, limit, dict(options or {}), curvature)

@@ -444,7 +444,7 @@ def test_train_runs_lm_and_br_and_records_their_quantities():
                      maxiter=30, progress=False)
     assert {"alpha", "beta", "gamma", "mu"} <= set(br.history)
     assert 0 < br.history["gamma"][-1] <= br.theta.size
-    with pytest.raises(ValueError, match=r"unknown option\(s\) \['mu_up'\] for method 'lm'"):
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['mu_up'\] for method 'LM'"):
         nnopt.train(x, t, output="identity", method="LM", options={"mu_up": 2})
 
 
