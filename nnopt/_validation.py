@@ -197,6 +197,37 @@ def check_real(value, name, expected, ok):
     return float(value)
 
 
+def method_options(options, defaults, method, aliases=None):
+    """A method's options: `defaults` with the user's `options` in place of them.
+
+    Parameters
+    ----------
+    options : dict
+        The user's, each named in `defaults`.
+    defaults : mapping
+        Every option the method takes, with its default.
+    method : str
+        The method as the user named it, for the errors.
+    aliases : mapping or None
+        Names a user may try for an option (MATLAB's) → what to use
+        instead, added to the error that meets them.
+
+    Returns
+    -------
+    dict
+        Unchecked values: each method checks its own.
+    """
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict; got {type(options).__name__}")
+    unknown = sorted(set(options) - set(defaults), key=str)
+    if unknown:
+        hints = [f"{name!r} is {aliases[name]}" for name in unknown if name in (aliases or {})]
+        hint = f" (MATLAB's names: {'; '.join(hints)})" if hints else ""
+        raise ValueError(f"unknown option(s) {unknown} for method {method!r}; it takes "
+                         f"{sorted(defaults)}{hint}")
+    return {**defaults, **options}
+
+
 def check_int(value, name, low, high=None, allow_none=False):
     """Return value as an int in [low, high] (high None: no bound; high is m, the examples)."""
     if value is None and allow_none:

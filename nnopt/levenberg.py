@@ -94,6 +94,7 @@ from . import _validation as v
 from ._dask import DaskProblem
 from ._threads import scipy_blas_limited
 from .krylov import ShiftedLanczos
+from .record import gradient_or_limit
 from .jacobian import gauss_newton_matrix, weight_mask
 
 __all__ = ["DEFAULTS", "DEFAULT_MAXITER", "DENSE_BYTES", "prepare"]
@@ -167,13 +168,7 @@ def prepare(method, maxiter, options, n_params):
     key = method.lower() if isinstance(method, str) else method
     if key not in DEFAULTS:
         raise ValueError(f"method must be 'LM' or 'BR'; got {method!r}")
-    defaults = DEFAULTS[key]
-    if not isinstance(options, dict):
-        raise TypeError(f"options must be a dict; got {type(options).__name__}")
-    unknown = sorted(set(options) - set(defaults), key=str)
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for method {method!r}; it takes {sorted(defaults)}")
-    opts = {**defaults, **options}
+    opts = v.method_options(options, DEFAULTS[key], method)
     mu = v.check_real(opts["mu"], "mu", "> 0", lambda x: x > 0)
     mu_dec = v.check_real(opts["mu_dec"], "mu_dec", "in (0, 1)", lambda x: 0 < x < 1)
     mu_inc = v.check_real(opts["mu_inc"], "mu_inc", "> 1", lambda x: x > 1)
@@ -292,12 +287,7 @@ def _problem(objective):
 
 def _stopped(gradient, nit, s):
     """The status and message if a run stops before its next step, else None."""
-    norm = float(np.linalg.norm(gradient))
-    if norm <= s.gtol:
-        return 0, f"The gradient's norm {norm:.3g} is at most gtol = {s.gtol:g} (MATLAB's min_grad)."
-    if nit >= s.maxiter:
-        return 1, "Maximum number of iterations reached (maxiter)."
-    return None
+    return gradient_or_limit(float(np.linalg.norm(gradient)), nit, s.gtol, s.maxiter)
 
 
 def _mu_max_reached(mu, s):

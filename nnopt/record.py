@@ -152,6 +152,32 @@ def hold_out(X, targets, sample_weight, validation, kind, classes, output, seed)
     return X, targets, sample_weight, (X_val, t_val)
 
 
+def gradient_or_limit(norm, nit, gtol, maxiter):
+    """Why nnopt's own methods (LM, BR, SCG, Rprop) stop before their next step, if they do.
+
+    Parameters
+    ----------
+    norm : float
+        The gradient's norm at the current θ, of the function the method minimizes.
+    nit : int
+        Iterations done.
+    gtol : float
+        MATLAB's min_grad.
+    maxiter : int
+
+    Returns
+    -------
+    (int, str) or None
+        Status 0 (the gradient's norm is at most gtol) or 1 (maxiter reached)
+        and the message, or None to go on.
+    """
+    if norm <= gtol:
+        return 0, f"The gradient's norm {norm:.3g} is at most gtol = {gtol:g} (MATLAB's min_grad)."
+    if nit >= maxiter:
+        return 1, "Maximum number of iterations reached (maxiter)."
+    return None
+
+
 class Recorder:
     """The record of a run: one entry per iteration, and when to stop.
 

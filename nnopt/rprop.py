@@ -90,6 +90,7 @@ from scipy.optimize import OptimizeResult
 
 from . import _validation as v
 from .errors import ConvergenceWarning
+from .record import gradient_or_limit
 
 __all__ = ["DEFAULTS", "DEFAULT_MAXITER", "prepare", "run"]
 
@@ -151,15 +152,7 @@ def prepare(method, maxiter, options, n_params):
     """
     if not (isinstance(method, str) and method.lower() == "rprop"):
         raise ValueError(f"method must be 'Rprop'; got {method!r}")
-    if not isinstance(options, dict):
-        raise TypeError(f"options must be a dict; got {type(options).__name__}")
-    unknown = sorted(set(options) - set(DEFAULTS), key=str)
-    if unknown:
-        hints = [f"{name!r} is {_MATLAB_NAMES[name]}" for name in unknown if name in _MATLAB_NAMES]
-        hint = f" (MATLAB's names: {'; '.join(hints)})" if hints else ""
-        raise ValueError(f"unknown option(s) {unknown} for method 'Rprop'; it takes "
-                         f"{sorted(DEFAULTS)}{hint}")
-    opts = {**DEFAULTS, **options}
+    opts = v.method_options(options, DEFAULTS, method, aliases=_MATLAB_NAMES)
     delta0 = v.check_real(opts["delta0"], "delta0", "> 0", lambda x: x > 0)
     delta_inc = v.check_real(opts["delta_inc"], "delta_inc", "> 1", lambda x: x > 1)
     delta_dec = v.check_real(opts["delta_dec"], "delta_dec", "in (0, 1)", lambda x: 0 < x < 1)
@@ -213,12 +206,9 @@ def run(objective, theta0, recorder, settings):
     masks = np.empty((2, theta.size), dtype=bool)  # where the sign held, where it changed
     J_prev, nit = math.inf, 0
     while True:
-        if norm <= s.gtol:
-            status, message = 0, (f"The gradient's norm {norm:.3g} is at most gtol = {s.gtol:g} "
-                                  "(MATLAB's min_grad).")
-            break
-        if nit >= s.maxiter:
-            status, message = 1, "Maximum number of iterations reached (maxiter)."
+        stop = gradient_or_limit(norm, nit, s.gtol, s.maxiter)
+        if stop:
+            status, message = stop
             break
         reverted = _update(g, g_prev, delta, step, work, masks, J > J_prev, s)
         np.add(theta, step, out=spare)

@@ -79,6 +79,7 @@ from scipy.optimize import OptimizeResult
 
 from . import _validation as v
 from ._dask import DaskProblem
+from .record import gradient_or_limit
 
 __all__ = ["DEFAULTS", "DEFAULT_MAXITER", "CURVATURES", "prepare"]
 
@@ -136,12 +137,7 @@ def prepare(method, maxiter, options, n_params):
     """
     if not (isinstance(method, str) and method.lower() == "scg"):
         raise ValueError(f"method must be 'SCG'; got {method!r}")
-    if not isinstance(options, dict):
-        raise TypeError(f"options must be a dict; got {type(options).__name__}")
-    unknown = sorted(set(options) - set(DEFAULTS), key=str)
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for method {method!r}; it takes {sorted(DEFAULTS)}")
-    opts = {**DEFAULTS, **options}
+    opts = v.method_options(options, DEFAULTS, method)
     sigma = v.check_real(opts["sigma"], "sigma", "> 0", lambda x: x > 0)
     scale0 = v.check_real(opts["scale0"], "scale0", "> 0", lambda x: x > 0)
     gtol = v.check_real(opts["gtol"], "gtol", ">= 0", lambda x: x >= 0)
@@ -267,9 +263,4 @@ def _run(objective, theta0, recorder, s):
 
 def _stopped(g, nit, s):
     """The status and message if a run stops before its next trial, else None."""
-    norm = float(np.linalg.norm(g))
-    if norm <= s.gtol:
-        return 0, f"The gradient's norm {norm:.3g} is at most gtol = {s.gtol:g} (MATLAB's min_grad)."
-    if nit >= s.maxiter:
-        return 1, "Maximum number of iterations reached (maxiter)."
-    return None
+    return gradient_or_limit(float(np.linalg.norm(g)), nit, s.gtol, s.maxiter)
