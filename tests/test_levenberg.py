@@ -17,26 +17,11 @@ import nnopt
 from nnopt import levenberg
 from nnopt.curvature import Curvature
 from nnopt.jacobian import gauss_newton_matrix, output_jacobian, weight_mask
+from stand_ins import Recorder, Stop
 
 ACTIVATIONS = {"sigmoid": expit, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0)}
 PAIRS = [("sigmoid", "cross_entropy"), ("sigmoid", "squared_error"), ("softmax", "cross_entropy"),
          ("identity", "squared_error")]
-
-
-class Stop(Exception):
-    """The stand-in recorder's iteration limit."""
-
-
-class Recorder:
-    """Keeps each entry; raises Stop after `limit` of them, as train's recorder may."""
-
-    def __init__(self, limit=10**9):
-        self.limit, self.entries = limit, []
-
-    def record(self, theta, J, **quantities):
-        self.entries.append({"theta": np.array(theta), "J": J, **quantities})
-        if len(self.entries) >= self.limit:
-            raise Stop
 
 
 def run(method, objective, theta0, maxiter=None, recorder=None, **options):

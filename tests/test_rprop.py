@@ -15,24 +15,9 @@ import pytest
 import nnopt
 from nnopt import rprop
 from nnopt.errors import ConvergenceWarning
+from stand_ins import Recorder, Stop
 
 SIZES = (4, 3, 2)
-
-
-class Stop(Exception):
-    """The stand-in recorder's iteration limit."""
-
-
-class Recorder:
-    """Keeps each entry; raises Stop after `limit` of them, as train's recorder may."""
-
-    def __init__(self, limit=10**9):
-        self.limit, self.entries = limit, []
-
-    def record(self, theta, J, **quantities):
-        self.entries.append({"theta": np.array(theta), "J": J, **quantities})
-        if len(self.entries) >= self.limit:
-            raise Stop
 
 
 def run(objective, theta0, maxiter=None, recorder=None, **options):
