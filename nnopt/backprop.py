@@ -125,7 +125,7 @@ def example_weights(p):
     return p.scale if p.w is None else (p.w * p.scale).astype(p.dtype)[:, None]
 
 
-def block_share(p, theta, gradient, check=False):
+def block_share(p, theta, gradient, check=False, out=None, scale=1.0):
     """One block's share of J and of the gradient, without λ's term.
 
     Parameters
@@ -137,12 +137,20 @@ def block_share(p, theta, gradient, check=False):
     gradient : bool
     check : bool
         Raise if X @ Θ^(1)ᵀ overflows (`forward`).
+    out : ndarray, shape (n_params,), optional
+        A buffer in the computing dtype for the gradient's share, written
+        over and returned as it is (mini-batch steps reuse one); without
+        it the share is a new float64 array.
+    scale : float
+        A factor for the gradient's share, applied to δ^(L) (shape (b, K))
+        rather than to the share (θ's size): a step's learning rate.
 
     Returns
     -------
     J : float
         (1/Σw)·Σ_i w_i cost_i over the block's examples (Σw the whole data's).
-    grad : ndarray of float64, shape (n_params,), or None
+    grad : ndarray, shape (n_params,), or None
+        float64, or `out`.
     """
     net = p.net
     thetas = net.thetas(theta)
@@ -152,19 +160,26 @@ def block_share(p, theta, gradient, check=False):
         return J, None
     # δ^(L) from h = a^(L), both written over z^(L): the cost was z's last use
     delta = net.pair.delta(net.pair.output(z), p.t)
-    delta *= example_weights(p)
+    delta *= example_weights(p) * scale
+    if out is not None:
+        return J, backward(thetas, net, a, delta, out)
     out = backward(thetas, net, a, delta, np.empty(theta.size, dtype=p.dtype))
     return J, out.astype(np.float64, copy=False)
 
 
 def squared_weights(theta, net):
-    """Σ_l Σ_{j, k≥1} (Θ^(l)_jk)², the regularized weights (no bias column), in float64.
+    """Σ_l Σ_{j, k≥1} (Θ^(l)_jk)², the regularized weights (no bias column).
 
-    θ·θ (one BLAS dot over the contiguous vector) less the biases' squares:
-    the weights' views Θ[:, 1:] are strided, and summing them one by one
-    took longer than a mini-batch's products on a wide network.
+    In θ's precision, float32 or float64 (anything else as float64): mini-batch
+    steps keep a float32 θ and sum it as it is. θ·θ (one BLAS dot over the
+    contiguous vector) less the biases' squares: the weights' views Θ[:, 1:]
+    are strided, and summing them one by one took longer than a mini-batch's
+    products on a wide network. Finite only if every value of θ is, and its
+    squares' sum fits θ's precision.
     """
-    theta = np.asarray(theta, dtype=np.float64)
+    theta = np.asarray(theta)
+    if theta.dtype not in (np.float32, np.float64):
+        theta = theta.astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # a sum past float64's range is inf, as it should be
         return float(theta @ theta) - sum(float(Th[:, 0] @ Th[:, 0]) for Th in net.thetas(theta))
 

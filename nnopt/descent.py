@@ -92,7 +92,8 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from . import _validation as v
-from .backprop import backward, example_weights, forward
+from .backprop import block_share, squared_weights
+from .jacobian import weight_mask
 from .objective import batch_problem
 from .parameters import _as_generator
 from .errors import ConvergenceWarning, DivergenceError
@@ -286,10 +287,9 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
     step = np.empty_like(theta)  # α·∇J_B, written anew at each step
     scratch = np.empty_like(theta)
     summed = np.empty_like(theta)  # Σ_k (b_k/b)·s_k over an epoch's steps
-    thetas = net.thetas(theta)  # views: θ changes in place, they follow
     decay = learning_rate * p.lam * p.scale  # αλ/m (αλ/Σw), the λ term's share of a step
-    biases = _bias_positions(net)
-    squares = _squared_weights(theta, thetas)  # finite: θ0 is
+    biases = np.flatnonzero(~weight_mask(net))  # positions of the bias columns in θ
+    squares = squared_weights(theta, net)  # finite: θ0 is
     step_costs = []
     for epoch in range(1, epochs + 1):
         order = rng.permutation(m)
@@ -299,7 +299,7 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
                 rows = order[start:start + batch_size]
                 # the batch's mean loss with the whole problem's λ term (λ/2m·ΣΘ², (λ/m)·Θ):
                 # each step is an unbiased estimate of the full one
-                J_B = _data_term(batch_problem(p, rows), thetas, step, learning_rate)
+                J_B = _data_term(batch_problem(p, rows), theta, step, learning_rate)
                 if p.lam:  # λ = 0 adds nothing, even where ΣΘ² overflowed (0·inf would be NaN)
                     J_B += p.lam * p.scale / 2.0 * squares
                 if decay:
@@ -311,11 +311,11 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
                 else:  # the epoch's last, smaller batch weighs as its share of the rows
                     summed += np.multiply(step, rows.size / batch_size, out=scratch)
                 _step(theta, velocity, step, momentum)
-                squares = _squared_weights(theta, thetas)
+                # in θ's dtype: a NaN or inf in θ shows here, with no pass of its own
+                squares = squared_weights(theta, net)
                 if not (math.isfinite(J_B) and math.isfinite(squares)):
-                    if math.isfinite(J_B) and _all_finite(theta):  # ΣΘ² alone overflowed
-                        wide = theta.astype(np.float64)
-                        squares = _squared_weights(wide, net.thetas(wide))
+                    if math.isfinite(J_B) and _all_finite(theta):  # ΣΘ² alone overflowed float32
+                        squares = squared_weights(theta.astype(np.float64), net)
                     else:
                         raise _diverged(recorder, theta0, learning_rate, epoch, "epoch",
                                         "the mini-batch cost, its gradient or the parameters")
@@ -336,24 +336,22 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
                           njev=len(step_costs), step_costs=np.array(step_costs))
 
 
-def _data_term(batch, thetas, out, scale):
+def _data_term(batch, theta, out, scale):
     """The batch's mean loss, and `scale` times its gradient written into `out`.
 
-    What `backprop.block_share` computes for each block of rows, except
-    that the gradient stays in the computing dtype and lands in the
-    caller's buffer (block_share returns a new float64 array: a cast and
-    an allocation of θ's size at every step), and that the factor `scale`
-    is applied to δ^(L), of shape (b, K), rather than to the gradient. A
-    batch longer than the problem's blocks is taken block by block, as
-    any evaluation is, so that its activations stay within the working
-    memory.
+    `backprop.block_share` on each block of rows, its gradient kept in the
+    computing dtype and written into the caller's buffer (no cast or
+    allocation of θ's size at each step), the factor `scale` applied to
+    δ^(L). A batch longer than the problem's blocks is taken block by
+    block, as any evaluation is, so that its activations stay within the
+    working memory.
 
     Parameters
     ----------
     batch : nnopt._problem.Problem
         A `batch_problem`: its ``scale`` is 1/b (1/Σ_B w).
-    thetas : list of ndarray
-        Θ^(l), views of θ in the computing dtype.
+    theta : ndarray, shape (n_params,)
+        In the computing dtype.
     out : ndarray, shape (n_params,)
         In the computing dtype; written over.
     scale : float
@@ -363,34 +361,15 @@ def _data_term(batch, thetas, out, scale):
     float
         (1/b)·Σ_{i∈B} cost_i (weighted: Σ_B w_i cost_i / Σ_B w), without the λ term.
     """
-    net, J, extra = batch.net, 0.0, None
+    J, extra = 0.0, None
     for i, block in enumerate(batch.blocks()):
         if i == 1:
             extra = np.empty_like(out)
-        a, z = forward(thetas, net, block.X)
-        J += block.scale * net.pair.cost(z, block.t, block.w)
-        delta = net.pair.delta(net.pair.output(z), block.t)
-        delta *= example_weights(block) * scale
-        backward(thetas, net, a, delta, out if i == 0 else extra)
+        share, _ = block_share(block, theta, True, out=out if i == 0 else extra, scale=scale)
+        J += share
         if i:  # the blocks' shares added in their order, as Problem.sums adds them
             out += extra
     return J
-
-
-def _squared_weights(theta, thetas):
-    """Σ Θ² off the bias columns, in θ's dtype: θ·θ (one pass) less the biases' squares.
-
-    Finite only if every value of θ is: a NaN or inf in θ shows here, with
-    no pass of its own. In float32 a finite θ whose squares overflow shows
-    here too; the caller then sums again in float64.
-    """
-    return float(theta @ theta) - sum(float(Th[:, 0] @ Th[:, 0]) for Th in thetas)
-
-
-def _bias_positions(net):
-    """The indices in θ of the bias column of each Θ^(l)."""
-    positions = net.thetas(np.arange(net.n_params))
-    return np.concatenate([Th[:, 0] for Th in positions])
 
 
 def _result(objective, theta, recorder, learning_rate, unit, J0, **extra):

@@ -431,7 +431,7 @@ def test_a_batch_longer_than_a_block_is_evaluated_block_by_block():
     rows = np.random.default_rng(1).permutation(M)[:13]
     theta = nnopt.random_init(SIZES, epsilon=1.0, seed=3)
     out = np.full_like(theta, np.nan)
-    J = _data_term(batch_problem(whole.problem, rows), whole.net.thetas(theta), out, 0.3)
+    J = _data_term(batch_problem(whole.problem, rows), theta, out, 0.3)
     J_ref, g_ref = whole.batch(rows)(theta)  # λ = 0: the data term alone
     assert J == pytest.approx(J_ref, rel=1e-12)
     np.testing.assert_allclose(out, 0.3 * g_ref, rtol=1e-12, atol=1e-15)
