@@ -193,6 +193,7 @@ def _run(objective, theta0, recorder, s):
     evals0 = objective.n_evals
     theta = np.array(theta0, dtype=np.float64)
     J, g = objective(theta)
+    norm = float(np.linalg.norm(g))  # at each θ once: the stop test and the record read it
     r = -g
     p = r.copy()
     pp = float(p @ p)
@@ -200,7 +201,7 @@ def _run(objective, theta0, recorder, s):
     delta = mu = 0.0
     success, nit, products = True, 0, 0  # success: the last trial was taken, step 2 is due
     while True:
-        stop = _stopped(g, nit, s)
+        stop = gradient_or_limit(norm, nit, s.gtol, s.maxiter)
         if stop:
             break
         if success:  # step 2: the curvature along p at the new θ
@@ -244,6 +245,7 @@ def _run(objective, theta0, recorder, s):
                 p *= beta
                 p += r_new
             theta, J, g, r = trial, J_new, g_new, r_new
+            norm = float(np.linalg.norm(g))
             pp = float(p @ p)
             lam_bar = 0.0
             if Delta >= 0.75:
@@ -253,14 +255,9 @@ def _run(objective, theta0, recorder, s):
         if Delta < 0.25:  # step 8
             lam += delta * (1 - Delta) / pp_tried
         if success:
-            recorder.record(theta, J, gradient_norm=float(np.linalg.norm(g)), scale=lam, step=alpha)
+            recorder.record(theta, J, gradient_norm=norm, scale=lam, step=alpha)
     nfev = objective.n_evals - evals0
     extra = {"n_products": products} if s.curvature != "difference" else {}
     result = OptimizeResult(x=theta, fun=J, success=stop[0] != 1, status=stop[0], message=stop[1],
                             nit=nit, nfev=nfev, njev=nfev, scale=lam, **extra)
     return theta, result
-
-
-def _stopped(g, nit, s):
-    """The status and message if a run stops before its next trial, else None."""
-    return gradient_or_limit(float(np.linalg.norm(g)), nit, s.gtol, s.maxiter)
