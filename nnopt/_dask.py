@@ -113,8 +113,11 @@ class DaskProblem:
     def m(self):
         return self.X.shape[0]
 
-    def sums(self, share, theta, *args):
-        """Σ over the chunks (each the sum over its blocks) of ``share(block, theta, *args)``, in order."""
+    def sums(self, share, theta, *args, scratch=None):
+        """Σ over the chunks (each the sum over its blocks) of ``share(block, theta, *args)``, in order.
+
+        `scratch` is not sent: each chunk's sum uses one of its own, on its worker.
+        """
         [theta_f] = self._client.scatter([theta], broadcast=True, hash=False)
         futures = [self._client.submit(_chunk_sums, c, share, theta_f, *args, pure=False)
                    for c in self._chunks]

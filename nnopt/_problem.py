@@ -13,12 +13,14 @@ data as an array, a memmap, a list or a DataFrame is summed block by block
 in the same order and gives the same J and gradient, bit for bit.
 """
 
+import math
 import numbers
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import _validation as v
+from ._scratch import using
 from .network import Network
 
 __all__ = ["Problem", "bind", "as_rows", "is_dask", "block_rows", "add_in_order"]
@@ -34,6 +36,10 @@ BLOCK_BYTES = 4 * 2**20
 #: more than their work; above, the block is past any cache anyway.
 MIN_ROWS, MAX_ROWS = 256, 8192
 
+#: How many times the values a block's product Δ^(l) = δ^(l+1)ᵀ a^(l) reads
+#: exceed the sums it writes, at the least (see `block_rows`).
+WRITES = 4
+
 #: The activations an evaluation holds at a time, in MiB, unless told
 #: otherwise (``working_memory=``).
 WORKING_MEMORY = 64
@@ -41,6 +47,9 @@ WORKING_MEMORY = 64
 
 def block_rows(net, dtype, working_memory=None):
     """Rows per block: a block of X and its activations in `BLOCK_BYTES`, within the working memory.
+
+    Wide layers get taller blocks: each block's gradient products write
+    Θ's size of sums, which must stay small beside what they read (`WRITES`).
 
     Parameters
     ----------
@@ -61,8 +70,13 @@ def block_rows(net, dtype, working_memory=None):
     itemsize = np.dtype(dtype).itemsize
     # forward keeps a^(l) of every layer after the input, backward makes a δ of each
     activations = 3 * sum(net.layer_sizes[1:]) * itemsize
-    rows = BLOCK_BYTES // (net.n_features * itemsize + activations)
-    rows = min(MAX_ROWS, max(MIN_ROWS, rows // 64 * 64))
+    in_cache = BLOCK_BYTES // (net.n_features * itemsize + activations) // 64 * 64
+    # Δ^(l) = δ^(l+1)ᵀ a^(l) over b rows reads b·(s_l + s_{l+1}) values and writes
+    # s_l·s_{l+1} sums: b ≥ WRITES·s_l·s_{l+1}/(s_l + s_{l+1}) keeps the writes to
+    # 1/WRITES of the reads, where a wide layer would make the cache's block too short
+    few_writes = max(math.ceil(WRITES * s * t / (s + t) / 64) * 64
+                     for s, t in zip(net.layer_sizes, net.layer_sizes[1:]))
+    rows = min(MAX_ROWS, max(MIN_ROWS, in_cache, few_writes))
     return max(1, min(rows, int(mib * 2**20 // activations)))
 
 
@@ -128,9 +142,15 @@ class Problem:
         for start in range(0, self.m, self.block_rows):
             yield self.rows(slice(start, start + self.block_rows), start=self.start + start)
 
-    def sums(self, share, *args):
-        """Σ over the blocks of ``share(block, *args)``, added in block order (`add_in_order`)."""
-        return add_in_order(share(block, *args) for block in self.blocks())
+    def sums(self, share, *args, scratch=None):
+        """Σ over the blocks of ``share(block, *args, scratch=...)``, added in block order (`add_in_order`).
+
+        One `Scratch` serves every block (`scratch`, the caller's, when no
+        other sum is using it; else a new one): a block's intermediate
+        arrays, even an array it returns, are dead once its share is added.
+        """
+        with using(scratch) as s:
+            return add_in_order(share(block, *args, scratch=s) for block in self.blocks())
 
 
 def add_in_order(parts):
@@ -139,12 +159,14 @@ def add_in_order(parts):
     One order for every container: the blocks of an array in memory and the
     chunks of a Dask array (one block each, when their sizes agree) are added
     as ((s_1 + s_2) + s_3) + ..., so the same data gives the same bits.
-    The first part's arrays are added into (each share is a new array).
+    The first part's arrays are copied into new float64 totals, so that every
+    part may return the same buffer (`Problem.sums`'s scratch), read here
+    before the next part is made.
     """
     total = None
     for part in parts:
         if total is None:
-            total = list(part)
+            total = [np.array(x, dtype=np.float64) if isinstance(x, np.ndarray) else x for x in part]
             continue
         for i, x in enumerate(part):
             if isinstance(x, np.ndarray):

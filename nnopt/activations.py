@@ -73,9 +73,9 @@ def sigmoid_in_place(z):
     return z
 
 
-def sigmoid_derivative(a):
-    """g′ = a(1 − a) from the sigmoid's activation a, as a new array."""
-    gprime = np.subtract(1.0, a)
+def sigmoid_derivative(a, out=None):
+    """g′ = a(1 − a) from the sigmoid's activation a, in `out` (an array other than a) or a new array."""
+    gprime = np.subtract(1.0, a, out=out)
     gprime *= a
     return gprime
 
@@ -89,9 +89,10 @@ def _tanh_in_place(z):
     return np.tanh(z, out=z)
 
 
-def _tanh_derivative(a):
+def _tanh_derivative(a, out=None):
     # g′ = 1 − tanh² = 1 − a²
-    return np.subtract(1.0, np.square(a))
+    gprime = np.square(a, out=out)
+    return np.subtract(1.0, gprime, out=gprime)
 
 
 def _tanh_ratio(a):
@@ -103,17 +104,19 @@ def _relu_in_place(z):
     return np.maximum(z, 0, out=z)
 
 
-def _relu_derivative(a):
+def _relu_derivative(a, out=None):
     # no derivative at z = 0: like scikit-learn and the deep-learning
     # libraries, g′(0) = 0, so a unit that outputs exactly 0 passes no error back
-    return (a > 0).astype(a.dtype)
+    if out is None:
+        out = np.empty_like(a)
+    return np.greater(a, 0, out=out)
 
 
 class Unit(NamedTuple):
     """One row of `ACTIVATIONS`."""
 
     g: Callable  #: g(z) written over z; returns z
-    derivative: Callable  #: g′(z) from a = g(z), a new array
+    derivative: Callable  #: derivative(a, out=None): g′(z) from a = g(z), in `out` (not a) or a new array
     ratio: Optional[Callable]  #: g″(z)/g′(z) from a, a new array; None where g″ = 0
 
 

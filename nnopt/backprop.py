@@ -30,13 +30,14 @@ import numpy as np
 from . import _validation as v
 from ._dask import DaskProblem
 from ._problem import bind, is_dask
+from ._scratch import take
 from .activations import sigmoid
 from .network import Network
 
 __all__ = ["cost", "regularized_gradient", "cost_and_gradient", "forward_cost"]
 
 
-def forward(thetas, net, X, check=False, z2=None):
+def forward(thetas, net, X, check=False, z2=None, scratch=None):
     """Forward propagation up to the output layer's z^(L).
 
     Parameters
@@ -51,6 +52,9 @@ def forward(thetas, net, X, check=False, z2=None):
     z2 : ndarray, shape (m, s_2), optional
         z^(2), when the caller made it (with another product in the same
         pass over X, as the curvature products do); written over.
+    scratch : nnopt._scratch.Scratch, optional
+        Where z^(l) and a^(l) go, reused from block to block; without it,
+        new arrays.
 
     Returns
     -------
@@ -66,12 +70,12 @@ def forward(thetas, net, X, check=False, z2=None):
             z = z2
         elif check and l == 0:
             with np.errstate(over="ignore", invalid="ignore"):  # looked at just below
-                z = X @ Th[:, 1:].T
+                z = np.matmul(X, Th[:, 1:].T, out=take(scratch, ("z", l), X.shape[0], Th.shape[0], X.dtype))
                 z += Th[:, 0]
             if not np.isfinite(z).all():
                 _raise_overflow(X, Th)
         else:
-            z = a[-1] @ Th[:, 1:].T
+            z = np.matmul(a[-1], Th[:, 1:].T, out=take(scratch, ("z", l), X.shape[0], Th.shape[0], X.dtype))
             z += Th[:, 0]
         if l == len(thetas) - 1:
             return a, z
@@ -91,7 +95,7 @@ def times_inputs(G, delta, a):
     np.sum(delta, axis=0, out=G[:, 0])  # the bias unit's input is 1
 
 
-def backward(thetas, net, a, delta, out):
+def backward(thetas, net, a, delta, out, scratch=None):
     """Backpropagation: Δ^(l) = δ^(l+1) [1, a^(l)ᵀ] for every layer, written into `out`.
 
     Parameters
@@ -105,6 +109,8 @@ def backward(thetas, net, a, delta, out):
         (1/m, or each example's weight w_i/Σw); overwritten.
     out : ndarray, shape (n_params,)
         Where the Δ^(l) go, unrolled as θ is.
+    scratch : nnopt._scratch.Scratch, optional
+        Where δ^(l) and g′ go, reused from block to block.
 
     Notes
     -----
@@ -115,8 +121,9 @@ def backward(thetas, net, a, delta, out):
     for l in range(len(thetas) - 1, -1, -1):
         times_inputs(grads[l], delta, a[l])
         if l > 0:
-            delta = delta @ thetas[l][:, 1:]
-            delta *= net.unit.derivative(a[l])
+            m, s = a[l].shape
+            delta = np.matmul(delta, thetas[l][:, 1:], out=take(scratch, ("delta", l), m, s, delta.dtype))
+            delta *= net.unit.derivative(a[l], out=take(scratch, ("g'", l), m, s, delta.dtype))
     return out
 
 
@@ -125,7 +132,7 @@ def example_weights(p):
     return p.scale if p.w is None else (p.w * p.scale).astype(p.dtype)[:, None]
 
 
-def block_share(p, theta, gradient, check=False, out=None, scale=1.0):
+def block_share(p, theta, gradient, check=False, out=None, scale=1.0, scratch=None):
     """One block's share of J and of the gradient, without λ's term.
 
     Parameters
@@ -140,10 +147,12 @@ def block_share(p, theta, gradient, check=False, out=None, scale=1.0):
     out : ndarray, shape (n_params,), optional
         A buffer in the computing dtype for the gradient's share, written
         over and returned as it is (mini-batch steps reuse one); without
-        it the share is a new float64 array.
+        it, one of `scratch`'s, or without either a new float64 array.
     scale : float
         A factor for the gradient's share, applied to δ^(L) (shape (b, K))
         rather than to the share (θ's size): a step's learning rate.
+    scratch : nnopt._scratch.Scratch, optional
+        The evaluation's arrays reused from block to block (`Problem.sums`).
 
     Returns
     -------
@@ -154,16 +163,18 @@ def block_share(p, theta, gradient, check=False, out=None, scale=1.0):
     """
     net = p.net
     thetas = net.thetas(theta)
-    a, z = forward(thetas, net, p.X, check)
+    a, z = forward(thetas, net, p.X, check, scratch=scratch)
     J = p.scale * net.pair.cost(z, p.t, p.w)
     if not gradient:
         return J, None
     # δ^(L) from h = a^(L), both written over z^(L): the cost was z's last use
     delta = net.pair.delta(net.pair.output(z), p.t)
     delta *= example_weights(p) * scale
+    if out is None and scratch is not None:  # read by `add_in_order` before the next block writes it
+        out = scratch.take("gradient", 1, theta.size, p.dtype)[0]
     if out is not None:
-        return J, backward(thetas, net, a, delta, out)
-    out = backward(thetas, net, a, delta, np.empty(theta.size, dtype=p.dtype))
+        return J, backward(thetas, net, a, delta, out, scratch)
+    out = backward(thetas, net, a, delta, np.empty(theta.size, dtype=p.dtype), scratch)
     return J, out.astype(np.float64, copy=False)
 
 
@@ -209,7 +220,7 @@ def in_dtype(theta, p, check):
     return theta.astype(p.dtype, copy=False)
 
 
-def evaluate(theta, p, gradient=True, check=True):
+def evaluate(theta, p, gradient=True, check=True, scratch=None):
     """J(θ) and ∂J/∂θ for a checked problem `p` (a `Problem`, or a Dask one).
 
     Parameters
@@ -223,6 +234,8 @@ def evaluate(theta, p, gradient=True, check=True):
         Whether θ is checked (finite; within float32's range in float32)
         and an overflow of X @ Θ^(1)ᵀ or a non-finite J raises. An
         optimizer's step to huge weights shows up in J instead.
+    scratch : nnopt._scratch.Scratch, optional
+        Arrays to reuse from an earlier evaluation (an `Objective`'s).
 
     Returns
     -------
@@ -231,7 +244,7 @@ def evaluate(theta, p, gradient=True, check=True):
         None when not `gradient`.
     """
     cast = in_dtype(theta, p, check)
-    J, g = p.sums(block_share, cast, gradient, check)
+    J, g = p.sums(block_share, cast, gradient, check, scratch=scratch)
     J = add_regularization(J, g, theta, p)
     if check and not math.isfinite(J):
         raise ValueError(

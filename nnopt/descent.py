@@ -92,6 +92,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from . import _validation as v
+from ._scratch import Scratch
 from .backprop import block_share, squared_weights
 from .jacobian import weight_mask
 from .objective import batch_problem
@@ -290,6 +291,7 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
     decay = learning_rate * p.lam * p.scale  # αλ/m (αλ/Σw), the λ term's share of a step
     biases = np.flatnonzero(~weight_mask(net))  # positions of the bias columns in θ
     squares = squared_weights(theta, net)  # finite: θ0 is
+    arrays = Scratch()  # the batches' activations and errors, reused from step to step
     step_costs = []
     for epoch in range(1, epochs + 1):
         order = rng.permutation(m)
@@ -299,7 +301,7 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
                 rows = order[start:start + batch_size]
                 # the batch's mean loss with the whole problem's λ term (λ/2m·ΣΘ², (λ/m)·Θ):
                 # each step is an unbiased estimate of the full one
-                J_B = _data_term(batch_problem(p, rows), theta, step, learning_rate)
+                J_B = _data_term(batch_problem(p, rows), theta, step, learning_rate, arrays)
                 if p.lam:  # λ = 0 adds nothing, even where ΣΘ² overflowed (0·inf would be NaN)
                     J_B += p.lam * p.scale / 2.0 * squares
                 if decay:
@@ -336,7 +338,7 @@ def _run_sgd(objective, theta0, recorder, learning_rate, epochs, batch_size, mom
                           njev=len(step_costs), step_costs=np.array(step_costs))
 
 
-def _data_term(batch, theta, out, scale):
+def _data_term(batch, theta, out, scale, arrays=None):
     """The batch's mean loss, and `scale` times its gradient written into `out`.
 
     `backprop.block_share` on each block of rows, its gradient kept in the
@@ -355,6 +357,8 @@ def _data_term(batch, theta, out, scale):
     out : ndarray, shape (n_params,)
         In the computing dtype; written over.
     scale : float
+    arrays : nnopt._scratch.Scratch, optional
+        Where the blocks' activations and errors go.
 
     Returns
     -------
@@ -365,7 +369,7 @@ def _data_term(batch, theta, out, scale):
     for i, block in enumerate(batch.blocks()):
         if i == 1:
             extra = np.empty_like(out)
-        share, _ = block_share(block, theta, True, out=out if i == 0 else extra, scale=scale)
+        share, _ = block_share(block, theta, True, out=out if i == 0 else extra, scale=scale, scratch=arrays)
         J += share
         if i:  # the blocks' shares added in their order, as Problem.sums adds them
             out += extra

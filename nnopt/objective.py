@@ -7,6 +7,7 @@ import numpy as np
 from . import _validation as v
 from . import curvature
 from ._dask import DaskProblem
+from ._scratch import Scratch
 from .backprop import evaluate, problem
 from .network import Network
 
@@ -108,6 +109,9 @@ class Objective:
         self._point = None  # (θ, curvature.Curvature) of the last curvature product
         self._keeps_last = keeps_last
         self._recent = []  # (θ, J) of the last few evaluations, newest last
+        # the blocks' activations, errors and gradient shares, reused by every
+        # evaluation: fresh ones would cost the system's new pages each time
+        self._scratch = Scratch()
 
     @property
     def X(self):
@@ -124,13 +128,14 @@ class Objective:
         if not self._keeps_last:  # a mini-batch's objective, made for one evaluation
             theta = self._checked(theta)
             self.n_evals += 1
-            return (theta, *evaluate(theta, self.problem, gradient=gradient, check=False))
+            return (theta, *evaluate(theta, self.problem, gradient=gradient, check=False,
+                                     scratch=self._scratch))
         last = self._last
         if (last is not None and (last[2] is not None or not gradient)
                 and last[0].shape == theta.shape and np.array_equal(last[0], theta)):
             return last
         theta = self._checked(theta)
-        J, g = evaluate(theta, self.problem, gradient=gradient, check=False)
+        J, g = evaluate(theta, self.problem, gradient=gradient, check=False, scratch=self._scratch)
         self.n_evals += 1
         self._last = (theta.copy(), J, g)
         self._recent.append((self._last[0], J, None if g is None else float(np.linalg.norm(g))))

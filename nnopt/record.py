@@ -75,9 +75,9 @@ class Validation:
             return J, float(r2.mean())
         return J, float(tally[0]) / p.m
 
-    def _share(self, block, theta):
+    def _share(self, block, theta, scratch=None):
         net = block.net
-        _, z = forward(net.thetas(theta), net, block.X)
+        _, z = forward(net.thetas(theta), net, block.X, scratch=scratch)
         J = block.scale * net.pair.cost(z, block.t, block.w)
         if self.kind == "classes":  # the largest output, as the largest z: h is monotone in z
             tally = np.array([np.count_nonzero(np.argmax(z, axis=1) == block.t)], dtype=np.float64)

@@ -711,6 +711,67 @@ def test_objective_copy_binds_data_that_later_changes_cannot_reach(small_problem
     assert np.shares_memory(Objective(X, y, 1.0, sizes).X, X)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_objective_reuses_its_block_arrays_without_one_thetas_answer_reaching_anothers(activation, dtype):
+    X, y = nnopt.load_digits()
+    X, y = X[:1000], y[:1000]
+    sizes = (784, 30, 20, 10)
+    kw = dict(dtype=dtype, activation=activation, output="softmax")
+    obj = Objective(X, y, 1.0, sizes, working_memory=0.1, **kw)
+    assert obj.problem.block_rows < 500 and 1000 % obj.problem.block_rows  # blocks, the last one short
+    thetas = [random_init(sizes, seed=s) for s in range(3)]
+    order = [0, 1, 2, 0, 2, 1]
+    answers = [obj(thetas[k]) for k in order]  # each gradient kept while later ones are computed
+    assert obj.n_evals == len(order)
+    for k, (J, g) in zip(order, answers):
+        fresh = cost_and_gradient(thetas[k], X, y, 1.0, sizes, working_memory=0.1, **kw)
+        assert J == fresh[0] and np.array_equal(g, fresh[1])  # the bits of a call with new arrays
+        whole = cost_and_gradient(thetas[k], X, y, 1.0, sizes, **kw)  # one block: another order of sums
+        assert J == pytest.approx(whole[0], rel=1e-5 if dtype == np.float32 else 1e-12)
+    assert not any(np.shares_memory(a[1], b[1]) for i, a in enumerate(answers) for b in answers[i + 1:])
+
+
+def test_a_scratch_in_use_is_not_handed_to_a_second_sum():
+    from nnopt._scratch import Scratch, using
+
+    mine = Scratch()
+    with using(mine) as first:
+        with using(mine) as second:
+            assert first is mine and second is not mine
+            assert not np.shares_memory(first.take("z", 8, 3, np.float64), second.take("z", 8, 3, np.float64))
+    with using(mine) as again:
+        assert again is mine  # free once the first sum is done
+        assert again.take("z", 4, 3, np.float64).base is first.take("z", 8, 3, np.float64).base
+
+
+def test_an_objective_called_from_two_threads_at_once_answers_each_right():
+    X, y = nnopt.load_digits()
+    X, y = X[:2000], y[:2000]
+    sizes = (784, 40, 10)
+    obj = Objective(X, y, 1.0, sizes, working_memory=0.5)
+    thetas = [random_init(sizes, seed=s) for s in range(4)]
+    expected = [cost_and_gradient(t, X, y, 1.0, sizes, working_memory=0.5) for t in thetas]
+    wrong = []
+
+    def work(pair):
+        for i in range(16):
+            k = pair[i % 2]  # alternate, so that each call evaluates
+            J, g = obj(thetas[k])
+            # to rounding, not bit for bit: OpenBLAS called from two threads at
+            # once may run a product on one thread, which adds in another order
+            if not (math.isclose(J, expected[k][0], rel_tol=1e-12)
+                    and np.allclose(g, expected[k][1], rtol=1e-10, atol=1e-15)):
+                wrong.append(k)
+
+    threads = [threading.Thread(target=work, args=(pair,)) for pair in ((0, 1), (2, 3))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+
+
 def test_objective_matches_cost_and_gradient(small_problem):
     theta, X, y, sizes = small_problem
     f = Objective(X, y, 2.0, sizes, "squared_error")

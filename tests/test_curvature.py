@@ -282,6 +282,12 @@ def test_activation_table_agrees_with_differences(name):
     exact = np.zeros_like(z) if ratio is None else ratio(a) * first(a)
     np.testing.assert_allclose(exact, numerical, rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(a, a_before)  # the table reads a and keeps it
+    # into a given array (backpropagation reuses one per block): the same values, a kept
+    for dtype in (np.float64, np.float32):
+        out = np.full_like(a, np.nan, dtype=dtype)
+        assert first(a.astype(dtype), out=out) is out
+        np.testing.assert_array_equal(out, first(a.astype(dtype)))
+    np.testing.assert_array_equal(a, a_before)
 
 
 # ---------------------------------------------------------------- one point, many products

@@ -49,6 +49,26 @@ def test_a_block_of_one_row():
     np.testing.assert_allclose(one[1], whole[1], rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("sizes", [(784, 25, 10), (784, 100, 10), (784, 300, 10), (784, 1000, 10),
+                                   (20000, 300, 10), (50, 400, 400, 3), (2, 5, 1)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocks_hold_4_mib_or_enough_rows_that_each_product_reads_4_times_what_it_writes(sizes, dtype):
+    rows = block_rows(Network(sizes), np.dtype(dtype))
+    itemsize = np.dtype(dtype).itemsize
+    assert rows % 64 == 0 and 256 <= rows <= 8192
+    # a row of X and three arrays of each later layer's width
+    row_bytes = (sizes[0] + 3 * sum(sizes[1:])) * itemsize
+    if sizes[1] <= 100:  # narrow: the write bound is below the block that fills 4 MiB, which decides
+        assert rows == min(8192, max(256, 4 * 2**20 // row_bytes // 64 * 64))
+    if rows < 8192:
+        for s, t in zip(sizes, sizes[1:]):
+            # δᵀa over the block reads rows·(s + t) values and writes s·t sums
+            assert rows * (s + t) >= 4 * s * t
+        # and no taller than either the 4 MiB block or the write bound asks, rounded to 64 rows
+        needed = max(4 * s * t / (s + t) for s, t in zip(sizes, sizes[1:]))
+        assert rows < max(256, 4 * 2**20 / row_bytes, needed) + 64
+
+
 def test_working_memory_is_checked():
     X, y = _digits(20)
     theta = random_init((784, 5, 10), seed=0)
