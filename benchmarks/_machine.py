@@ -33,6 +33,7 @@ def header(script):
     print(f"{script}, {datetime.date.today().isoformat()}")
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}")
     print(f"vector extensions: {', '.join(vector_extensions()) or 'unknown'}")
+    print(f"numpy's own loops (ufuncs) run with: {numpy_simd()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
           f"nnopt {nnopt.__version__}, scikit-learn {sklearn_version or 'not installed'}")
     for line in blas_libraries():
@@ -46,6 +47,22 @@ def header(script):
               f"`env {' '.join(f'-u {k}' for k in FORCED)} python ...`")
     else:
         print(f"{' and '.join(FORCED)}: not set (OpenBLAS chose its kernels for this CPU)")
+
+
+def numpy_simd():
+    """The SIMD levels numpy's ufuncs dispatch to here, and whether some were switched off.
+
+    ``NPY_DISABLE_CPU_FEATURES`` switches numpy's wider loops off (for one,
+    "X86_V4 AVX512_ICL AVX512_SPR" leaves AVX2's on an AVX-512 machine):
+    with OPENBLAS_CORETYPE=Haswell, a way to run AVX2's code on it.
+    """
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # numpy < 2
+        return "unknown (numpy < 2)"
+    used = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+    off = os.environ.get("NPY_DISABLE_CPU_FEATURES")
+    return f"{', '.join(used) or 'baseline only'}" + (f" (NPY_DISABLE_CPU_FEATURES={off})" if off else "")
 
 
 def cpu_model():

@@ -71,12 +71,12 @@ def forward(thetas, net, X, check=False, z2=None, scratch=None):
         elif check and l == 0:
             with np.errstate(over="ignore", invalid="ignore"):  # looked at just below
                 z = np.matmul(X, Th[:, 1:].T, out=take(scratch, ("z", l), X.shape[0], Th.shape[0], X.dtype))
-                z += Th[:, 0]
+                z += bias(Th)
             if not np.isfinite(z).all():
                 _raise_overflow(X, Th)
         else:
             z = np.matmul(a[-1], Th[:, 1:].T, out=take(scratch, ("z", l), X.shape[0], Th.shape[0], X.dtype))
-            z += Th[:, 0]
+            z += bias(Th)
         if l == len(thetas) - 1:
             return a, z
         a.append(g(z))  # a^(l+1) = g(z^(l+1)), written over z: g′ comes from a
@@ -89,10 +89,20 @@ def _raise_overflow(X, Th1):
         "scale X first, or start from smaller weights")
 
 
+def bias(Th):
+    """Θ[:, 0], the bias column, as a contiguous copy.
+
+    The column is strided (a row of Θ apart): added to every row of z as it
+    is, or summed into as it is, it takes about twice as long as through a
+    copy, and gives the same bits.
+    """
+    return Th[:, 0].copy()
+
+
 def times_inputs(G, delta, a):
     """G = δᵀ [1, a], the form of Δ^(l) = δ^(l+1) [1, a^(l)ᵀ], written into G."""
     np.matmul(delta.T, a, out=G[:, 1:])
-    np.sum(delta, axis=0, out=G[:, 0])  # the bias unit's input is 1
+    G[:, 0] = delta.sum(axis=0)  # the bias unit's input is 1 (summed into a copy: see `bias`)
 
 
 def backward(thetas, net, a, delta, out, scratch=None):

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import _validation as val
 from ._problem import add_in_order, bind, is_dask
-from .backprop import example_weights, forward, in_dtype, times_inputs
+from .backprop import bias, example_weights, forward, in_dtype, times_inputs
 from .network import Network
 
 __all__ = ["hessian_vector_product", "gauss_newton_product", "Curvature", "at"]
@@ -49,8 +49,8 @@ class _Block:
         if V is not None:
             s2 = thetas[0].shape[0]
             both = block.X @ np.vstack([thetas[0][:, 1:], V[0][:, 1:]]).T
-            z2 = both[:, :s2] + thetas[0][:, 0]
-            self.Rz2 = both[:, s2:] + V[0][:, 0]
+            z2 = both[:, :s2] + bias(thetas[0])
+            self.Rz2 = both[:, s2:] + bias(V[0])
         self.a, z = forward(thetas, net, block.X, z2=z2)
         self.a[0] = None  # X itself is read again from the block, not kept
         self.gprime = [None] + [net.unit.derivative(a) for a in self.a[1:]]  # g′(z^(l))
@@ -146,7 +146,7 @@ class Curvature:
         # R{z^(2)} = V^(1) [1, X]ᵀ: the input a^(1) = X does not move with θ
         if Rz2 is None:
             z = X @ V[0][:, 1:].T
-            z += V[0][:, 0]
+            z += bias(V[0])
         else:
             z = Rz2
         Ra = [None]
@@ -156,7 +156,7 @@ class Curvature:
             # R{z^(l+1)} = Θ^(l) [0, R{a^(l)}] + V^(l) [1, a^(l)]
             z = Ra[l] @ self.thetas[l][:, 1:].T
             z += kept.a[l] @ V[l][:, 1:].T
-            z += V[l][:, 0]
+            z += bias(V[l])
         return Ra, z
 
     def _r_backward(self, kept, X, V, Rdelta, Ra, delta, curve):
