@@ -34,6 +34,26 @@ def _problem(sizes, m, seed):
 # ---------------------------------------------------------------- sigmoid
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_hidden_layers_sigmoid_in_place_is_the_logistic_function(dtype):
+    from scipy.special import expit
+
+    from nnopt.activations import sigmoid_in_place
+
+    big = np.finfo(dtype).max
+    z = np.concatenate([np.linspace(-60, 60, 2401), [-big, -800.0, -710.0, 0.0, 710.0, big]]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning, for any z
+        a = sigmoid_in_place(z.copy())
+    exact = expit(z.astype(np.float64))
+    assert a.dtype == dtype and np.all((a >= 0) & (a <= 1))
+    if dtype == np.float64:  # 1/(1 + e^(−z)): relative accuracy, tails included
+        np.testing.assert_allclose(a, exact, rtol=4e-16, atol=0)
+        assert a[z == -60][0] > 0 and a[z == -710][0] == exact[z == -710][0]
+    else:  # (1 + tanh(z/2))/2: absolute accuracy
+        np.testing.assert_allclose(a, exact, rtol=0, atol=2e-7)
+
+
 HUGE = [1000.0, -1000.0, 1e308, -1e308, np.finfo(np.float64).max, -np.finfo(np.float64).max,
         np.float32(1000), np.float32(-1000), np.finfo(np.float32).max, -np.finfo(np.float32).max]
 
