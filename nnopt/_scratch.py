@@ -39,6 +39,14 @@ class Scratch:
             buf = self._arrays[name] = np.empty((rows, cols), dtype)
         return buf[:rows]
 
+    def __getstate__(self):
+        # a pickled or copied holder (an Objective) gets an empty Scratch of its
+        # own: the arrays hold nothing worth keeping, and a lock cannot be pickled
+        return {}
+
+    def __setstate__(self, state):
+        self.__init__()
+
 
 def take(scratch, name, rows, cols, dtype):
     """`Scratch.take`, or a new array where there is no scratch (None)."""

@@ -765,6 +765,24 @@ def test_a_scratch_in_use_is_not_handed_to_a_second_sum():
         assert again.take("z", 4, 3, np.float64).base is first.take("z", 8, 3, np.float64).base
 
 
+def test_an_objective_pickles_and_copies_with_an_empty_scratch_of_its_own():
+    import copy
+    import pickle
+
+    X, y = nnopt.load_digits()
+    X, y = X[:900], y[:900]
+    sizes = (784, 20, 10)
+    obj = Objective(X, y, 1.0, sizes, working_memory=0.05)
+    thetas = [random_init(sizes, seed=s) for s in range(2)]
+    J0, g0 = obj(thetas[0])
+    for other in (pickle.loads(pickle.dumps(obj)), copy.deepcopy(obj)):
+        assert other._scratch is not obj._scratch and other._scratch._arrays == {}
+        J1, g1 = other(thetas[1])
+        ref = cost_and_gradient(thetas[1], X, y, 1.0, sizes, working_memory=0.05)
+        assert J1 == ref[0] and np.array_equal(g1, ref[1])
+        assert obj(thetas[0])[0] == J0  # the original unchanged by its copy's evaluations
+
+
 def test_an_objective_called_from_two_threads_at_once_answers_each_right():
     X, y = nnopt.load_digits()
     X, y = X[:2000], y[:2000]
