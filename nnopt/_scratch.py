@@ -29,14 +29,17 @@ class Scratch:
         self._busy = threading.Lock()
 
     def take(self, name, rows, cols, dtype):
-        """A C-contiguous (rows, cols) array of `dtype`, its values left as they were.
+        """A C-contiguous (rows, cols) array of `dtype`, its values left as the last use left them.
 
         The same `name` gives the same memory on the next call (the first
         `rows` rows of it): take each name for one use at a time.
         """
         buf = self._arrays.get(name)
         if buf is None or buf.shape[0] < rows or buf.shape[1] != cols or buf.dtype != dtype:
-            buf = self._arrays[name] = np.empty((rows, cols), dtype)
+            # zeros, not whatever the allocator's memory held: BLAS writes a
+            # product over it, and one CI run once saw an "invalid value"
+            # warning from a product written over a new, uninitialized buffer
+            buf = self._arrays[name] = np.zeros((rows, cols), dtype)
         return buf[:rows]
 
     def __getstate__(self):
