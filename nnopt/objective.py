@@ -137,10 +137,11 @@ class Objective:
         theta = self._checked(theta)
         J, g = evaluate(theta, self.problem, gradient=gradient, check=False, scratch=self._scratch)
         self.n_evals += 1
-        self._last = (theta.copy(), J, g)
-        self._recent.append((self._last[0], J, None if g is None else float(np.linalg.norm(g))))
+        # returned from the local: another thread's call may replace self._last meanwhile
+        last = self._last = (theta.copy(), J, g)
+        self._recent.append((last[0], J, None if g is None else float(np.linalg.norm(g))))
         del self._recent[:-8]
-        return self._last
+        return last
 
     def _checked(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
