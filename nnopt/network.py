@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .activations import ACTIVATIONS
 from .losses import DEFAULT_LOSS, LOSSES, PAIRS
-from .parameters import _check_layer_sizes, layer_shapes, n_params, reshape
+from .parameters import _check_layer_sizes, _offsets_of, layer_shapes, n_params, reshape
 
 __all__ = ["Network"]
 
@@ -60,6 +60,8 @@ class Network:
         # a frozen dataclass: the checked values are written once, here
         set_ = object.__setattr__
         set_(self, "layer_sizes", _check_layer_sizes(self.layer_sizes))
+        # where each Θ^(l) sits in θ, for `thetas` (called for every block of every evaluation)
+        set_(self, "_offsets", _offsets_of(self.layer_sizes))
         check_choice(self.activation, ACTIVATIONS, "activation")
         check_choice(self.output, DEFAULT_LOSS, "output")
         if self.loss is None:
@@ -100,4 +102,8 @@ class Network:
 
     def thetas(self, theta):
         """Θ^(1), ..., Θ^(L-1) as views of the unrolled `theta`."""
-        return reshape(theta, self.layer_sizes)
+        shapes, starts, total = self._offsets
+        if getattr(theta, "shape", None) != (total,):
+            return reshape(theta, self.layer_sizes)  # which says what is wrong, or takes an array-like
+        return [theta[start:start + rows * cols].reshape(rows, cols)
+                for (rows, cols), start in zip(shapes, starts)]
