@@ -157,7 +157,7 @@ def block_share(p, theta, gradient, check=False, out=None, scale=1.0, scratch=No
     out : ndarray, shape (n_params,), optional
         A buffer in the computing dtype for the gradient's share, written
         over and returned as it is (mini-batch steps reuse one); without
-        it, one of `scratch`'s, or without either a new float64 array.
+        it, `scratch`'s, which must then be given.
     scale : float
         A factor for the gradient's share, applied to δ^(L) (shape (b, K))
         rather than to the share (θ's size): a step's learning rate.
@@ -169,7 +169,8 @@ def block_share(p, theta, gradient, check=False, out=None, scale=1.0, scratch=No
     J : float
         (1/Σw)·Σ_i w_i cost_i over the block's examples (Σw the whole data's).
     grad : ndarray, shape (n_params,), or None
-        float64, or `out`.
+        `out` or the scratch's buffer, in the computing dtype: read it
+        before the next block is evaluated.
     """
     net = p.net
     thetas = net.thetas(theta)
@@ -180,12 +181,9 @@ def block_share(p, theta, gradient, check=False, out=None, scale=1.0, scratch=No
     # δ^(L) from h = a^(L), both written over z^(L): the cost was z's last use
     delta = net.pair.delta(net.pair.output(z), p.t)
     delta *= example_weights(p) * scale
-    if out is None and scratch is not None:  # read by `add_in_order` before the next block writes it
+    if out is None:  # read by `add_in_order` before the next block writes it
         out = scratch.take("gradient", 1, theta.size, p.dtype)[0]
-    if out is not None:
-        return J, backward(thetas, net, a, delta, out, scratch)
-    out = backward(thetas, net, a, delta, np.empty(theta.size, dtype=p.dtype), scratch)
-    return J, out.astype(np.float64, copy=False)
+    return J, backward(thetas, net, a, delta, out, scratch)
 
 
 def squared_weights(theta, net):
