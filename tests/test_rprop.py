@@ -7,7 +7,6 @@ which is iRprop⁻ (no backtracking), where the cost never rises.
 """
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ import pytest
 import nnopt
 from nnopt import rprop
 from nnopt.errors import ConvergenceWarning
-from stand_ins import Recorder, Stop
+from stand_ins import Recorder, Stop, default_run_on_the_digits
 
 SIZES = (4, 3, 2)
 
@@ -351,15 +350,6 @@ def test_train_runs_rprop_and_records_its_quantities():
 
 
 def test_the_default_run_reaches_92_percent_held_out_on_the_digits():
-    from threadpoolctl import threadpool_limits
-
-    X, y = nnopt.load_digits()
-    X_train, X_test, y_train, y_test = nnopt.train_test_split(X, y, test_size=0.2, seed=0)
-    # One BLAS thread: on two cores shared with other work, numpy's second OpenBLAS thread
-    # waits for a core at every product and makes each evaluation several times slower.
-    start = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
-        model = nnopt.train(X_train, y_train, 1.0, method="Rprop", progress=False)
-    seconds = time.perf_counter() - start
+    model, score, seconds = default_run_on_the_digits("Rprop")
     assert model.layer_sizes == (784, 25, 10) and model.n_iter == rprop.DEFAULT_MAXITER
-    assert model.score(X_test, y_test) >= 0.92, f"after {seconds:.1f} s"
+    assert score >= 0.92, f"after {seconds:.1f} s"

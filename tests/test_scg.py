@@ -8,7 +8,6 @@ the minimizer of convex problems by SciPy's L-BFGS-B and, for least
 squares, by numpy's lstsq; and Rosenbrock's function from SciPy.
 """
 
-import time
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from scipy.optimize import minimize, rosen, rosen_der, rosen_hess_prod
 
 import nnopt
 from nnopt import scg
-from stand_ins import Recorder, Stop
+from stand_ins import Recorder, Stop, default_run_on_the_digits
 
 
 class Logged:
@@ -359,17 +358,8 @@ def test_prepare_checks_the_options_before_any_work():
 
 
 def test_the_default_run_reaches_92_percent_held_out_on_the_digits():
-    from threadpoolctl import threadpool_limits
-
-    X, y = nnopt.load_digits()
-    X_train, X_test, y_train, y_test = nnopt.train_test_split(X, y, test_size=0.2, seed=0)
-    # One BLAS thread: on two cores shared with other work, numpy's second OpenBLAS thread
-    # waits for a core at every product and makes each evaluation several times slower.
-    start = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
-        model = nnopt.train(X_train, y_train, 1.0, method="SCG", progress=False)
-    seconds = time.perf_counter() - start
+    model, score, seconds = default_run_on_the_digits("SCG")
     assert model.layer_sizes == (784, 25, 10) and model.n_iter == scg.DEFAULT_MAXITER == 150
     # train evaluates θ0 itself; then one trial per step (no rejection here) and one G·p product
     assert model.n_evals == 151 and model.result.n_products == 150 and model.result.status == 1
-    assert model.score(X_test, y_test) >= 0.92, f"after {seconds:.1f} s"
+    assert score >= 0.92, f"after {seconds:.1f} s"
