@@ -23,16 +23,26 @@ scikit-learn
     each step decay the weights as nnopt's does (scikit-learn scales its
     penalty by the batch, nnopt by m).
 
-Each is the whole call, setup included, for 1 epoch and for 2 epochs,
+Each trainer runs EPOCHS epochs per call, and every epoch is timed where
+it ends: nnopt's from its record (``model.history["time"]``, taken as each
+epoch is recorded), scikit-learn's from the call to its end-of-epoch
+bookkeeping (``_update_no_improvement_count``, which its loop makes once an
+epoch; wrapped on the instance to read the clock). An epoch's time is the
+time between two such ends, so the first epoch of a call is left out of
+both: what is compared is the steady epoch, setup excluded. The calls are
 timed in rounds (each once per round in turn, after SETTLE seconds of idle:
-see _timing.py), a different seed each round. The difference 2 − 1 epochs
-is the cost of one more epoch, and 2·(1 epoch) − (2 epochs) the setup
-(checks, labels, first weights; for nnopt also J(θ0)). What an epoch does
-differs in one way: by default nnopt ends each epoch with the full-data
-cost J for its record (a forward pass over the m rows, timed on its own
-below), scikit-learn with the mean of its mini-batch losses, which nnopt
-records instead with ``epoch_cost="batches"`` (timed too). Asserts
-nothing.
+see _timing.py), a different seed each round; a figure is the median over
+every epoch of every round, a ratio the median over the rounds of the ratio
+of the two trainers' median epochs within a round. The whole calls are
+printed too, with their setup (the call less its epochs: checks, labels,
+first weights; for nnopt also J(θ0) and its gradient for iteration 0 of
+the record).
+
+What an epoch does differs in one way: by default nnopt ends each epoch
+with the full-data cost J for its record (a forward pass over the m rows,
+also timed on its own below), scikit-learn with the mean of its mini-batch
+losses, which nnopt records instead with ``epoch_cost="batches"`` (timed
+too): that is the epoch that does scikit-learn's work. Asserts nothing.
 """
 
 import argparse
@@ -56,17 +66,21 @@ BATCH = 200
 LEARNING_RATE = 0.2
 MOMENTUM = 0.9
 QUICK_ROWS = 6000
+#: epochs per call: the first is left out (its start is the call's), the others timed
+EPOCHS = 4
 
 
 def nnopt_sgd(X, y, epochs, seed, epoch_cost="full"):
-    """nnopt's model after `epochs` epochs of SGD."""
+    """nnopt's model after `epochs` epochs of SGD, and the seconds of each epoch after the first."""
     with warnings.catch_warnings():
         # a cost above J(θ0) after one epoch only warns: the time is the point
         warnings.simplefilter("ignore", nnopt.ConvergenceWarning)
-        return nnopt.train(X, y, lam=LAM, hidden_layer_sizes=(HIDDEN,), method="sgd", seed=seed,
-                           dtype=np.float32, activation="relu", output="softmax", progress=False,
-                           epochs=epochs, batch_size=BATCH, learning_rate=LEARNING_RATE,
-                           momentum=MOMENTUM, nesterov=True, epoch_cost=epoch_cost)
+        model = nnopt.train(X, y, lam=LAM, hidden_layer_sizes=(HIDDEN,), method="sgd", seed=seed,
+                            dtype=np.float32, activation="relu", output="softmax", progress=False,
+                            epochs=epochs, batch_size=BATCH, learning_rate=LEARNING_RATE,
+                            momentum=MOMENTUM, nesterov=True, epoch_cost=epoch_cost)
+    # history["time"][k]: seconds from the start of the run to the record of epoch k (0: θ0)
+    return model, np.diff(model.history["time"])[1:]
 
 
 def nnopt_sgd_batches(X, y, epochs, seed):
@@ -75,15 +89,28 @@ def nnopt_sgd_batches(X, y, epochs, seed):
 
 
 def sklearn_sgd(X, y, epochs, seed):
-    """scikit-learn's MLPClassifier after `epochs` epochs of SGD with the same settings."""
+    """scikit-learn's MLPClassifier after `epochs` epochs of SGD with the same settings, and
+    the seconds of each epoch after the first."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
     clf = MLPClassifier(hidden_layer_sizes=(HIDDEN,), activation="relu", solver="sgd", batch_size=BATCH,
                         learning_rate_init=LEARNING_RATE, momentum=MOMENTUM, nesterovs_momentum=True,
                         shuffle=True, alpha=LAM * BATCH / X.shape[0], max_iter=epochs, random_state=seed)
+    ends = []
+    bookkeeping = clf._update_no_improvement_count  # called once at the end of each epoch
+
+    def epoch_end(*args, **kwargs):
+        ends.append(time.perf_counter())
+        return bookkeeping(*args, **kwargs)
+
+    clf._update_no_improvement_count = epoch_end
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter is the point
-        return clf.fit(X, y)
+        clf.fit(X, y)
+    del clf._update_no_improvement_count
+    if len(ends) != epochs:
+        raise RuntimeError(f"scikit-learn's epochs were not seen: {len(ends)} ends for {epochs} epochs")
+    return clf, np.diff(ends)
 
 
 def full_cost_time(X, y, rounds):
@@ -119,45 +146,39 @@ def main(argv=None):
           f"{MOMENTUM:g}, shuffled each epoch; nnopt λ = {LAM:g}, scikit-learn alpha = λ·b/m = "
           f"{LAM * BATCH / m:.3g}")
 
-    models = {}
+    models, epoch_times = {}, {}
 
-    def run(name, train, epochs):
+    def run(name, train):
         def call(i):
-            models[name, epochs] = train(X, y, epochs, seed=i)
+            models[name], epoch_times[name, i] = train(X, y, epochs, seed=i)
         return call
 
-    trainers = (("nnopt", nnopt_sgd), ("nnopt batches", nnopt_sgd_batches), ("scikit-learn", sklearn_sgd))
-    candidates = {(name, epochs): run(name, train, epochs) for epochs in (1, 2) for name, train in trainers}
-    times = time_rounds(candidates, rounds, warm_up=1)
+    epochs = 2 if args.quick else EPOCHS
+    names = {"nnopt": 'nnopt train(method="sgd")', "nnopt batches": 'nnopt, epoch_cost="batches"',
+             "scikit-learn": 'MLPClassifier(solver="sgd")'}
+    trainers = {"nnopt": nnopt_sgd, "nnopt batches": nnopt_sgd_batches, "scikit-learn": sklearn_sgd}
+    times = time_rounds({name: run(name, train) for name, train in trainers.items()}, rounds, warm_up=1)
     J_time = full_cost_time(X, y, max(rounds, 3))
 
-    print(f"\nWhole call, medians of {rounds} rounds (seconds)")
-    print(f"   {'':32s} {'1 epoch':>9s} {'2 epochs':>9s} {'per epoch':>10s} {'setup':>8s} "
-          f"{'held-out after 1 epoch':>23s}")
-    print(f"   {'':32s} {'':9s} {'':9s} {'(2 − 1)':>10s} {'(2·1 − 2)':>8s}")
-    median = {key: float(np.median(t)) for key, t in times.items()}
-    per_epoch = {}
-    for name, what in (("nnopt", 'nnopt train(method="sgd")'),
-                       ("nnopt batches", 'nnopt, epoch_cost="batches"'),
-                       ("scikit-learn", "MLPClassifier(solver=\"sgd\")")):
-        one, two = median[name, 1], median[name, 2]
-        per_epoch[name] = two - one
-        accuracy = models[name, 1].score(X_test, y_test)
-        print(f"   {what:32s} {one:9.2f} {two:9.2f} {two - one:10.2f} {2 * one - two:8.2f} "
-              f"{100 * accuracy:22.2f}%")
-    whole = float(np.median(times["nnopt", 1] / times["scikit-learn", 1]))
-    two = float(np.median(times["nnopt", 2] / times["scikit-learn", 2]))
-    print(f"   {'nnopt ÷ scikit-learn':32s} {whole:9.2f} {two:9.2f} "
-          f"{per_epoch['nnopt'] / per_epoch['scikit-learn']:10.2f}")
-    whole_b = float(np.median(times["nnopt batches", 1] / times["scikit-learn", 1]))
-    two_b = float(np.median(times["nnopt batches", 2] / times["scikit-learn", 2]))
-    print(f"   {'nnopt batches ÷ scikit-learn':32s} {whole_b:9.2f} {two_b:9.2f} "
-          f"{per_epoch['nnopt batches'] / per_epoch['scikit-learn']:10.2f}   (target per epoch ≤ 1.0)")
-    print(f"   (the ratios of whole calls are medians over the rounds of the ratio within a round; "
-          f"per epoch, the ratio of the differences of the medians)")
-    print(f"   of nnopt's epoch: the full-data J for cost_history, {J_time:.2f} s (median of "
-          f"{max(rounds, 3)}); without it, {per_epoch['nnopt'] - J_time:.2f} s an epoch, "
-          f"{(per_epoch['nnopt'] - J_time) / per_epoch['scikit-learn']:.2f}× scikit-learn's")
+    each = {name: np.array([epoch_times[name, i] for i in range(rounds)]) for name in names}
+    print(f"\nOne epoch: {epochs} epochs a call, the last {epochs - 1} timed, {rounds} round(s); "
+          f"seconds, the median of the {rounds * (epochs - 1)} epochs (their range)")
+    print(f"   {'':32s} {'epoch':>7s} {'range':>13s} {'÷ scikit-learn':>15s} {'whole call':>11s} "
+          f"{'setup':>6s} {'held-out':>9s}")
+    for name, what in names.items():
+        ratio = float(np.median(np.median(each[name], axis=1) / np.median(each["scikit-learn"], axis=1)))
+        whole = float(np.median(times[name]))
+        setup = float(np.median(times[name] - each[name].sum(axis=1) - np.median(each[name], axis=1)))
+        accuracy = models[name].score(X_test, y_test)
+        target = "   (target ≤ 1.0)" if name == "nnopt batches" else ""
+        print(f"   {what:32s} {np.median(each[name]):7.3f} {each[name].min():6.3f}–{each[name].max():<6.3f} "
+              f"{ratio:15.2f} {whole:11.2f} {setup:6.2f} {100 * accuracy:8.2f}%{target}")
+    print(f"   (÷ scikit-learn: the median over the rounds of the ratio of the median epochs within a "
+          f"round; setup: the whole call less its epochs, the untimed first counted as a median "
+          f"one; held-out accuracy after {epochs} epochs)")
+    full_epoch = float(np.median(each["nnopt"]))
+    print(f"   of nnopt's default epoch: the full-data J for its record, {J_time:.3f} s (median of "
+          f"{max(rounds, 3)}); without it, {full_epoch - J_time:.3f} s an epoch")
     print(f"\nwhole run {time.perf_counter() - start:.0f} s; load average at the end: {load()}; "
           f"stolen by the host during the run: {stolen()}")
 
