@@ -5,8 +5,8 @@ core. numpy's runs the large products of backpropagation; SciPy's runs the
 optimizers' vector work (L-BFGS-B's, for one), which is small. After each
 call, an OpenBLAS thread keeps spinning for a while waiting for more work,
 so on a 2-core machine SciPy's idle spinners take the cores from numpy's
-busy threads: L-BFGS-B on the digits ran 3× slower (7.0 s against 2.2 s for
-200 iterations, benchmarks/README.md). Limiting SciPy's copy to one thread
+busy threads: L-BFGS-B on the digits ran several times slower without the
+limit (benchmarks/README.md has the figures). Limiting SciPy's copy to one thread
 while an optimizer runs costs nothing measurable (its vectors are short) and
 removes the stall. threadpoolctl finds and limits a loaded BLAS by file; a
 BLAS shared by numpy and SciPy (one system library) is left alone.

@@ -16,7 +16,7 @@ def _in_kernel():
     """Whether this Python is a Jupyter kernel (IPython with a ``kernel``).
 
     Looks only at an IPython that is already imported: importing it here
-    would cost every script about 50 ms to learn that it is not.
+    would slow every script's start to learn that it is not.
     """
     ipython = sys.modules.get("IPython")
     if ipython is None:
@@ -68,10 +68,10 @@ class ProgressBar:
 
     Notes
     -----
-    Disabled, the bar neither imports tqdm (about 35 ms) nor writes a byte:
-    ``update`` is one attribute test (about 50 ns). Use it as a context manager, or call ``close`` at the
-    end, so the finished bar stays on screen and the terminal's line is
-    released.
+    Disabled, the bar neither imports tqdm nor writes a byte: ``update``
+    is one attribute test. Use it as a context manager, or call ``close``
+    at the end, so the finished bar stays on screen and the terminal's line
+    is released.
 
     Examples
     --------

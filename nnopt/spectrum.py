@@ -63,8 +63,8 @@ def hessian_eigenvalues(theta, X, y, lam, layer_sizes, k=6, which="both", loss=N
         Relative accuracy of the eigenvalues; None asks for full working
         precision in float64 and 1e-5 in float32, whose products are only
         that accurate. Near a minimum the smallest eigenvalues bunch up
-        near 0 and converge slowly: ``tol=1e-2`` gives each to about 1%
-        several times faster (on 1,000 digits, 2-5 s against 8-11 s for 1e-3).
+        near 0 and converge slowly: ``tol=1e-2`` gives each to about 1%,
+        several times faster than ``tol=1e-3``.
     maxiter : int, optional
         Lanczos restarts before `eigsh` gives up (ArpackNoConvergence);
         None is its own default, n_params × 10.

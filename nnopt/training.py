@@ -55,11 +55,11 @@ DEFAULT_MAXITER = MappingProxyType({
 # The methods that take Hessian-vector products (SciPy's hessp), and the
 # curvature each is given unless told otherwise (curvature=): the
 # Gauss-Newton matrix G, positive semi-definite, or the exact Hessian H.
-# Chosen by bench_second_order.py (to 92% held-out on the digits split,
-# 2026-12-03): Newton-CG 0.97 s with G, 0.96 s with H: G, as fast and positive
-# semi-definite; trust-krylov 1.39 s with G, 2.78 s with H; trust-ncg reached
-# 92% only with H (4.29 s; 91.8% after 70 iterations with G). trust-constr:
-# G, positive semi-definite, as for the other methods that do not say.
+# Chosen by bench_second_order.py, the time to 92% held-out on the digits
+# split (benchmarks/README.md): Newton-CG is about as fast with G as with H,
+# and G is positive semi-definite; trust-krylov is faster with G; trust-ncg
+# reaches 92% only with H. trust-constr: G, positive semi-definite, as for
+# the other methods that do not say.
 DEFAULT_CURVATURE = MappingProxyType({
     "newton-cg": "gauss-newton", "trust-ncg": "hessian", "trust-krylov": "gauss-newton",
     "trust-constr": "gauss-newton",
@@ -203,10 +203,10 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     verbose : bool
         Print each iteration's number, cost and time while training.
     dtype : {None, numpy.float64, numpy.float32}
-        Precision of the cost and gradient arithmetic; a float32 evaluation
-        of the digits' network takes about 0.52× the float64 time (the
-        default TNC run makes more evaluations in float32: 274 against 194,
-        about 0.78× the time in all). The optimizer's vector stays float64.
+        Precision of the cost and gradient arithmetic: a float32 evaluation
+        takes about half the float64 time (benchmarks/README.md), though an
+        optimizer may need more of them, its line searches stopping on
+        float32's coarser costs. The optimizer's vector stays float64.
     options : dict or None
         Further options for `scipy.optimize.minimize` (for example
         ``{"gtol": 1e-6}``); ``maxiter`` is set from the argument above.
