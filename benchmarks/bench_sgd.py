@@ -154,18 +154,19 @@ def main(argv=None):
         return call
 
     epochs = 2 if args.quick else EPOCHS
-    names = {"nnopt": 'nnopt train(method="sgd")', "nnopt batches": 'nnopt, epoch_cost="batches"',
-             "scikit-learn": 'MLPClassifier(solver="sgd")'}
-    trainers = {"nnopt": nnopt_sgd, "nnopt batches": nnopt_sgd_batches, "scikit-learn": sklearn_sgd}
-    times = time_rounds({name: run(name, train) for name, train in trainers.items()}, rounds, warm_up=1)
+    # name: (the printed label, the trainer)
+    trainers = {"nnopt": ('nnopt train(method="sgd")', nnopt_sgd),
+                "nnopt batches": ('nnopt, epoch_cost="batches"', nnopt_sgd_batches),
+                "scikit-learn": ('MLPClassifier(solver="sgd")', sklearn_sgd)}
+    times = time_rounds({name: run(name, train) for name, (_, train) in trainers.items()}, rounds, warm_up=1)
     J_time = full_cost_time(X, y, max(rounds, 3))
 
-    each = {name: np.array([epoch_times[name, i] for i in range(rounds)]) for name in names}
+    each = {name: np.array([epoch_times[name, i] for i in range(rounds)]) for name in trainers}
     print(f"\nOne epoch: {epochs} epochs a call, the last {epochs - 1} timed, {rounds} round(s); "
           f"seconds, the median of the {rounds * (epochs - 1)} epochs (their range)")
     print(f"   {'':32s} {'epoch':>7s} {'range':>13s} {'÷ scikit-learn':>15s} {'whole call':>11s} "
           f"{'setup':>6s} {'held-out':>9s}")
-    for name, what in names.items():
+    for name, (what, _) in trainers.items():
         ratio = float(np.median(np.median(each[name], axis=1) / np.median(each["scikit-learn"], axis=1)))
         whole = float(np.median(times[name]))
         setup = float(np.median(times[name] - each[name].sum(axis=1) - np.median(each[name], axis=1)))

@@ -205,8 +205,8 @@ def train(X, y, lam=1.0, hidden_layer_sizes=(25,), method="TNC", maxiter=None, s
     dtype : {None, numpy.float64, numpy.float32}
         Precision of the cost and gradient arithmetic: a float32 evaluation
         takes about half the float64 time (benchmarks/README.md), though an
-        optimizer may need more of them, its line searches stopping on
-        float32's coarser costs. The optimizer's vector stays float64.
+        optimizer may make more of them (the default TNC run on the digits
+        does). The optimizer's vector stays float64.
     options : dict or None
         Further options for `scipy.optimize.minimize` (for example
         ``{"gtol": 1e-6}``); ``maxiter`` is set from the argument above.

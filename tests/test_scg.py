@@ -8,7 +8,6 @@ the minimizer of convex problems by SciPy's L-BFGS-B and, for least
 squares, by numpy's lstsq; and Rosenbrock's function from SciPy.
 """
 
-
 import numpy as np
 import pytest
 from scipy.optimize import minimize, rosen, rosen_der, rosen_hess_prod
